@@ -1,0 +1,161 @@
+"""Commands on ``partnerlink.commands``: the ``data`` of a CloudEvent whose ``type`` is the class name.
+
+Inbound, so lenient: unknown fields are ignored. Every command carries ``actor``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.envelope import Actor
+from contracts.types import (
+    Cloud,
+    CountryCode,
+    Email,
+    FreeText,
+    Identifier,
+    Locale,
+    MpnId,
+    Name,
+    PartnerKind,
+    TenantId,
+)
+
+
+class Inbound(BaseModel):
+    """Base of what we read: unknown fields ignored, input never echoed in errors."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True)
+
+
+class Command(Inbound):
+    actor: Actor
+
+
+class CustomerDetails(Inbound):
+    """The customer a partner invites or adds (tenant, country, cloud, admin contact)."""
+
+    tenant_id: TenantId
+    company_name: Name
+    country: CountryCode
+    cloud: Cloud = "public"
+    is_csp_partner: bool = False
+    admin_email: Email
+    locale: Locale = "en-US"
+
+
+class RegisterPartner(Command):
+    """Register or update a partner (reference data; upsert)."""
+
+    partner_id: MpnId
+    tenant_id: TenantId
+    name: Name
+    country: CountryCode
+    kind: PartnerKind
+    csp_enrolled: bool = True
+    mpa_active: bool = True
+    contact_email: Email
+    locale: Locale = "en-US"
+
+
+class RequestResellerRelationship(Command):
+    """Invite a customer into a reseller relationship, with or without DAP (RR-1..RR-4, MP-1, MP-3)."""
+
+    partner_id: MpnId
+    customer: CustomerDetails
+    include_delegated_admin: bool
+    message: FreeText | None = None
+
+
+class AcceptedBy(Inbound):
+    user: str = Field(min_length=1, max_length=320)
+    is_global_admin: bool
+
+
+class AcceptResellerRelationship(Command):
+    """The customer's global admin accepts with the invitation's token (RR-5, RR-7)."""
+
+    token: str = Field(min_length=1, max_length=512)
+    accepted_by: AcceptedBy
+    accept_customer_agreement: bool = False
+
+
+class DeclineInvitation(Command):
+    """The invitee declines an invitation (reseller relationship or partnership)."""
+
+    token: str = Field(min_length=1, max_length=512)
+    reason: FreeText | None = None
+
+
+class RevokeDelegatedAdmin(Command):
+    """The customer removes the partner's delegated admin privileges (RR-8)."""
+
+    partner_id: MpnId
+    customer_tenant_id: TenantId
+
+
+class RemoveResellerRelationship(Command):
+    """The partner ends its reseller relationship with a customer (PR-4)."""
+
+    partner_id: MpnId
+    customer_tenant_id: TenantId
+
+
+class RequestPartnership(Command):
+    """An indirect provider invites an indirect reseller (IR-1..IR-3)."""
+
+    provider_id: MpnId
+    reseller_id: MpnId
+
+
+class AcceptPartnership(Command):
+    """The indirect reseller accepts the partnership invitation (IR-3)."""
+
+    token: str = Field(min_length=1, max_length=512)
+
+
+class RemovePartnership(Command):
+    """The provider removes a partnership; must be confirmed (IR-8)."""
+
+    provider_id: MpnId
+    reseller_id: MpnId
+    confirm_legitimate_business_purpose: bool = False
+
+
+class AddCustomer(Command):
+    """The provider adds a customer on an indirect reseller's behalf (IR-4, IR-5)."""
+
+    provider_id: MpnId
+    reseller_id: MpnId
+    customer: CustomerDetails
+
+
+class AssociateReseller(Command):
+    """Set or clear (``null``) the indirect reseller on a subscription (IR-6)."""
+
+    customer_tenant_id: TenantId
+    subscription_id: Identifier
+    reseller_mpn_id: MpnId | None
+
+
+class SupportContact(Inbound):
+    kind: Literal["provider", "reseller"]
+    partner_id: MpnId
+
+
+class AssignSupportContact(Command):
+    """Designate a subscription's support contact (IR-7)."""
+
+    customer_tenant_id: TenantId
+    subscription_id: Identifier
+    support_contact: SupportContact
+
+
+class SetPartnerOfRecord(Command):
+    """Add, change or delete (``null``) a subscription's partner of record (PR-1, PR-2)."""
+
+    customer_tenant_id: TenantId
+    subscription_id: Identifier
+    mpn_id: MpnId | None

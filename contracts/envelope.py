@@ -1,0 +1,46 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) and the acting party."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.types import Identifier, Role
+
+CONTENT_TYPE = "application/cloudevents+json"
+"""Kafka ``content-type`` header of every message on our topics."""
+
+
+class Actor(BaseModel):
+    """Who issues a command. A partner acts only as itself, a customer only for its tenant."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: Literal["partner", "customer", "system"]
+    tenant_id: Identifier = Field(description="the acting party's own tenant id")
+    user: str | None = Field(default=None, max_length=320)
+    roles: list[Role | str] = Field(default_factory=list, max_length=20)
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 JSON object; ``id`` is the idempotency key of a command.
+
+    Reading ignores nothing it needs and keeps unknown extension attributes
+    (``extra="allow"``); ``causationid`` and ``correlationid`` are the extensions we set.
+    """
+
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
+
+    specversion: Literal["1.0"]
+    id: Identifier
+    source: str = Field(min_length=1, max_length=1024)
+    type: str = Field(min_length=1, max_length=128)
+    subject: str | None = Field(default=None, max_length=256)
+    time: datetime | None = None
+    datacontenttype: str | None = "application/json"
+    dataschema: str | None = None
+    causationid: str | None = None
+    correlationid: str | None = None
+    data: Any = None

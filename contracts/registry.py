@@ -1,0 +1,40 @@
+"""Type name → model maps for every command and event of the contract."""
+
+from __future__ import annotations
+
+import inspect
+
+from pydantic import BaseModel
+
+from contracts import commands, events
+from contracts.billing import Order
+
+
+def _members(module: object, base: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    return {
+        name: cls
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, base) and cls.__module__ == getattr(module, "__name__", "")
+        and cls is not base and name[0].isupper() and not name.startswith(("Inbound", "Outbound"))
+    }
+
+
+COMMANDS: dict[str, type[BaseModel]] = {
+    name: cls for name, cls in _members(commands, commands.Command).items() if name != "Command"
+}
+"""Every command ``type`` → its ``data`` model."""
+
+EVENTS: dict[str, type[BaseModel]] = _members(events, events.Outbound)
+"""Every event ``type`` → its ``data`` model."""
+
+BILLING: dict[str, type[BaseModel]] = {"Order": Order}
+
+
+def command_model(type_: str) -> type[BaseModel] | None:
+    """The model of command ``type_``, or ``None`` for an unknown type."""
+    return COMMANDS.get(type_)
+
+
+def event_model(type_: str) -> type[BaseModel] | None:
+    """The model of event ``type_``, or ``None`` for an unknown type."""
+    return EVENTS.get(type_)

@@ -1,0 +1,1 @@
+"""FastStream entry points: thin subscribers that translate a record and delegate."""

@@ -1,0 +1,91 @@
+"""The FastStream application factory: ``create_app(settings)``; nothing happens at import.
+
+``faststream run handlers.app:create_app --factory`` or ``partnerlink serve`` run it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+from faststream.security import BaseSecurity
+
+from contracts.envelope import CONTENT_TYPE
+from handlers.commands import commands_router
+from service.bootstrap import Service, running_service
+from service.consumer import CommandConsumer, Record
+from service.logging import configure_logging
+from service.settings import Settings
+
+
+def kafka_security(settings: Settings) -> BaseSecurity | None:
+    """SSL / SASL from ``PARTNERLINK_KAFKA_*``; ``None`` for PLAINTEXT."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    use_ssl = protocol in ("SSL", "SASL_SSL")
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    return sasl[settings.kafka_sasl_mechanism](
+        username=settings.kafka_sasl_username or "", password=password,
+        ssl_context=context if use_ssl else None, use_ssl=use_ssl,
+    )
+
+
+class _Runtime:
+    """Holds the ``Service`` once the lifespan has built it."""
+
+    service: Service | None = None
+
+    def consumer(self) -> CommandConsumer:
+        assert self.service is not None, "the service is not running"
+        return self.service.consumer
+
+
+def create_app(settings: Settings | None = None) -> FastStream:
+    """The whole service: command subscriber, outbox relay, database, SMTP."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers, acks="all", security=kafka_security(settings),
+        graceful_timeout=30.0, client_id="partnerlink", request_timeout_ms=30_000,
+    )
+    runtime = _Runtime()
+    broker.include_router(commands_router(settings, runtime.consumer))
+
+    async def publish_event(key: bytes | None, payload: bytes) -> None:
+        await broker.publish(payload, topic=settings.events_topic, key=key, headers={"content-type": CONTENT_TYPE})
+
+    async def dead_letter(record: Record, error_headers: dict[str, str]) -> None:
+        original = {name: value.decode("utf-8", "replace") for name, value in record.headers}
+        await broker.publish(
+            record.value or b"", topic=settings.dlq_topic, key=record.key, headers={**original, **error_headers}
+        )
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        async with running_service(settings, publish_event, dead_letter) as service:
+            runtime.service = service
+            yield
+
+    app = FastStream(broker, lifespan=lifespan)
+
+    @app.after_startup
+    async def start_relay() -> None:
+        assert runtime.service is not None
+        runtime.service.relay.start()
+
+    @app.on_shutdown
+    async def stop_relay() -> None:
+        if runtime.service is not None:
+            runtime.service.consumer.stopping.set()
+            await runtime.service.relay.stop()
+
+    return app

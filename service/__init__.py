@@ -1,0 +1,1 @@
+"""Partnerlink: CSP partner-relationship commands in, state, events and emails out."""

@@ -1,0 +1,1 @@
+"""Adapters: SQLAlchemy persistence, SMTP, email rendering, region data."""

@@ -1,0 +1,136 @@
+"""SQLAlchemy Core tables. The domain never imports this; repositories translate rows.
+
+Times are stored as UTC (``UTCDateTime`` restores the zone that SQLite drops).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+partners = Table(
+    "partners", metadata,
+    Column("partner_id", String(16), primary_key=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("csp_enrolled", Boolean, nullable=False),
+    Column("mpa_active", Boolean, nullable=False),
+    Column("contact_email", String(320), nullable=False),
+    Column("locale", String(20), nullable=False),
+)
+
+customers = Table(
+    "customers", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("company_name", String(256), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("cloud", String(32), nullable=False),
+    Column("is_csp_partner", Boolean, nullable=False),
+    Column("admin_email", String(320), nullable=False),
+    Column("locale", String(20), nullable=False),
+    Column("customer_agreement_accepted_at", UTCDateTime(), nullable=True),
+)
+
+reseller_relationships = Table(
+    "reseller_relationships", metadata,
+    Column("relationship_id", String(64), primary_key=True),
+    Column("partner_id", String(16), nullable=False),
+    Column("customer_tenant_id", String(64), nullable=False),
+    Column("include_delegated_admin", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("delegated_admin", Boolean, nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("accepted_at", UTCDateTime(), nullable=True),
+    Index("ix_relationships_pair", "partner_id", "customer_tenant_id"),
+    Index("ix_relationships_customer", "customer_tenant_id"),
+)
+
+invitations = Table(
+    "invitations", metadata,
+    Column("invitation_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("inviter_id", String(64), nullable=False),
+    Column("invitee_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_invitations_pending_expiry", "status", "expires_at"),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("command_id", String(128), primary_key=True),
+    Column("command_type", String(128), nullable=False),
+    Column("processed_at", UTCDateTime(), nullable=False),
+)
+
+outbox_events = Table(
+    "outbox_events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("key", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+outbox_emails = Table(
+    "outbox_emails", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("email_id", String(64), nullable=False, unique=True),
+    Column("template", String(64), nullable=False),
+    Column("locale", String(20), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("message", LargeBinary, nullable=True),
+    Column("causation_id", String(128), nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Index("ix_outbox_emails_due", "status", "next_attempt_at"),
+)

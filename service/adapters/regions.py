@@ -1,0 +1,26 @@
+"""RR-4 region data: the ISO 3166 table shipped by the ``country_converter`` package.
+
+We read its TSV with the standard library (its pandas-based API is not needed) and take
+one classification column (default ``Continent_7``: Africa, Asia, Europe, North America,
+Oceania, South America, Antarctica), then apply per-country overrides from settings.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from importlib.resources import files
+
+from service.domain.regions import RegionMap
+
+
+def load_region_map(classification: str = "Continent_7", overrides: Mapping[str, str] | None = None) -> RegionMap:
+    """A ``RegionMap`` from column ``classification``. Raises ``ValueError`` for an unknown column."""
+    source = files("country_converter").joinpath("country_data.tsv")
+    with source.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if rows and classification not in rows[0]:
+        raise ValueError(f"country_converter has no classification {classification!r}")
+    regions = {row["ISO2"]: row[classification] for row in rows if row["ISO2"] and row[classification]}
+    regions.update({country.upper(): region for country, region in (overrides or {}).items()})
+    return RegionMap(regions)

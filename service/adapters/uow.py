@@ -1,0 +1,56 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from service.adapters.repositories import (
+    SqlCustomers,
+    SqlInbox,
+    SqlInvitations,
+    SqlOutbox,
+    SqlPartners,
+    SqlRelationships,
+)
+
+
+class SqlUnitOfWork:
+    """``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``; leaving without
+    commit rolls back. Database errors propagate unchanged (the caller retries)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._engine.connect()
+        self._tx = await self._conn.begin()
+        conn = self._conn
+        self.partners = SqlPartners(conn)
+        self.customers = SqlCustomers(conn)
+        self.invitations = SqlInvitations(conn)
+        self.relationships = SqlRelationships(conn)
+        self.inbox = SqlInbox(conn)
+        self.outbox = SqlOutbox(conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                await self._conn.close()
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+
+    async def rollback(self) -> None:
+        """Discard everything so far and start a fresh transaction on the same connection."""
+        assert self._tx is not None and self._conn is not None
+        await self._tx.rollback()
+        self._tx = await self._conn.begin()

@@ -1,0 +1,76 @@
+"""The composition root: builds every collaborator once, in the app's lifespan.
+
+``running_service(settings, publish, dead_letter)`` yields a ``Service`` whose engine is
+migrated, whose relay is ready to start, and tears everything down on exit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.adapters.database import create_engine, migrate
+from service.adapters.email import JinjaEmailComposer, default_templates_dir
+from service.adapters.regions import load_region_map
+from service.adapters.smtp import SmtpSender
+from service.adapters.uow import SqlUnitOfWork
+from service.bus import CommandBus
+from service.consumer import CommandConsumer, DeadLetter
+from service.relay import OutboxRelay, Publish
+from service.settings import Settings
+from service.tokens import new_token
+from service.usecases import HANDLERS, Dependencies
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Service:
+    """Everything the handlers and the relay need, built from one ``Settings``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    bus: CommandBus
+    consumer: CommandConsumer
+    relay: OutboxRelay
+
+
+def build_dependencies(settings: Settings) -> Dependencies:
+    templates = settings.templates_dir or default_templates_dir()
+    return Dependencies(
+        clock=utcnow,
+        regions=load_region_map(settings.region_classification, settings.region_overrides),
+        link_bases=settings.link_bases(),
+        invitation_ttl=timedelta(seconds=settings.invitation_ttl_seconds),
+        composer=JinjaEmailComposer(templates, settings.mail_from),
+        new_token=new_token,
+        new_id=new_id,
+    )
+
+
+@asynccontextmanager
+async def running_service(settings: Settings, publish: Publish, dead_letter: DeadLetter) -> AsyncIterator[Service]:
+    """Build, migrate (if ``database_auto_migrate``), yield, dispose."""
+    engine = create_engine(settings.database_url, settings.database_pool_size)
+    try:
+        if settings.database_auto_migrate:
+            await migrate(engine)
+        relay = OutboxRelay(engine, publish, SmtpSender(settings), settings, new_id)
+        bus = CommandBus(
+            lambda: SqlUnitOfWork(engine), build_dependencies(settings), HANDLERS, settings.event_source,
+            on_commit=relay.wake,
+        )
+        yield Service(settings, engine, bus, CommandConsumer(bus, dead_letter), relay)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,72 @@
+"""The ``partnerlink`` command: ``serve``, ``demo``, ``contracts export DIR``, ``db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _serve(_: argparse.Namespace) -> int:
+    from handlers.app import create_app
+
+    asyncio.run(create_app().run())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.workdir), Path(args.stream) if args.stream else None))
+
+
+def _export_contracts(args: argparse.Namespace) -> int:
+    from contracts.export import export_all
+
+    for path in export_all(Path(args.directory)):
+        print(path)
+    return 0
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from service.adapters.database import create_engine, migrate
+    from service.settings import Settings
+
+    settings = Settings()
+    asyncio.run(migrate(create_engine(settings.database_url)))
+    print("database is at the newest schema")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="partnerlink", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the service (configuration: PARTNERLINK_* env vars)")
+    serve.set_defaults(run=_serve)
+    demo = commands.add_parser("demo", help="embedded broker + SQLite + SMTP + service, fed a sample stream")
+    demo.add_argument("--workdir", default="demo-run", help="where the database, mails and logs go")
+    demo.add_argument("--stream", default=None, help="a JSONL sample stream (default: the shipped one)")
+    demo.set_defaults(run=_demo)
+    contracts = commands.add_parser("contracts", help="wire contract tools")
+    contracts_commands = contracts.add_subparsers(dest="contracts_command", required=True)
+    export = contracts_commands.add_parser("export", help="write JSON Schemas and the AsyncAPI document")
+    export.add_argument("directory")
+    export.set_defaults(run=_export_contracts)
+    db = commands.add_parser("db", help="database tools")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply Alembic migrations").set_defaults(run=_db_upgrade)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""From one Kafka record to its durable outcome: applied, rejected, duplicate or dead-lettered.
+
+The caller commits the record's offset only after ``process`` returned, i.e. after the
+outcome is durable (database commit, or the dead-letter topic acknowledged). Transient
+failures (database or broker unreachable) are retried here with capped exponential
+backoff, keeping the partition's order; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+
+from service.bus import CommandBus, Outcome
+from service.inbound import UnreadableMessage, read_command
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Record:
+    """The parts of a Kafka record we use (sizes in bytes)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+DeadLetter = Callable[[Record, dict[str, str]], Awaitable[None]]
+"""``dead_letter(record, error_headers)``: publish the original bytes to the DLQ, confirmed."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: the database or network was unreachable, not a bad command."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
+
+
+def dlq_headers(record: Record, reason: str, error_class: str, message: str) -> dict[str, str]:
+    """Headers of a dead-lettered record: why, and where it came from."""
+    return {
+        "x-partnerlink-error-reason": reason,
+        "x-partnerlink-error-class": error_class,
+        "x-partnerlink-error-message": message[:1000],
+        "x-partnerlink-original-topic": record.topic,
+        "x-partnerlink-original-partition": str(record.partition),
+        "x-partnerlink-original-offset": str(record.offset),
+    }
+
+
+class CommandConsumer:
+    """``await consumer.process(record)`` returns once the record's outcome is durable."""
+
+    def __init__(self, bus: CommandBus, dead_letter: DeadLetter, max_backoff_seconds: float = 30.0) -> None:
+        self._bus = bus
+        self._dead_letter = dead_letter
+        self._max_backoff = max_backoff_seconds
+        self.stopping = asyncio.Event()
+
+    async def process(self, record: Record) -> Outcome | None:
+        """The outcome, or ``None`` when the record was dead-lettered."""
+        try:
+            incoming = read_command(record.value)
+            return await self._retrying(lambda: self._bus.handle(incoming, record.key))
+        except UnreadableMessage as exc:
+            await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # only when stopping: the caller does not commit, the record is redelivered
+            log.exception("command.handler_error", topic=record.topic, partition=record.partition, offset=record.offset)
+            await self._send_to_dlq(record, "handler_error", type(exc).__name__, str(exc))
+        return None
+
+    async def _send_to_dlq(self, record: Record, reason: str, error_class: str, message: str) -> None:
+        headers = dlq_headers(record, reason, error_class, message)
+        await self._retrying(lambda: self._dead_letter(record, headers))
+        log.warning("command.dead_lettered", reason=reason, partition=record.partition, offset=record.offset)
+
+    async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: is_transient(e) and not self.stopping.is_set()),
+            wait=wait_exponential_jitter(initial=0.1, max=self._max_backoff),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "command.retrying", attempt=state.attempt_number,
+                error=type(state.outcome.exception()).__name__ if state.outcome else None,
+            ),
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await action()
+        raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""In-process stand-ins for external infrastructure (Kafka broker, SMTP mailbox)."""

@@ -1,0 +1,77 @@
+"""Reading a Kafka record into a command, or saying precisely why it cannot be read.
+
+Unreadable records go to the dead-letter topic byte for byte; their error names one of
+``not_json``, ``not_cloudevent``, ``unknown_type``, ``schema_invalid``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ValidationError
+
+from contracts.commands import Command
+from contracts.envelope import CloudEvent
+from contracts.registry import command_model
+from service.domain.actors import ActorRef
+
+MAX_ERROR_CHARS = 1000
+
+
+class UnreadableMessage(Exception):
+    """A record that is not a readable command: ``reason`` and a ``message`` free of input values."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message[:MAX_ERROR_CHARS]
+
+
+@dataclass(frozen=True)
+class IncomingCommand:
+    """A readable command: its envelope, its typed ``data`` and who issued it."""
+
+    envelope: CloudEvent
+    command: Command
+    actor: ActorRef
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors(include_input=False)
+    )
+
+
+def read_envelope(raw: bytes | None) -> CloudEvent:
+    """Parse a CloudEvents 1.0 structured-mode JSON object. Raises ``UnreadableMessage``."""
+    if raw is None:
+        raise UnreadableMessage("not_json", "the record has no value (tombstone)")
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UnreadableMessage("not_json", f"{type(exc).__name__} at position {getattr(exc, 'pos', '?')}") from None
+    try:
+        return CloudEvent.model_validate(document)
+    except ValidationError as exc:
+        raise UnreadableMessage("not_cloudevent", _errors(exc)) from None
+
+
+def read_data(envelope: CloudEvent, model: type[BaseModel]) -> BaseModel:
+    """Validate ``envelope.data`` against ``model``. Raises ``UnreadableMessage(schema_invalid)``."""
+    try:
+        return model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise UnreadableMessage("schema_invalid", f"{envelope.type}: {_errors(exc)}") from None
+
+
+def read_command(raw: bytes | None) -> IncomingCommand:
+    """Envelope, then the command model named by its ``type``. Raises ``UnreadableMessage``."""
+    envelope = read_envelope(raw)
+    model = command_model(envelope.type)
+    if model is None:
+        raise UnreadableMessage("unknown_type", f"no command of type {envelope.type[:128]!r} in contract v1")
+    command = read_data(envelope, model)
+    assert isinstance(command, Command)
+    actor = ActorRef.of(command.actor.kind, command.actor.tenant_id, command.actor.roles)
+    return IncomingCommand(envelope, command, actor)

@@ -1,0 +1,91 @@
+"""The one configuration of Partnerlink: environment variables prefixed ``PARTNERLINK_``.
+
+Defaults are the embedded setup on one machine (SQLite file, broker and SMTP on
+loopback). Secrets are ``SecretStr`` and never logged; errors never echo input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LINK_BASES = {
+    "public": "https://admin.microsoft.com/Adminportal/Home#/partner-invitation",
+    "us-government": "https://portal.office365.us/Adminportal/Home#/partner-invitation",
+    "germany": "https://portal.office.de/Adminportal/Home#/partner-invitation",
+    "china-21vianet": "https://portal.partner.microsoftonline.cn/Adminportal/Home#/partner-invitation",
+}
+
+
+class Settings(BaseSettings):
+    """Every setting, read from ``PARTNERLINK_<NAME>`` (names below in upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARTNERLINK_", env_file=None, hide_input_in_errors=True, extra="ignore"
+    )
+
+    # Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_consumer_group: str = "partnerlink"
+    kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    commands_topic: str = "partnerlink.commands"
+    billing_topic: str = "billing.orders"
+    events_topic: str = "partnerlink.events"
+    dlq_topic: str = "partnerlink.dlq"
+
+    # Database
+    database_url: str = "sqlite+aiosqlite:///./partnerlink.db"
+    database_auto_migrate: bool = True
+    database_pool_size: int = Field(default=5, ge=1)
+
+    # SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="require STARTTLS (no silent downgrade)")
+    smtp_tls: bool = Field(default=False, description="implicit TLS (SMTPS, usually port 465)")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "Partnerlink <invitations@partnerlink.example>"
+
+    # Invitations and links (RR-6)
+    link_base_public: str = DEFAULT_LINK_BASES["public"]
+    link_base_us_government: str = DEFAULT_LINK_BASES["us-government"]
+    link_base_germany: str = DEFAULT_LINK_BASES["germany"]
+    link_base_china_21vianet: str = DEFAULT_LINK_BASES["china-21vianet"]
+    invitation_ttl_seconds: int = Field(default=14 * 86_400, ge=60, description="INV-2: link lifetime (s)")
+
+    # RR-4 regions
+    region_classification: str = Field(default="Continent_7", description="a country_converter column")
+    region_overrides: dict[str, str] = Field(default_factory=dict, description='JSON: {"TR": "Europe"}')
+
+    # Events and relay
+    event_source: str = "urn:partnerlink"
+    relay_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    relay_batch_size: int = Field(default=200, ge=1)
+    email_retry_initial_seconds: float = Field(default=2.0, gt=0)
+    email_retry_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    email_give_up_after_seconds: float = Field(default=86_400.0, gt=0)
+
+    # Templates, logging, HTTP
+    templates_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    def link_bases(self) -> dict[str, str]:
+        """cloud → invitation link base (RR-6)."""
+        return {
+            "public": self.link_base_public,
+            "us-government": self.link_base_us_government,
+            "germany": self.link_base_germany,
+            "china-21vianet": self.link_base_china_21vianet,
+        }
