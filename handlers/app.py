@@ -15,6 +15,7 @@ from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 from faststream.security import BaseSecurity
 
 from contracts.envelope import CONTENT_TYPE
+from handlers.billing import billing_router
 from handlers.commands import commands_router
 from service.bootstrap import Service, running_service
 from service.consumer import CommandConsumer, Record
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastStream:
     )
     runtime = _Runtime()
     broker.include_router(commands_router(settings, runtime.consumer))
+    broker.include_router(billing_router(settings, runtime.consumer))
 
     async def publish_event(key: bytes | None, payload: bytes) -> None:
         await broker.publish(payload, topic=settings.events_topic, key=key, headers={"content-type": CONTENT_TYPE})

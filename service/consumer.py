@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from service.bus import CommandBus, Outcome
-from service.inbound import UnreadableMessage, read_command
+from service.inbound import IncomingCommand, UnreadableMessage, read_command
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -68,10 +68,12 @@ class CommandConsumer:
         self._max_backoff = max_backoff_seconds
         self.stopping = asyncio.Event()
 
-    async def process(self, record: Record) -> Outcome | None:
-        """The outcome, or ``None`` when the record was dead-lettered."""
+    async def process(
+        self, record: Record, read: Callable[[bytes | None], IncomingCommand] = read_command
+    ) -> Outcome | None:
+        """The outcome, or ``None`` when the record was dead-lettered. ``read`` parses the value."""
         try:
-            incoming = read_command(record.value)
+            incoming = read(record.value)
             return await self._retrying(lambda: self._bus.handle(incoming, record.key))
         except UnreadableMessage as exc:
             await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
@@ -90,7 +92,7 @@ class CommandConsumer:
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: is_transient(e) and not self.stopping.is_set()),
-            wait=wait_exponential_jitter(initial=0.1, max=self._max_backoff),
+            wait=wait_exponential_jitter(multiplier=0.1, max=self._max_backoff),
             reraise=True,
             before_sleep=lambda state: log.warning(
                 "command.retrying", attempt=state.attempt_number,

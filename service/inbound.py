@@ -11,10 +11,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.billing import ORDER_CREATED, Order
 from contracts.commands import Command
 from contracts.envelope import CloudEvent
 from contracts.registry import command_model
 from service.domain.actors import ActorRef
+
+BILLING_ACTOR = ActorRef.of("system", "billing", ())
+"""Orders come from the billing system itself."""
 
 MAX_ERROR_CHARS = 1000
 
@@ -33,7 +37,7 @@ class IncomingCommand:
     """A readable command: its envelope, its typed ``data`` and who issued it."""
 
     envelope: CloudEvent
-    command: Command
+    command: BaseModel
     actor: ActorRef
 
 
@@ -43,14 +47,21 @@ def _errors(exc: ValidationError) -> str:
     )
 
 
-def read_envelope(raw: bytes | None) -> CloudEvent:
-    """Parse a CloudEvents 1.0 structured-mode JSON object. Raises ``UnreadableMessage``."""
+def _json(raw: bytes | None) -> object:
     if raw is None:
         raise UnreadableMessage("not_json", "the record has no value (tombstone)")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise UnreadableMessage("not_json", f"{type(exc).__name__} at position {getattr(exc, 'pos', '?')}") from None
+
+
+def read_envelope(raw: bytes | None) -> CloudEvent:
+    """Parse a CloudEvents 1.0 structured-mode JSON object. Raises ``UnreadableMessage``."""
+    return _envelope(_json(raw))
+
+
+def _envelope(document: object) -> CloudEvent:
     try:
         return CloudEvent.model_validate(document)
     except ValidationError as exc:
@@ -75,3 +86,25 @@ def read_command(raw: bytes | None) -> IncomingCommand:
     assert isinstance(command, Command)
     actor = ActorRef.of(command.actor.kind, command.actor.tenant_id, command.actor.roles)
     return IncomingCommand(envelope, command, actor)
+
+
+def read_order(raw: bytes | None) -> IncomingCommand:
+    """A Partner Center ``Order``, bare or as an ``OrderCreated`` CloudEvent. Raises ``UnreadableMessage``.
+
+    A bare order gets the idempotency key ``billing-order:<order id>``.
+    """
+    document = _json(raw)
+    if isinstance(document, dict) and "specversion" in document:
+        envelope = _envelope(document)
+        if envelope.type != ORDER_CREATED:
+            raise UnreadableMessage("unknown_type", f"billing.orders carries {ORDER_CREATED}, not {envelope.type[:128]!r}")
+        return IncomingCommand(envelope, read_data(envelope, Order), BILLING_ACTOR)
+    try:
+        order = Order.model_validate(document)
+    except ValidationError as exc:
+        raise UnreadableMessage("schema_invalid", f"Order: {_errors(exc)}") from None
+    envelope = CloudEvent(
+        specversion="1.0", id=f"billing-order:{order.id}", source="urn:partnerlink:billing-orders",
+        type=ORDER_CREATED, subject=order.reference_customer_id, data=None,
+    )
+    return IncomingCommand(envelope, order, BILLING_ACTOR)

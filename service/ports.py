@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Self
 
-from service.domain.model import Customer, Invitation, Partner, ResellerRelationship
+from service.domain.model import Customer, Invitation, Partner, ResellerRelationship, Subscription
 
 
 class DuplicateCommit(Exception):  # noqa: N818 - an outcome, raised by UnitOfWork.commit
@@ -63,6 +63,11 @@ class RelationshipRepository(Protocol):
     async def save(self, relationship: ResellerRelationship) -> None: ...
 
 
+class SubscriptionRepository(Protocol):
+    async def get(self, subscription_id: str) -> Subscription | None: ...
+    async def save(self, subscription: Subscription) -> None: ...
+
+
 class Inbox(Protocol):
     async def seen(self, command_id: str) -> bool: ...
     async def record(self, command_id: str, command_type: str) -> None: ...
@@ -80,6 +85,7 @@ class UnitOfWork(Protocol):
     customers: CustomerRepository
     invitations: InvitationRepository
     relationships: RelationshipRepository
+    subscriptions: SubscriptionRepository
     inbox: Inbox
     outbox: Outbox
 

@@ -13,11 +13,14 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_LINK_BASES = {
-    "public": "https://admin.microsoft.com/Adminportal/Home#/partner-invitation",
-    "us-government": "https://portal.office365.us/Adminportal/Home#/partner-invitation",
-    "germany": "https://portal.office.de/Adminportal/Home#/partner-invitation",
-    "china-21vianet": "https://portal.partner.microsoftonline.cn/Adminportal/Home#/partner-invitation",
+    "public": "https://admin.microsoft.com/Adminportal/Home/PartnerInvitation",
+    "us-government": "https://portal.office365.us/Adminportal/Home/PartnerInvitation",
+    "germany": "https://portal.office.de/Adminportal/Home/PartnerInvitation",
+    "china-21vianet": "https://portal.partner.microsoftonline.cn/Adminportal/Home/PartnerInvitation",
 }
+"""RR-6: where each cloud's customer accepts (public: Microsoft 365 admin center; germany and
+us-government: Microsoft Office admin portal). Point them at the page that turns a click
+into ``AcceptResellerRelationship``; the link is ``<base>?token=<token>``."""
 
 
 class Settings(BaseSettings):

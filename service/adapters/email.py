@@ -74,11 +74,11 @@ class JinjaEmailComposer:
         message["Subject"] = _WHITESPACE.sub(" ", subject).strip()
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(idstring=email_id.replace("-", ""), domain=self._domain)
-        message["Content-Language"] = chosen
         message["X-Partnerlink-Email-Id"] = email_id
         message["X-Partnerlink-Template"] = template
         message.set_content(self._render(template, chosen, "body.txt.j2", values))
         message.add_alternative(self._render(template, chosen, "body.html.j2", values), subtype="html")
+        message["Content-Language"] = chosen  # after set_content, which drops Content-* headers
         return ComposedEmail(email_id, template, chosen, to, message.as_bytes())
 
     def _render(self, template: str, locale: str, part: str, values: Mapping[str, Any]) -> str:

@@ -134,3 +134,14 @@ outbox_emails = Table(
     Column("finished_at", UTCDateTime(), nullable=True),
     Index("ix_outbox_emails_due", "status", "next_attempt_at"),
 )
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("subscription_id", String(128), primary_key=True),
+    Column("customer_tenant_id", String(64), nullable=False, index=True),
+    Column("offer_id", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("reseller_mpn_id", String(16), nullable=True),
+    Column("partner_of_record", String(16), nullable=True),
+)

@@ -19,6 +19,7 @@ from service.domain.model import (
     Partner,
     RelationshipStatus,
     ResellerRelationship,
+    Subscription,
 )
 from service.ports import DuplicateCommit, StagedEmail, StagedEvent
 
@@ -113,6 +114,19 @@ class SqlRelationships:
     def _load(values: dict[str, Any]) -> ResellerRelationship:
         values["status"] = RelationshipStatus(values["status"])
         return ResellerRelationship(**values)
+
+
+class SqlSubscriptions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, subscription_id: str) -> Subscription | None:
+        table = orm.subscriptions
+        row = (await self._conn.execute(select(table).where(table.c.subscription_id == subscription_id))).first()
+        return Subscription(**row._asdict()) if row else None
+
+    async def save(self, subscription: Subscription) -> None:
+        await _upsert(self._conn, orm.subscriptions, "subscription_id", asdict(subscription))
 
 
 class SqlInbox:

@@ -13,6 +13,7 @@ from service.adapters.repositories import (
     SqlOutbox,
     SqlPartners,
     SqlRelationships,
+    SqlSubscriptions,
 )
 
 
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
         self.customers = SqlCustomers(conn)
         self.invitations = SqlInvitations(conn)
         self.relationships = SqlRelationships(conn)
+        self.subscriptions = SqlSubscriptions(conn)
         self.inbox = SqlInbox(conn)
         self.outbox = SqlOutbox(conn)
         return self

@@ -133,3 +133,18 @@ class ResellerRelationship:
         """The invitee declined the invitation; the relationship never became active."""
         if self.status is RelationshipStatus.PENDING:
             self.status = RelationshipStatus.DECLINED
+
+
+@dataclass
+class Subscription:
+    """A customer's subscription, created or updated by a billing order line item."""
+
+    subscription_id: str
+    customer_tenant_id: str
+    offer_id: str
+    quantity: int
+    order_id: str
+    reseller_mpn_id: str | None = None
+    """IR-6: the indirect reseller credited (from ``partnerIdOnRecord`` or AssociateReseller)"""
+    partner_of_record: str | None = None
+    """PR-1: the subscription advisor partner's MPN ID"""

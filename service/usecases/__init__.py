@@ -5,6 +5,7 @@ outbox, or raises ``Rejected``. Routing is plain data: ``HANDLERS``.
 """
 
 from service.usecases.base import Dependencies, Effects, Handler
+from service.usecases.billing import record_order
 from service.usecases.partners import register_partner
 from service.usecases.reseller import (
     accept_reseller_relationship,
@@ -17,6 +18,7 @@ HANDLERS: dict[str, Handler] = {
     "RequestResellerRelationship": request_reseller_relationship,
     "AcceptResellerRelationship": accept_reseller_relationship,
     "DeclineInvitation": decline_invitation,
+    "OrderCreated": record_order,
 }
 """Command type → use case. A contract command missing here is rejected as not supported."""
 
