@@ -54,8 +54,8 @@ class RegisterPartner(Command):
     name: Name
     country: CountryCode
     kind: PartnerKind
-    csp_enrolled: bool = True
-    mpa_active: bool = True
+    csp_enrolled: bool
+    mpa_active: bool
     contact_email: Email
     locale: Locale = "en-US"
 

@@ -39,7 +39,7 @@ RejectionReason = Literal[
 class Outbound(BaseModel):
     """Base of what we write: exactly the contract's fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class PartnerRegistered(Outbound):

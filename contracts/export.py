@@ -136,13 +136,9 @@ def export_all(directory: Path) -> list[Path]:
         directory / "asyncapi.json": asyncapi_document(),
     }
     for type_, model in COMMANDS.items():
-        documents[directory / "commands" / f"{type_}.schema.json"] = model_schema(
-            model, "validation"
-        )
+        documents[directory / "commands" / f"{type_}.schema.json"] = model_schema(model, "validation")
     for type_, model in EVENTS.items():
-        documents[directory / "events" / f"{type_}.schema.json"] = model_schema(
-            model, "serialization"
-        )
+        documents[directory / "events" / f"{type_}.schema.json"] = model_schema(model, "serialization")
     written: list[Path] = []
     for path in sorted(documents):
         path.parent.mkdir(parents=True, exist_ok=True)

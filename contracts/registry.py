@@ -14,8 +14,11 @@ def _members(module: object, base: type[BaseModel]) -> dict[str, type[BaseModel]
     return {
         name: cls
         for name, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, base) and cls.__module__ == getattr(module, "__name__", "")
-        and cls is not base and name[0].isupper() and not name.startswith(("Inbound", "Outbound"))
+        if issubclass(cls, base)
+        and cls.__module__ == getattr(module, "__name__", "")
+        and cls is not base
+        and name[0].isupper()
+        and not name.startswith(("Inbound", "Outbound"))
     }
 
 

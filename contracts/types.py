@@ -24,7 +24,12 @@ def _country(value: str) -> str:
     return code
 
 
-TenantId = Annotated[str, AfterValidator(_tenant_id), Field(examples=["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"])]
+TenantId = Annotated[
+    str,
+    StringConstraints(pattern=_GUID.pattern),
+    AfterValidator(_tenant_id),
+    Field(examples=["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"]),
+]
 """An Entra ID (Azure AD) tenant id: a GUID, normalised to lower case."""
 
 MpnId = Annotated[
@@ -33,7 +38,10 @@ MpnId = Annotated[
     Field(description="Partner ID (MPN ID): 6-7 digits", examples=["1234567"]),
 ]
 CountryCode = Annotated[
-    str, AfterValidator(_country), Field(description="ISO 3166-1 alpha-2", examples=["SE"])
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{2}$"),
+    AfterValidator(_country),
+    Field(description="ISO 3166-1 alpha-2", examples=["SE"]),
 ]
 Locale = Annotated[
     str,

@@ -11,8 +11,7 @@ from contextlib import asynccontextmanager
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
-from faststream.security import BaseSecurity
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.envelope import CONTENT_TYPE
 from handlers.billing import billing_router
@@ -28,15 +27,19 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
         return None
-    context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    )
     use_ssl = protocol in ("SSL", "SASL_SSL")
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
     sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
     return sasl[settings.kafka_sasl_mechanism](
-        username=settings.kafka_sasl_username or "", password=password,
-        ssl_context=context if use_ssl else None, use_ssl=use_ssl,
+        username=settings.kafka_sasl_username or "",
+        password=password,
+        ssl_context=context if use_ssl else None,
+        use_ssl=use_ssl,
     )
 
 
@@ -55,21 +58,32 @@ def create_app(settings: Settings | None = None) -> FastStream:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers, acks="all", security=kafka_security(settings),
-        graceful_timeout=30.0, client_id="partnerlink", request_timeout_ms=30_000,
+        settings.kafka_bootstrap_servers,
+        acks="all",
+        security=kafka_security(settings),
+        graceful_timeout=30.0,
+        client_id="partnerlink",
+        request_timeout_ms=30_000,
     )
     runtime = _Runtime()
     broker.include_router(commands_router(settings, runtime.consumer))
     broker.include_router(billing_router(settings, runtime.consumer))
 
+    events = broker.publisher(
+        settings.events_topic, title="partnerlink.events",
+        description="Domain events as CloudEvents (contracts/schemas/events), keyed like their command",
+    )
+    dead_letters = broker.publisher(
+        settings.dlq_topic, title="partnerlink.dlq",
+        description="Unreadable records byte for byte; x-partnerlink-error-* and original-* headers",
+    )
+
     async def publish_event(key: bytes | None, payload: bytes) -> None:
-        await broker.publish(payload, topic=settings.events_topic, key=key, headers={"content-type": CONTENT_TYPE})
+        await events.publish(payload, key=key, headers={"content-type": CONTENT_TYPE})
 
     async def dead_letter(record: Record, error_headers: dict[str, str]) -> None:
         original = {name: value.decode("utf-8", "replace") for name, value in record.headers}
-        await broker.publish(
-            record.value or b"", topic=settings.dlq_topic, key=record.key, headers={**original, **error_headers}
-        )
+        await dead_letters.publish(record.value or b"", key=record.key, headers={**original, **error_headers})
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:

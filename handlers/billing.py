@@ -18,9 +18,14 @@ def billing_router(settings: Settings, consumer: Callable[[], CommandConsumer]) 
     router = KafkaRouter()
 
     @router.subscriber(
-        settings.billing_topic, group_id=settings.kafka_consumer_group, ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest", decoder=raw_body, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        session_timeout_ms=settings.kafka_session_timeout_ms, title="billing.orders",
+        settings.billing_topic,
+        group_id=settings.kafka_consumer_group,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        decoder=raw_body,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        title="billing.orders",
         description="Partner Center Order JSON from billing (bare, or CloudEvent type OrderCreated)",
     )
     async def on_order(body: bytes, message: KafkaMessage) -> None:

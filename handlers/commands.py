@@ -27,9 +27,14 @@ def commands_router(settings: Settings, consumer: Callable[[], CommandConsumer])
     router = KafkaRouter()
 
     @router.subscriber(
-        settings.commands_topic, group_id=settings.kafka_consumer_group, ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest", decoder=raw_body, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        session_timeout_ms=settings.kafka_session_timeout_ms, title="partnerlink.commands",
+        settings.commands_topic,
+        group_id=settings.kafka_consumer_group,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        decoder=raw_body,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        title="partnerlink.commands",
         description="CloudEvents commands of contract v1 (RegisterPartner, RequestResellerRelationship, ...)",
     )
     async def on_command(body: bytes, message: KafkaMessage) -> None:

@@ -60,7 +60,9 @@ def build_dependencies(settings: Settings) -> Dependencies:
 
 
 @asynccontextmanager
-async def running_service(settings: Settings, publish: Publish, dead_letter: DeadLetter) -> AsyncIterator[Service]:
+async def running_service(
+    settings: Settings, publish: Publish, dead_letter: DeadLetter
+) -> AsyncIterator[Service]:
     """Build, migrate (if ``database_auto_migrate``), yield, dispose."""
     engine = create_engine(settings.database_url, settings.database_pool_size)
     try:
@@ -68,7 +70,10 @@ async def running_service(settings: Settings, publish: Publish, dead_letter: Dea
             await migrate(engine)
         relay = OutboxRelay(engine, publish, SmtpSender(settings), settings, new_id)
         bus = CommandBus(
-            lambda: SqlUnitOfWork(engine), build_dependencies(settings), HANDLERS, settings.event_source,
+            lambda: SqlUnitOfWork(engine),
+            build_dependencies(settings),
+            HANDLERS,
+            settings.event_source,
             on_commit=relay.wake,
         )
         yield Service(settings, engine, bus, CommandConsumer(bus, dead_letter), relay)

@@ -65,10 +65,14 @@ class CommandBus:
             except DuplicateCommit:
                 return Outcome.DUPLICATE
         self._on_commit()
-        log.info("command.handled", type=incoming.envelope.type, id=incoming.envelope.id, outcome=outcome.value)
+        log.info(
+            "command.handled", type=incoming.envelope.type, id=incoming.envelope.id, outcome=outcome.value
+        )
         return outcome
 
-    async def _run(self, handler: Handler, incoming: IncomingCommand, uow: UnitOfWork) -> tuple[Effects, Outcome]:
+    async def _run(
+        self, handler: Handler, incoming: IncomingCommand, uow: UnitOfWork
+    ) -> tuple[Effects, Outcome]:
         try:
             return await handler(incoming.command, incoming.actor, uow, self._deps), Outcome.APPLIED
         except Rejected as rejection:
@@ -78,22 +82,40 @@ class CommandBus:
     @staticmethod
     def _rejected(incoming: IncomingCommand, rejection: Rejected) -> BaseModel:
         return CommandRejected(
-            command_id=incoming.envelope.id, command_type=incoming.envelope.type,
-            reason=rejection.reason, rule=rejection.rule, detail=rejection.detail,  # type: ignore[arg-type]
+            command_id=incoming.envelope.id,
+            command_type=incoming.envelope.type,
+            reason=rejection.reason,
+            rule=rejection.rule,
+            detail=rejection.detail,
         )
 
-    async def _stage(self, uow: UnitOfWork, effects: Effects, incoming: IncomingCommand, key: bytes | None) -> None:
+    async def _stage(
+        self, uow: UnitOfWork, effects: Effects, incoming: IncomingCommand, key: bytes | None
+    ) -> None:
         cause = incoming.envelope
         subject = cause.subject
         for event in effects.events:
             event_id = self._deps.new_id()
             payload = event_envelope(
-                event, event_id=event_id, source=self._source, causation_id=cause.id,
-                correlation_id=cause.correlationid or cause.id, subject=subject, now=self._deps.clock(),
+                event,
+                event_id=event_id,
+                source=self._source,
+                causation_id=cause.id,
+                correlation_id=cause.correlationid or cause.id,
+                subject=subject,
+                now=self._deps.clock(),
             )
             await uow.outbox.add_event(StagedEvent(event_id, key, payload))
         for email in effects.emails:
-            await uow.outbox.add_email(StagedEmail(
-                email.email_id, email.template, email.locale, email.to, email.message,
-                cause.id, cause.correlationid or cause.id, key,
-            ))
+            await uow.outbox.add_email(
+                StagedEmail(
+                    email.email_id,
+                    email.template,
+                    email.locale,
+                    email.to,
+                    email.message,
+                    cause.id,
+                    cause.correlationid or cause.id,
+                    key,
+                )
+            )

@@ -80,7 +80,9 @@ class CommandConsumer:
         except Exception as exc:
             if is_transient(exc):
                 raise  # only when stopping: the caller does not commit, the record is redelivered
-            log.exception("command.handler_error", topic=record.topic, partition=record.partition, offset=record.offset)
+            log.exception(
+                "command.handler_error", topic=record.topic, partition=record.partition, offset=record.offset
+            )
             await self._send_to_dlq(record, "handler_error", type(exc).__name__, str(exc))
         return None
 
@@ -95,7 +97,8 @@ class CommandConsumer:
             wait=wait_exponential_jitter(multiplier=0.1, max=self._max_backoff),
             reraise=True,
             before_sleep=lambda state: log.warning(
-                "command.retrying", attempt=state.attempt_number,
+                "command.retrying",
+                attempt=state.attempt_number,
                 error=type(state.outcome.exception()).__name__ if state.outcome else None,
             ),
         )

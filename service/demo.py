@@ -61,13 +61,18 @@ def end_progress() -> None:
         print(" " * 92, end="\r", flush=True)
 
 
-def token_from(message: EmailMessage) -> str:
-    """The ``token`` query parameter of the one invitation link in the text part."""
+def link_in(message: EmailMessage) -> str:
+    """The invitation link in the text part."""
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "the email has no text part"
     match = LINK.search(part.get_content())
     assert match is not None, "the email carries no invitation link"
-    return parse_qs(urlsplit(match.group(0)).query)["token"][0]
+    return match.group(0)
+
+
+def token_from(message: EmailMessage) -> str:
+    """The ``token`` query parameter of the invitation link."""
+    return parse_qs(urlsplit(link_in(message)).query)["token"][0]
 
 
 class Demo:
@@ -86,9 +91,12 @@ class Demo:
 
     async def watch(self) -> None:
         consumer = AIOKafkaConsumer(
-            self.settings.events_topic, self.settings.dlq_topic,
+            self.settings.events_topic,
+            self.settings.dlq_topic,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id="partnerlink-demo-watcher", auto_offset_reset="earliest", fetch_max_wait_ms=50,
+            group_id="partnerlink-demo-watcher",
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
         )
         await consumer.start()
         try:
@@ -109,7 +117,9 @@ class Demo:
         self.events[kind] += 1
         if kind == "CommandRejected":
             self.rejections[f"{data['reason']} ({data['rule']})"] += 1
-            say(f"    ✗ CommandRejected  {data['command_type']}: {data['reason']} [{data['rule']}] {data['detail']}")
+            say(
+                f"    ✗ CommandRejected  {data['command_type']}: {data['reason']} [{data['rule']}] {data['detail']}"
+            )
         else:
             fields = ", ".join(f"{k}={v}" for k, v in data.items() if k in SHOWN_FIELDS)
             say(f"    ← {kind}  {fields}")
@@ -117,13 +127,17 @@ class Demo:
 
     def show_new_mail(self) -> None:
         messages = self.mailbox.messages()
-        for message in messages[self.mails_shown:]:
-            link_host = urlsplit(LINK.search(message.get_body(preferencelist=("plain",)).get_content()).group(0)).netloc  # type: ignore[union-attr]
-            say(f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  link → {link_host}?token=…")
+        for message in messages[self.mails_shown :]:
+            link_host = urlsplit(link_in(message)).netloc
+            say(
+                f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  link → {link_host}?token=…"
+            )
         self.mails_shown = len(messages)
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
-        await self.producer.send_and_wait(topic, value, key=key.encode(), headers=[("content-type", CONTENT_TYPE.encode())])
+        await self.producer.send_and_wait(
+            topic, value, key=key.encode(), headers=[("content-type", CONTENT_TYPE.encode())]
+        )
         self.sent += 1
 
     async def step(self, step: dict[str, Any]) -> None:
@@ -147,9 +161,17 @@ class Demo:
         order = step["order"]
         value: dict[str, Any] = order
         if step.get("cloudevent"):
-            value = {"specversion": "1.0", "id": f"evt-{order['id']}", "source": "urn:example:billing",
-                     "type": "OrderCreated", "datacontenttype": "application/json", "data": order}
-        say(f"  → Order {order['id']} for {order['referenceCustomerId'][-4:]} ({len(order['lineItems'])} line items)")
+            value = {
+                "specversion": "1.0",
+                "id": f"evt-{order['id']}",
+                "source": "urn:example:billing",
+                "type": "OrderCreated",
+                "datacontenttype": "application/json",
+                "data": order,
+            }
+        say(
+            f"  → Order {order['id']} for {order['referenceCustomerId'][-4:]} ({len(order['lineItems'])} line items)"
+        )
         await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode())
 
     async def answer_invitation(self, step: dict[str, Any]) -> None:
@@ -158,14 +180,30 @@ class Demo:
         token = token_from(mail)
         event_id = f"demo-{step['kind']}-{self.sent}"
         if step["kind"] == "accept_from_email":
-            type_, data = "AcceptResellerRelationship", {
-                "actor": step["actor"], "token": token, "accepted_by": step["accepted_by"],
-                "accept_customer_agreement": step["accept_customer_agreement"]}
+            type_, data = (
+                "AcceptResellerRelationship",
+                {
+                    "actor": step["actor"],
+                    "token": token,
+                    "accepted_by": step["accepted_by"],
+                    "accept_customer_agreement": step["accept_customer_agreement"],
+                },
+            )
         else:
-            type_, data = "DeclineInvitation", {"actor": step["actor"], "token": token, "reason": step["reason"]}
+            type_, data = (
+                "DeclineInvitation",
+                {"actor": step["actor"], "token": token, "reason": step["reason"]},
+            )
         say(f"  → {type_} by {step['actor']['user']} with the link from “{mail['Subject']}”")
-        event = {"specversion": "1.0", "id": event_id, "source": "urn:example:admin-portal", "type": type_,
-                 "subject": step["key"], "datacontenttype": "application/json", "data": data}
+        event = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "urn:example:admin-portal",
+            "type": type_,
+            "subject": step["key"],
+            "datacontenttype": "application/json",
+            "data": data,
+        }
         await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
 
     async def wait_for_mail(self, to: str) -> EmailMessage:
@@ -175,15 +213,27 @@ class Demo:
                 if message["To"] == to:
                     return message
             if time.monotonic() - started > 1:
-                progress(f"    … waiting for the invitation email to {to} ({time.monotonic() - started:.0f} s)")
+                progress(
+                    f"    … waiting for the invitation email to {to} ({time.monotonic() - started:.0f} s)"
+                )
             if time.monotonic() - started > SETTLE_SECONDS:
                 raise TimeoutError(f"no invitation email reached {to}")
             await asyncio.sleep(0.1)
 
 
 SHOWN_FIELDS = {
-    "partner_id", "name", "customer_tenant_id", "include_delegated_admin", "delegated_admin_granted",
-    "template", "locale", "kind", "subscription_id", "offer_id", "quantity", "reseller_mpn_id",
+    "partner_id",
+    "name",
+    "customer_tenant_id",
+    "include_delegated_admin",
+    "delegated_admin_granted",
+    "template",
+    "locale",
+    "kind",
+    "subscription_id",
+    "offer_id",
+    "quantity",
+    "reseller_mpn_id",
 }
 
 
@@ -191,7 +241,9 @@ async def wait_until_ready(demo: Demo, first_events: int) -> None:
     """The service joins its consumer group (Tansu makes each join wait ~5 s)."""
     started = time.monotonic()
     while sum(demo.events.values()) < first_events:
-        progress(f"    … waiting for the service to join its consumer group ({time.monotonic() - started:.0f} s)")
+        progress(
+            f"    … waiting for the service to join its consumer group ({time.monotonic() - started:.0f} s)"
+        )
         if time.monotonic() - started > SETTLE_SECONDS:
             raise TimeoutError("the service produced no event; see service.log")
         await asyncio.sleep(0.25)
@@ -224,15 +276,28 @@ def summary(demo: Demo, workdir: Path) -> None:
     for reason, count in sorted(demo.dead_letters.items()):
         say(f"    {count:4d}  {reason}")
     locales = Counter(m["Content-Language"] for m in demo.mailbox.messages())
-    say(f"  emails received: {sum(locales.values())}  ({', '.join(f'{k}: {v}' for k, v in sorted(locales.items()))})")
-    say(f"  emails saved in {demo.mailbox.directory}; database {workdir / 'partnerlink.db'}; service log {workdir / 'service.log'}")
+    say(
+        f"  emails received: {sum(locales.values())}  ({', '.join(f'{k}: {v}' for k, v in sorted(locales.items()))})"
+    )
+    say(
+        f"  emails saved in {demo.mailbox.directory}; database {workdir / 'partnerlink.db'}; service log {workdir / 'service.log'}"
+    )
 
 
 async def start_service(settings: Settings, workdir: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, **{f"PARTNERLINK_{k.upper()}": str(v) for k, v in {
-        "kafka_bootstrap_servers": settings.kafka_bootstrap_servers, "database_url": settings.database_url,
-        "smtp_host": settings.smtp_host, "smtp_port": settings.smtp_port, "log_level": "INFO",
-    }.items()}}
+    env = {
+        **os.environ,
+        **{
+            f"PARTNERLINK_{k.upper()}": str(v)
+            for k, v in {
+                "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
+                "database_url": settings.database_url,
+                "smtp_host": settings.smtp_host,
+                "smtp_port": settings.smtp_port,
+                "log_level": "INFO",
+            }.items()
+        },
+    }
     log = (workdir / "service.log").open("wb")
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service.cli", "serve", env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
@@ -243,16 +308,27 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
     """Run the demo in ``workdir`` (recreated); returns the process exit code."""
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "mail").mkdir(parents=True)
-    steps = [json.loads(line) for line in (stream or default_stream()).read_text("utf-8").splitlines() if line.strip()]
-    say(f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps from {(stream or default_stream()).name}")
+    steps = [
+        json.loads(line)
+        for line in (stream or default_stream()).read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    say(
+        f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps from {(stream or default_stream()).name}"
+    )
     async with EmbeddedBroker(log_dir=workdir) as broker, FileMailbox(workdir / "mail") as mailbox:
         settings = Settings(
             kafka_bootstrap_servers=broker.bootstrap_servers,
             database_url=f"sqlite+aiosqlite:///{(workdir / 'partnerlink.db').resolve()}",
-            smtp_host=mailbox.host, smtp_port=mailbox.port,
+            smtp_host=mailbox.host,
+            smtp_port=mailbox.port,
         )
-        say(f"  broker (Tansu) on {broker.bootstrap_servers}, SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, SQLite")
-        await broker.create_topics([settings.commands_topic, settings.billing_topic, settings.events_topic, settings.dlq_topic])
+        say(
+            f"  broker (Tansu) on {broker.bootstrap_servers}, SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, SQLite"
+        )
+        await broker.create_topics(
+            [settings.commands_topic, settings.billing_topic, settings.events_topic, settings.dlq_topic]
+        )
         service = await start_service(settings, workdir)
         demo = Demo(settings, mailbox)
         await demo.producer.start()
@@ -262,7 +338,7 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
             for step in steps[: first + 1]:
                 await demo.step(step)
             await wait_until_ready(demo, 1)
-            for step in steps[first + 1:]:
+            for step in steps[first + 1 :]:
                 await demo.step(step)
             await settle(demo)
             summary(demo, workdir)

@@ -43,7 +43,8 @@ class IncomingCommand:
 
 def _errors(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors(include_input=False)
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_input=False)
     )
 
 
@@ -53,7 +54,9 @@ def _json(raw: bytes | None) -> object:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise UnreadableMessage("not_json", f"{type(exc).__name__} at position {getattr(exc, 'pos', '?')}") from None
+        raise UnreadableMessage(
+            "not_json", f"{type(exc).__name__} at position {getattr(exc, 'pos', '?')}"
+        ) from None
 
 
 def read_envelope(raw: bytes | None) -> CloudEvent:
@@ -97,14 +100,20 @@ def read_order(raw: bytes | None) -> IncomingCommand:
     if isinstance(document, dict) and "specversion" in document:
         envelope = _envelope(document)
         if envelope.type != ORDER_CREATED:
-            raise UnreadableMessage("unknown_type", f"billing.orders carries {ORDER_CREATED}, not {envelope.type[:128]!r}")
+            raise UnreadableMessage(
+                "unknown_type", f"billing.orders carries {ORDER_CREATED}, not {envelope.type[:128]!r}"
+            )
         return IncomingCommand(envelope, read_data(envelope, Order), BILLING_ACTOR)
     try:
         order = Order.model_validate(document)
     except ValidationError as exc:
         raise UnreadableMessage("schema_invalid", f"Order: {_errors(exc)}") from None
     envelope = CloudEvent(
-        specversion="1.0", id=f"billing-order:{order.id}", source="urn:partnerlink:billing-orders",
-        type=ORDER_CREATED, subject=order.reference_customer_id, data=None,
+        specversion="1.0",
+        id=f"billing-order:{order.id}",
+        source="urn:partnerlink:billing-orders",
+        type=ORDER_CREATED,
+        subject=order.reference_customer_id,
+        data=None,
     )
     return IncomingCommand(envelope, order, BILLING_ACTOR)

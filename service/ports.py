@@ -11,7 +11,7 @@ from typing import Protocol, Self
 from service.domain.model import Customer, Invitation, Partner, ResellerRelationship, Subscription
 
 
-class DuplicateCommit(Exception):  # noqa: N818 - an outcome, raised by UnitOfWork.commit
+class DuplicateCommit(Exception):
     """The inbox already held the command when we committed (a concurrent redelivery)."""
 
 

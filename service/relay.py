@@ -35,8 +35,13 @@ class OutboxRelay:
     """``start()`` a background loop; ``wake()`` after a commit; ``stop()`` drains briefly."""
 
     def __init__(
-        self, engine: AsyncEngine, publish: Publish, mailer: SmtpSender, settings: Settings,
-        new_id: Callable[[], str], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self,
+        engine: AsyncEngine,
+        publish: Publish,
+        mailer: SmtpSender,
+        settings: Settings,
+        new_id: Callable[[], str],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._publish = publish
@@ -104,8 +109,10 @@ class OutboxRelay:
         now = self._clock()
         async with self._engine.connect() as conn, conn.begin():
             query = (
-                select(table).where(table.c.status == "pending", table.c.next_attempt_at <= now)
-                .order_by(table.c.seq).limit(1)
+                select(table)
+                .where(table.c.status == "pending", table.c.next_attempt_at <= now)
+                .order_by(table.c.seq)
+                .limit(1)
             )
             row = (await conn.execute(self._claim(query, conn))).first()
             if row is None:
@@ -119,8 +126,11 @@ class OutboxRelay:
         try:
             await self._mailer.send(self._settings.mail_from, email["recipient"], email["message"])
         except SmtpPermanentError as exc:
-            await conn.execute(update(table).where(table.c.seq == email["seq"]).values(
-                status="failed", last_error=str(exc), **done))
+            await conn.execute(
+                update(table)
+                .where(table.c.seq == email["seq"])
+                .values(status="failed", last_error=str(exc), **done)
+            )
             await self._stage_outcome(conn, email, reason=str(exc), permanent=True)
             log.warning("email.failed", email_id=email["email_id"], code=exc.code, permanent=True)
             return
@@ -136,28 +146,53 @@ class OutboxRelay:
         s = self._settings
         attempts = email["attempts"] + 1
         if (now - email["created_at"]).total_seconds() >= s.email_give_up_after_seconds:
-            await conn.execute(update(table).where(table.c.seq == email["seq"]).values(
-                status="failed", last_error=error, attempts=attempts, message=None, finished_at=now))
-            await self._stage_outcome(conn, email, reason=f"gave up after {attempts} attempts: {error}", permanent=False)
+            await conn.execute(
+                update(table)
+                .where(table.c.seq == email["seq"])
+                .values(status="failed", last_error=error, attempts=attempts, message=None, finished_at=now)
+            )
+            await self._stage_outcome(
+                conn, email, reason=f"gave up after {attempts} attempts: {error}", permanent=False
+            )
             return
         delay = min(s.email_retry_initial_seconds * 2 ** (attempts - 1), s.email_retry_max_backoff_seconds)
-        await conn.execute(update(table).where(table.c.seq == email["seq"]).values(
-            attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)))
+        await conn.execute(
+            update(table)
+            .where(table.c.seq == email["seq"])
+            .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
+        )
         log.warning("email.deferred", email_id=email["email_id"], attempts=attempts, retry_in_seconds=delay)
 
-    async def _stage_outcome(self, conn: AsyncConnection, email: dict[str, Any], reason: str | None, permanent: bool) -> None:
+    async def _stage_outcome(
+        self, conn: AsyncConnection, email: dict[str, Any], reason: str | None, permanent: bool
+    ) -> None:
         common = {
-            "email_id": email["email_id"], "template": email["template"], "locale": email["locale"],
-            "to": email["recipient"], "causationid": email["causation_id"],
+            "email_id": email["email_id"],
+            "template": email["template"],
+            "locale": email["locale"],
+            "to": email["recipient"],
+            "causationid": email["causation_id"],
         }
-        event = EmailSent(**common) if reason is None else EmailFailed(**common, reason=reason, permanent=permanent)
+        event = (
+            EmailSent(**common)
+            if reason is None
+            else EmailFailed(**common, reason=reason, permanent=permanent)
+        )
         event_id = self._new_id()
         payload = event_envelope(
-            event, event_id=event_id, source=self._settings.event_source, causation_id=email["causation_id"],
-            correlation_id=email["correlation_id"], subject=None, now=self._clock(),
+            event,
+            event_id=event_id,
+            source=self._settings.event_source,
+            causation_id=email["causation_id"],
+            correlation_id=email["correlation_id"],
+            subject=None,
+            now=self._clock(),
         )
-        await conn.execute(insert(orm.outbox_events).values(
-            event_id=event_id, key=email["key"], payload=payload, created_at=self._clock()))
+        await conn.execute(
+            insert(orm.outbox_events).values(
+                event_id=event_id, key=email["key"], payload=payload, created_at=self._clock()
+            )
+        )
 
     @staticmethod
     def _claim(query: Any, conn: AsyncConnection) -> Any:

@@ -40,13 +40,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
+        if not isinstance(value, datetime):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 partners = Table(
-    "partners", metadata,
+    "partners",
+    metadata,
     Column("partner_id", String(16), primary_key=True),
     Column("tenant_id", String(64), nullable=False, index=True),
     Column("name", String(256), nullable=False),
@@ -59,7 +60,8 @@ partners = Table(
 )
 
 customers = Table(
-    "customers", metadata,
+    "customers",
+    metadata,
     Column("tenant_id", String(64), primary_key=True),
     Column("company_name", String(256), nullable=False),
     Column("country", String(2), nullable=False),
@@ -71,7 +73,8 @@ customers = Table(
 )
 
 reseller_relationships = Table(
-    "reseller_relationships", metadata,
+    "reseller_relationships",
+    metadata,
     Column("relationship_id", String(64), primary_key=True),
     Column("partner_id", String(16), nullable=False),
     Column("customer_tenant_id", String(64), nullable=False),
@@ -85,7 +88,8 @@ reseller_relationships = Table(
 )
 
 invitations = Table(
-    "invitations", metadata,
+    "invitations",
+    metadata,
     Column("invitation_id", String(64), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -100,14 +104,16 @@ invitations = Table(
 )
 
 inbox = Table(
-    "inbox", metadata,
+    "inbox",
+    metadata,
     Column("command_id", String(128), primary_key=True),
     Column("command_type", String(128), nullable=False),
     Column("processed_at", UTCDateTime(), nullable=False),
 )
 
 outbox_events = Table(
-    "outbox_events", metadata,
+    "outbox_events",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False, unique=True),
     Column("key", LargeBinary, nullable=True),
@@ -116,7 +122,8 @@ outbox_events = Table(
 )
 
 outbox_emails = Table(
-    "outbox_emails", metadata,
+    "outbox_emails",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("email_id", String(64), nullable=False, unique=True),
     Column("template", String(64), nullable=False),
@@ -136,7 +143,8 @@ outbox_emails = Table(
 )
 
 subscriptions = Table(
-    "subscriptions", metadata,
+    "subscriptions",
+    metadata,
     Column("subscription_id", String(128), primary_key=True),
     Column("customer_tenant_id", String(64), nullable=False, index=True),
     Column("offer_id", String(128), nullable=False),

@@ -14,7 +14,9 @@ from importlib.resources import files
 from service.domain.regions import RegionMap
 
 
-def load_region_map(classification: str = "Continent_7", overrides: Mapping[str, str] | None = None) -> RegionMap:
+def load_region_map(
+    classification: str = "Continent_7", overrides: Mapping[str, str] | None = None
+) -> RegionMap:
     """A ``RegionMap`` from column ``classification``. Raises ``ValueError`` for an unknown column."""
     source = files("country_converter").joinpath("country_data.tsv")
     with source.open(encoding="utf-8") as handle:

@@ -37,7 +37,9 @@ class SqlPartners:
         self._conn = conn
 
     async def get(self, partner_id: str) -> Partner | None:
-        row = (await self._conn.execute(select(orm.partners).where(orm.partners.c.partner_id == partner_id))).first()
+        row = (
+            await self._conn.execute(select(orm.partners).where(orm.partners.c.partner_id == partner_id))
+        ).first()
         return Partner(**row._asdict()) if row else None
 
     async def save(self, partner: Partner) -> None:
@@ -49,7 +51,9 @@ class SqlCustomers:
         self._conn = conn
 
     async def get(self, tenant_id: str) -> Customer | None:
-        row = (await self._conn.execute(select(orm.customers).where(orm.customers.c.tenant_id == tenant_id))).first()
+        row = (
+            await self._conn.execute(select(orm.customers).where(orm.customers.c.tenant_id == tenant_id))
+        ).first()
         return Customer(**row._asdict()) if row else None
 
     async def save(self, customer: Customer) -> None:
@@ -90,7 +94,9 @@ class SqlRelationships:
 
     async def get(self, relationship_id: str) -> ResellerRelationship | None:
         table = orm.reseller_relationships
-        row = (await self._conn.execute(select(table).where(table.c.relationship_id == relationship_id))).first()
+        row = (
+            await self._conn.execute(select(table).where(table.c.relationship_id == relationship_id))
+        ).first()
         return self._load(row._asdict()) if row else None
 
     async def find(self, partner_id: str, customer_tenant_id: str) -> ResellerRelationship | None:
@@ -122,7 +128,9 @@ class SqlSubscriptions:
 
     async def get(self, subscription_id: str) -> Subscription | None:
         table = orm.subscriptions
-        row = (await self._conn.execute(select(table).where(table.c.subscription_id == subscription_id))).first()
+        row = (
+            await self._conn.execute(select(table).where(table.c.subscription_id == subscription_id))
+        ).first()
         return Subscription(**row._asdict()) if row else None
 
     async def save(self, subscription: Subscription) -> None:
@@ -143,9 +151,11 @@ class SqlInbox:
         """Raises ``DuplicateCommit`` when a concurrent delivery recorded it first."""
         try:
             async with self._conn.begin_nested():
-                await self._conn.execute(insert(orm.inbox).values(
-                    command_id=command_id, command_type=command_type, processed_at=datetime.now(UTC)
-                ))
+                await self._conn.execute(
+                    insert(orm.inbox).values(
+                        command_id=command_id, command_type=command_type, processed_at=datetime.now(UTC)
+                    )
+                )
         except IntegrityError:
             raise DuplicateCommit(command_id) from None
 
@@ -157,14 +167,27 @@ class SqlOutbox:
         self._conn = conn
 
     async def add_event(self, event: StagedEvent) -> None:
-        await self._conn.execute(insert(orm.outbox_events).values(
-            event_id=event.event_id, key=event.key, payload=event.payload, created_at=datetime.now(UTC)
-        ))
+        await self._conn.execute(
+            insert(orm.outbox_events).values(
+                event_id=event.event_id, key=event.key, payload=event.payload, created_at=datetime.now(UTC)
+            )
+        )
 
     async def add_email(self, email: StagedEmail) -> None:
         now = datetime.now(UTC)
-        await self._conn.execute(insert(orm.outbox_emails).values(
-            email_id=email.email_id, template=email.template, locale=email.locale, recipient=email.to,
-            message=email.message, causation_id=email.causation_id, correlation_id=email.correlation_id,
-            key=email.key, status="pending", attempts=0, next_attempt_at=now, created_at=now,
-        ))
+        await self._conn.execute(
+            insert(orm.outbox_emails).values(
+                email_id=email.email_id,
+                template=email.template,
+                locale=email.locale,
+                recipient=email.to,
+                message=email.message,
+                causation_id=email.causation_id,
+                correlation_id=email.correlation_id,
+                key=email.key,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )

@@ -42,8 +42,11 @@ class SmtpSender:
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self._settings
         return aiosmtplib.SMTP(
-            hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout_seconds,
-            use_tls=s.smtp_tls, start_tls=True if s.smtp_starttls else False,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout_seconds,
+            use_tls=s.smtp_tls,
+            start_tls=bool(s.smtp_starttls),
             username=s.smtp_username,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )

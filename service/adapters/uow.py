@@ -15,11 +15,28 @@ from service.adapters.repositories import (
     SqlRelationships,
     SqlSubscriptions,
 )
+from service.ports import (
+    CustomerRepository,
+    Inbox,
+    InvitationRepository,
+    Outbox,
+    PartnerRepository,
+    RelationshipRepository,
+    SubscriptionRepository,
+)
 
 
 class SqlUnitOfWork:
     """``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``; leaving without
     commit rolls back. Database errors propagate unchanged (the caller retries)."""
+
+    partners: PartnerRepository
+    customers: CustomerRepository
+    invitations: InvitationRepository
+    relationships: RelationshipRepository
+    subscriptions: SubscriptionRepository
+    inbox: Inbox
+    outbox: Outbox
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

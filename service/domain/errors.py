@@ -8,7 +8,7 @@ Exception tree::
 from __future__ import annotations
 
 
-class Rejected(Exception):  # noqa: N818 - a rejection is an outcome, not a fault
+class Rejected(Exception):
     """A command broke a rule: ``reason`` (CONTRACT.md's list), ``rule`` (DOMAIN.md id), ``detail``."""
 
     def __init__(self, reason: str, rule: str, detail: str) -> None:

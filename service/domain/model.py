@@ -88,13 +88,17 @@ class Invitation:
     used_at: datetime | None = None
 
     def ensure_usable(self, now: datetime) -> None:
-        """INV-1 single use, INV-2 expiry. Raises ``Rejected`` (invitation_already_used, invitation_expired)."""
+        """INV-1 single use, INV-2 expiry. Raises ``Rejected`` (invitation_already_used, _expired)."""
         if self.status is InvitationStatus.EXPIRED or (
             self.status is InvitationStatus.PENDING and now >= self.expires_at
         ):
-            raise Rejected("invitation_expired", "INV-2", f"the invitation expired at {self.expires_at.isoformat()}")
+            raise Rejected(
+                "invitation_expired", "INV-2", f"the invitation expired at {self.expires_at.isoformat()}"
+            )
         if self.status is not InvitationStatus.PENDING:
-            raise Rejected("invitation_already_used", "INV-1", f"the invitation is already {self.status.value}")
+            raise Rejected(
+                "invitation_already_used", "INV-1", f"the invitation is already {self.status.value}"
+            )
 
     def use(self, status: InvitationStatus, now: datetime) -> None:
         """Mark the invitation accepted or declined (after ``ensure_usable``)."""

@@ -155,10 +155,7 @@ class EmbeddedBroker:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         await admin.start()
         try:
-            topics = [
-                NewTopic(name=name, num_partitions=partitions, replication_factor=1)
-                for name in names
-            ]
+            topics = [NewTopic(name=name, num_partitions=partitions, replication_factor=1) for name in names]
             try:
                 response = await admin.create_topics(topics)
             except TopicAlreadyExistsError:

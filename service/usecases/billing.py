@@ -22,10 +22,16 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     ``partnerIdOnRecord`` changes the reseller). Rejections: unknown_customer (IR-4),
     unknown_partner for an unregistered ``partnerIdOnRecord`` (IR-6)."""
     if await uow.customers.get(order.reference_customer_id) is None:
-        raise Rejected("unknown_customer", "IR-4", f"order {order.id} is for a customer Partnerlink does not know")
+        raise Rejected(
+            "unknown_customer", "IR-4", f"order {order.id} is for a customer Partnerlink does not know"
+        )
     for item in order.line_items:
         if item.partner_id_on_record and await uow.partners.get(item.partner_id_on_record) is None:
-            raise Rejected("unknown_partner", "IR-6", f"line {item.line_item_number}: no partner {item.partner_id_on_record}")
+            raise Rejected(
+                "unknown_partner",
+                "IR-6",
+                f"line {item.line_item_number}: no partner {item.partner_id_on_record}",
+            )
     effects = Effects()
     valid_from = order.creation_date or deps.clock()
     for item in order.line_items:
@@ -33,21 +39,41 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     return effects
 
 
-async def _record_line(order: Order, item: OrderLineItem, uow: UnitOfWork, effects: Effects, valid_from: datetime) -> None:
+async def _record_line(
+    order: Order, item: OrderLineItem, uow: UnitOfWork, effects: Effects, valid_from: datetime
+) -> None:
     subscription_id = item.subscription_id or f"{order.id}:{item.line_item_number}"
     known = await uow.subscriptions.get(subscription_id)
     previous = known.reseller_mpn_id if known else None
     reseller = item.partner_id_on_record or previous
-    await uow.subscriptions.save(Subscription(
-        subscription_id, order.reference_customer_id, item.offer_id, item.quantity, order.id,
-        reseller, known.partner_of_record if known else None,
-    ))
-    effects.events.append(SubscriptionRecorded(
-        subscription_id=subscription_id, customer_tenant_id=order.reference_customer_id,
-        offer_id=item.offer_id, quantity=item.quantity, order_id=order.id,
-    ))
+    await uow.subscriptions.save(
+        Subscription(
+            subscription_id,
+            order.reference_customer_id,
+            item.offer_id,
+            item.quantity,
+            order.id,
+            reseller,
+            known.partner_of_record if known else None,
+        )
+    )
+    effects.events.append(
+        SubscriptionRecorded(
+            subscription_id=subscription_id,
+            customer_tenant_id=order.reference_customer_id,
+            offer_id=item.offer_id,
+            quantity=item.quantity,
+            order_id=order.id,
+        )
+    )
     if item.partner_id_on_record and item.partner_id_on_record != previous:
-        effects.events.append(ResellerAssociated(
-            subscription_id=subscription_id, customer_tenant_id=order.reference_customer_id, provider_id=None,
-            reseller_mpn_id=item.partner_id_on_record, previous_reseller_mpn_id=previous, valid_from=valid_from,
-        ))
+        effects.events.append(
+            ResellerAssociated(
+                subscription_id=subscription_id,
+                customer_tenant_id=order.reference_customer_id,
+                provider_id=None,
+                reseller_mpn_id=item.partner_id_on_record,
+                previous_reseller_mpn_id=previous,
+                valid_from=valid_from,
+            )
+        )

@@ -56,30 +56,55 @@ async def request_reseller_relationship(
     now = deps.clock()
     await uow.customers.save(await _customer_from(uow, details))
     relationship = ResellerRelationship(
-        deps.new_id(), partner.partner_id, details.tenant_id, cmd.include_delegated_admin,
-        RelationshipStatus.PENDING, now,
+        deps.new_id(),
+        partner.partner_id,
+        details.tenant_id,
+        cmd.include_delegated_admin,
+        RelationshipStatus.PENDING,
+        now,
     )
     await uow.relationships.save(relationship)
     token, token_hash = deps.new_token()
     invitation = Invitation(
-        deps.new_id(), InvitationKind.RESELLER_RELATIONSHIP, token_hash, relationship.relationship_id,
-        partner.partner_id, details.tenant_id, now, now + deps.invitation_ttl,
+        deps.new_id(),
+        InvitationKind.RESELLER_RELATIONSHIP,
+        token_hash,
+        relationship.relationship_id,
+        partner.partner_id,
+        details.tenant_id,
+        now,
+        now + deps.invitation_ttl,
     )
     await uow.invitations.add(invitation)
     url = invitation_link(deps.link_bases[details.cloud], token)
-    email = deps.composer.compose(INVITATION_TEMPLATE, details.locale, details.admin_email, {
-        "partner_name": partner.name, "partner_id": partner.partner_id,
-        "customer_company_name": details.company_name, "cloud": details.cloud,
-        "include_delegated_admin": cmd.include_delegated_admin, "invitation_url": url,
-        "expires_at": invitation.expires_at, "message": cmd.message,
-    })
+    email = deps.composer.compose(
+        INVITATION_TEMPLATE,
+        details.locale,
+        details.admin_email,
+        {
+            "partner_name": partner.name,
+            "partner_id": partner.partner_id,
+            "customer_company_name": details.company_name,
+            "cloud": details.cloud,
+            "include_delegated_admin": cmd.include_delegated_admin,
+            "invitation_url": url,
+            "expires_at": invitation.expires_at,
+            "message": cmd.message,
+        },
+    )
     return Effects(
-        events=[ResellerRelationshipRequested(
-            relationship_id=relationship.relationship_id, partner_id=partner.partner_id,
-            customer_tenant_id=details.tenant_id, include_delegated_admin=cmd.include_delegated_admin,
-            invitation_url=url, expires_at=invitation.expires_at,
-            invitation_id=invitation.invitation_id, cloud=details.cloud,
-        )],
+        events=[
+            ResellerRelationshipRequested(
+                relationship_id=relationship.relationship_id,
+                partner_id=partner.partner_id,
+                customer_tenant_id=details.tenant_id,
+                include_delegated_admin=cmd.include_delegated_admin,
+                invitation_url=url,
+                expires_at=invitation.expires_at,
+                invitation_id=invitation.invitation_id,
+                cloud=details.cloud,
+            )
+        ],
         emails=[email],
     )
 
@@ -88,8 +113,13 @@ async def _customer_from(uow: UnitOfWork, details: CustomerDetails) -> Customer:
     """The customer as the command describes it, keeping when it accepted the MCA."""
     known = await uow.customers.get(details.tenant_id)
     return Customer(
-        details.tenant_id, details.company_name, details.country, details.cloud,
-        details.is_csp_partner, str(details.admin_email), details.locale,
+        details.tenant_id,
+        details.company_name,
+        details.country,
+        details.cloud,
+        details.is_csp_partner,
+        str(details.admin_email),
+        details.locale,
         known.customer_agreement_accepted_at if known else None,
     )
 
@@ -121,11 +151,17 @@ async def accept_reseller_relationship(
     await uow.customers.save(customer)
     await uow.invitations.save(invitation)
     await uow.relationships.save(relationship)
-    return Effects(events=[ResellerRelationshipAccepted(
-        relationship_id=relationship.relationship_id, partner_id=relationship.partner_id,
-        customer_tenant_id=relationship.customer_tenant_id,
-        delegated_admin_granted=relationship.delegated_admin, customer_agreement_accepted_at=agreed_at,
-    )])
+    return Effects(
+        events=[
+            ResellerRelationshipAccepted(
+                relationship_id=relationship.relationship_id,
+                partner_id=relationship.partner_id,
+                customer_tenant_id=relationship.customer_tenant_id,
+                delegated_admin_granted=relationship.delegated_admin,
+                customer_agreement_accepted_at=agreed_at,
+            )
+        ]
+    )
 
 
 async def decline_invitation(
@@ -141,7 +177,9 @@ async def decline_invitation(
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         require_customer(actor, invitation.invitee_id)
     else:
-        reseller = rules.ensure_partner_known(await uow.partners.get(invitation.invitee_id), invitation.invitee_id)
+        reseller = rules.ensure_partner_known(
+            await uow.partners.get(invitation.invitee_id), invitation.invitee_id
+        )
         require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     invitation.use(InvitationStatus.DECLINED, now)
     await uow.invitations.save(invitation)
@@ -155,10 +193,16 @@ async def decline_invitation(
 def _declined(invitation: Invitation, reason: str | None) -> InvitationDeclined:
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         return InvitationDeclined(
-            invitation_id=invitation.invitation_id, kind=invitation.kind.value,
-            partner_id=invitation.inviter_id, customer_tenant_id=invitation.invitee_id, reason=reason,
+            invitation_id=invitation.invitation_id,
+            kind=invitation.kind.value,
+            partner_id=invitation.inviter_id,
+            customer_tenant_id=invitation.invitee_id,
+            reason=reason,
         )
     return InvitationDeclined(
-        invitation_id=invitation.invitation_id, kind=invitation.kind.value,
-        provider_id=invitation.inviter_id, reseller_id=invitation.invitee_id, reason=reason,
+        invitation_id=invitation.invitation_id,
+        kind=invitation.kind.value,
+        provider_id=invitation.inviter_id,
+        reseller_id=invitation.invitee_id,
+        reason=reason,
     )

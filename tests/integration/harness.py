@@ -21,10 +21,17 @@ from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
 
 
-def cloud_event(type_: str, data: dict[str, Any], *, id_: str | None = None, subject: str | None = None) -> dict[str, Any]:
+def cloud_event(
+    type_: str, data: dict[str, Any], *, id_: str | None = None, subject: str | None = None
+) -> dict[str, Any]:
     return {
-        "specversion": "1.0", "id": id_ or str(uuid.uuid4()), "source": "urn:test", "type": type_,
-        "subject": subject, "datacontenttype": "application/json", "data": data,
+        "specversion": "1.0",
+        "id": id_ or str(uuid.uuid4()),
+        "source": "urn:test",
+        "type": type_,
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": data,
     }
 
 
@@ -40,13 +47,22 @@ class Received:
 class Harness:
     """``async with Harness(kafka, mailbox, database_url) as h: await h.send(...)``."""
 
-    def __init__(self, kafka: EmbeddedBroker, mailbox: FileMailbox, database_url: str, **overrides: Any) -> None:
+    def __init__(
+        self, kafka: EmbeddedBroker, mailbox: FileMailbox, database_url: str, **overrides: Any
+    ) -> None:
         run = uuid.uuid4().hex[:8]
         self.settings = Settings(
-            kafka_bootstrap_servers=kafka.bootstrap_servers, database_url=database_url,
-            smtp_host=mailbox.host, smtp_port=mailbox.port, kafka_consumer_group=f"partnerlink-{run}",
-            commands_topic=f"commands-{run}", billing_topic=f"orders-{run}", events_topic=f"events-{run}",
-            dlq_topic=f"dlq-{run}", relay_poll_interval_seconds=0.1, **overrides,
+            kafka_bootstrap_servers=kafka.bootstrap_servers,
+            database_url=database_url,
+            smtp_host=mailbox.host,
+            smtp_port=mailbox.port,
+            kafka_consumer_group=f"partnerlink-{run}",
+            commands_topic=f"commands-{run}",
+            billing_topic=f"orders-{run}",
+            events_topic=f"events-{run}",
+            dlq_topic=f"dlq-{run}",
+            relay_poll_interval_seconds=0.1,
+            **overrides,
         )
         self.kafka = kafka
         self.mailbox = mailbox
@@ -76,8 +92,12 @@ class Harness:
     async def _collect(self) -> None:
         s = self.settings
         consumer = AIOKafkaConsumer(
-            s.events_topic, s.dlq_topic, bootstrap_servers=self.kafka.bootstrap_servers,
-            group_id=f"collector-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest", fetch_max_wait_ms=20,
+            s.events_topic,
+            s.dlq_topic,
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            group_id=f"collector-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=20,
         )
         await consumer.start()
         try:
@@ -100,7 +120,9 @@ class Harness:
 
     async def send_raw(self, value: bytes, key: str, topic: str | None = None) -> None:
         await self._producer.send_and_wait(
-            topic or self.settings.commands_topic, value, key=key.encode(),
+            topic or self.settings.commands_topic,
+            value,
+            key=key.encode(),
             headers=[("content-type", CONTENT_TYPE.encode())],
         )
 
@@ -110,6 +132,8 @@ class Harness:
         while not condition(self.received):
             if time.monotonic() > deadline:
                 seen = [e["type"] for e in self.received.events]
-                raise TimeoutError(f"condition not met; events seen: {seen}; dead letters: {len(self.received.dead_letters)}")
+                raise TimeoutError(
+                    f"condition not met; events seen: {seen}; dead letters: {len(self.received.dead_letters)}"
+                )
             await asyncio.sleep(0.05)
         return self.received

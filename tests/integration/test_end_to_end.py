@@ -29,20 +29,39 @@ LINK = re.compile(r"https://\S+?\?token=[A-Za-z0-9_\-]+")
 def a_partner(country: str = "SE", locale: str = "sv-SE") -> dict[str, Any]:
     return {
         "actor": {"kind": "system", "tenant_id": "partner-center"},
-        "partner_id": str(uuid.uuid4().int % 9_000_000 + 1_000_000), "tenant_id": str(uuid.uuid4()),
-        "name": "Contoso Cloud AB", "country": country, "kind": "direct", "csp_enrolled": True,
-        "mpa_active": True, "contact_email": "partners@contoso.example", "locale": locale,
+        "partner_id": str(uuid.uuid4().int % 9_000_000 + 1_000_000),
+        "tenant_id": str(uuid.uuid4()),
+        "name": "Contoso Cloud AB",
+        "country": country,
+        "kind": "direct",
+        "csp_enrolled": True,
+        "mpa_active": True,
+        "contact_email": "partners@contoso.example",
+        "locale": locale,
     }
 
 
-def a_request(partner: dict[str, Any], *, cloud: str = "public", dap: bool = True, locale: str = "sv-SE") -> dict[str, Any]:
+def a_request(
+    partner: dict[str, Any], *, cloud: str = "public", dap: bool = True, locale: str = "sv-SE"
+) -> dict[str, Any]:
     tenant = str(uuid.uuid4())
     return {
-        "actor": {"kind": "partner", "tenant_id": partner["tenant_id"], "user": "agent@contoso.example", "roles": ["admin-agent"]},
-        "partner_id": partner["partner_id"], "include_delegated_admin": dap,
+        "actor": {
+            "kind": "partner",
+            "tenant_id": partner["tenant_id"],
+            "user": "agent@contoso.example",
+            "roles": ["admin-agent"],
+        },
+        "partner_id": partner["partner_id"],
+        "include_delegated_admin": dap,
         "customer": {
-            "tenant_id": tenant, "company_name": "Lindqvist Bygg AB", "country": "SE", "cloud": cloud,
-            "is_csp_partner": False, "admin_email": f"admin-{tenant[:8]}@lindqvist.example", "locale": locale,
+            "tenant_id": tenant,
+            "company_name": "Lindqvist Bygg AB",
+            "country": "SE",
+            "cloud": cloud,
+            "is_csp_partner": False,
+            "admin_email": f"admin-{tenant[:8]}@lindqvist.example",
+            "locale": locale,
         },
     }
 
@@ -73,12 +92,19 @@ async def test_invitation_is_emailed_and_accepted_through_its_link(kafka, mailbo
         assert f'href="{link}"' in html
         token = parse_qs(urlsplit(link).query)["token"][0]
 
-        accepted_id = await h.send("AcceptResellerRelationship", {
-            "actor": {"kind": "customer", "tenant_id": customer["tenant_id"], "roles": ["global-admin"]},
-            "token": token, "accepted_by": {"user": customer["admin_email"], "is_global_admin": True},
-            "accept_customer_agreement": True,
-        }, key=customer["tenant_id"])
-        got = await h.wait_until(lambda r: r.of_type("ResellerRelationshipAccepted") and r.of_type("EmailSent"))
+        accepted_id = await h.send(
+            "AcceptResellerRelationship",
+            {
+                "actor": {"kind": "customer", "tenant_id": customer["tenant_id"], "roles": ["global-admin"]},
+                "token": token,
+                "accepted_by": {"user": customer["admin_email"], "is_global_admin": True},
+                "accept_customer_agreement": True,
+            },
+            key=customer["tenant_id"],
+        )
+        got = await h.wait_until(
+            lambda r: r.of_type("ResellerRelationshipAccepted") and r.of_type("EmailSent")
+        )
 
         assert got.of_type("PartnerRegistered")[0]["causationid"] == registered_id
         requested = got.of_type("ResellerRelationshipRequested")[0]
@@ -113,7 +139,9 @@ async def test_same_command_delivered_twice_has_one_set_of_effects(kafka, mailbo
         await h.send("RegisterPartner", partner, key=partner["partner_id"])
         command_id = str(uuid.uuid4())
         for _ in range(2):
-            await h.send("RequestResellerRelationship", request, key=request["customer"]["tenant_id"], id_=command_id)
+            await h.send(
+                "RequestResellerRelationship", request, key=request["customer"]["tenant_id"], id_=command_id
+            )
         sentinel = await h.send("RegisterPartner", a_partner(), key="sentinel")
         got = await h.wait_until(
             lambda r: any(e["causationid"] == sentinel for e in r.events) and r.of_type("EmailSent")
@@ -132,14 +160,19 @@ async def test_refused_command_changes_nothing_and_sends_no_email(kafka, mailbox
         request = a_request(partner, cloud="us-government", dap=False, locale="en-US")
         request["customer"]["country"] = "US"
         await h.send("RegisterPartner", partner, key=partner["partner_id"])
-        refused_id = await h.send("RequestResellerRelationship", request, key=request["customer"]["tenant_id"])
+        refused_id = await h.send(
+            "RequestResellerRelationship", request, key=request["customer"]["tenant_id"]
+        )
         got = await h.wait_until(lambda r: bool(r.of_type("CommandRejected")))
 
         rejected = got.of_type("CommandRejected")[0]
         assert rejected["causationid"] == refused_id
         assert rejected["data"] == {
-            "command_id": refused_id, "command_type": "RequestResellerRelationship",
-            "reason": "delegated_admin_required", "rule": "RR-3", "detail": rejected["data"]["detail"],
+            "command_id": refused_id,
+            "command_type": "RequestResellerRelationship",
+            "reason": "delegated_admin_required",
+            "rule": "RR-3",
+            "detail": rejected["data"]["detail"],
         }
     assert mailbox.messages() == []
     engine = create_engine(sqlite_url)
@@ -150,10 +183,17 @@ async def test_refused_command_changes_nothing_and_sends_no_email(kafka, mailbox
     await engine.dispose()
 
 
-async def test_unreadable_records_go_to_the_dead_letter_topic_byte_for_byte(kafka, mailbox, sqlite_url) -> None:
+async def test_unreadable_records_go_to_the_dead_letter_topic_byte_for_byte(
+    kafka, mailbox, sqlite_url
+) -> None:
     partner = a_partner()
-    schema_invalid = {"specversion": "1.0", "id": "x1", "source": "urn:test", "type": "RegisterPartner",
-                      "data": {**partner, "contact_email": "a@b.example\r\nBcc: victim@example.com"}}
+    schema_invalid = {
+        "specversion": "1.0",
+        "id": "x1",
+        "source": "urn:test",
+        "type": "RegisterPartner",
+        "data": {**partner, "contact_email": "a@b.example\r\nBcc: victim@example.com"},
+    }
     records = {
         b"not json {": "not_json",
         json.dumps({"type": "RegisterPartner"}).encode(): "not_cloudevent",
@@ -181,16 +221,35 @@ async def test_billing_order_records_subscriptions_or_is_refused(kafka, mailbox,
         tenant = request["customer"]["tenant_id"]
         await h.send("RegisterPartner", partner, key=partner["partner_id"])
         await h.send("RequestResellerRelationship", request, key=tenant)
-        order = {"id": "ord-1", "referenceCustomerId": tenant, "billingCycle": "monthly", "status": "completed",
-                 "lineItems": [{"lineItemNumber": 0, "offerId": "CFQ7TTC0LH18:0001", "subscriptionId": "sub-1",
-                                "quantity": 5, "partnerIdOnRecord": partner["partner_id"]}]}
+        order = {
+            "id": "ord-1",
+            "referenceCustomerId": tenant,
+            "billingCycle": "monthly",
+            "status": "completed",
+            "lineItems": [
+                {
+                    "lineItemNumber": 0,
+                    "offerId": "CFQ7TTC0LH18:0001",
+                    "subscriptionId": "sub-1",
+                    "quantity": 5,
+                    "partnerIdOnRecord": partner["partner_id"],
+                }
+            ],
+        }
         unknown = {**order, "id": "ord-2", "referenceCustomerId": str(uuid.uuid4())}
         await h.send_raw(json.dumps(order).encode(), key=tenant, topic=h.settings.billing_topic)
         await h.send_raw(json.dumps(unknown).encode(), key="x", topic=h.settings.billing_topic)
-        got = await h.wait_until(lambda r: bool(r.of_type("ResellerAssociated")) and bool(r.of_type("CommandRejected")))
+        got = await h.wait_until(
+            lambda r: bool(r.of_type("ResellerAssociated")) and bool(r.of_type("CommandRejected"))
+        )
 
     recorded = got.of_type("SubscriptionRecorded")[0]["data"]
-    assert recorded == {"subscription_id": "sub-1", "customer_tenant_id": tenant, "offer_id": "CFQ7TTC0LH18:0001",
-                        "quantity": 5, "order_id": "ord-1"}
+    assert recorded == {
+        "subscription_id": "sub-1",
+        "customer_tenant_id": tenant,
+        "offer_id": "CFQ7TTC0LH18:0001",
+        "quantity": 5,
+        "order_id": "ord-1",
+    }
     assert got.of_type("ResellerAssociated")[0]["data"]["reseller_mpn_id"] == partner["partner_id"]
     assert got.of_type("CommandRejected")[0]["data"]["reason"] == "unknown_customer"

@@ -71,9 +71,7 @@ def _free_port() -> int:
 def _run(argv: list[str], *, as_user: str | None, what: str) -> None:
     """Run a command (through ``runuser -u USER --`` when ``as_user``); raise on failure."""
     full = ["runuser", "-u", as_user, "--", *argv] if as_user else argv
-    result = subprocess.run(
-        full, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PostgresUnavailable(
             f"{what} failed with exit code {result.returncode}: {' '.join(full)}\n"

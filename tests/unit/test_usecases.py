@@ -47,9 +47,7 @@ LINK = re.compile(r"https://[^\s<>\"']+")
 # --- building commands --------------------------------------------------------------------
 
 
-def new_partner(
-    *, country: str = "SE", locale: str = "sv-SE", name: str = "Contoso Partner AB"
-) -> Partner:
+def new_partner(*, country: str = "SE", locale: str = "sv-SE", name: str = "Contoso Partner AB") -> Partner:
     return Partner(
         partner_id=str(1_000_000 + uuid4().int % 9_000_000),
         tenant_id=str(uuid4()),
@@ -369,9 +367,7 @@ async def test_register_partner_by_another_partner_is_forbidden(h: Harness) -> N
 async def test_register_partner_cannot_take_over_another_partners_mpn_id(h: Harness) -> None:
     victim = h.add_partner(new_partner(name="Contoso Partner AB"))
     intruder = new_partner(name="Intruder Ltd")
-    takeover = Partner(
-        **{**victim.__dict__, "tenant_id": intruder.tenant_id, "name": "Intruder Ltd"}
-    )
+    takeover = Partner(**{**victim.__dict__, "tenant_id": intruder.tenant_id, "name": "Intruder Ltd"})
     command_id = str(uuid4())
 
     outcome = await h.send(
@@ -614,11 +610,8 @@ async def test_rr6_link_points_to_the_admin_portal_of_the_customers_cloud(
 
 
 async def test_rr6_configured_link_base_keeps_its_own_query(h: Harness) -> None:
-    clock = FixedClock()
     bases = DEFAULT_LINK_BASES | {"public": "https://partners.example.com/accept?src=mail"}
-    h.bus = CommandBus(
-        h.db.unit_of_work, make_deps(clock=clock, link_bases=bases), HANDLERS, SOURCE
-    )
+    h.bus = CommandBus(h.db.unit_of_work, make_deps(clock=h.clock, link_bases=bases), HANDLERS, SOURCE)
     partner = h.add_partner(new_partner())
 
     token = await h.invite(partner, customer_details())
@@ -701,9 +694,7 @@ async def test_rr4_customer_outside_the_partners_region_is_rejected(h: Harness) 
     before = h.db.state()
     command_id = str(uuid4())
 
-    outcome = await h.send(
-        request_command(partner, customer_details(country="US"), command_id=command_id)
-    )
+    outcome = await h.send(request_command(partner, customer_details(country="US"), command_id=command_id))
 
     assert_rejected(h, outcome, command_id, "region_mismatch", "RR-4")
     assert h.db.state() == before
@@ -916,9 +907,7 @@ async def test_rr5_accept_without_mca_is_rejected_and_can_be_retried_with_it(h: 
     "make_actor",
     [
         pytest.param(lambda tenant, partner: customer_actor(str(uuid4())), id="other-tenant"),
-        pytest.param(
-            lambda tenant, partner: partner_actor(partner, "global-admin"), id="the-partner"
-        ),
+        pytest.param(lambda tenant, partner: partner_actor(partner, "global-admin"), id="the-partner"),
     ],
 )
 async def test_accept_by_anyone_but_the_invited_customer_is_forbidden(
@@ -1029,9 +1018,7 @@ async def test_decline_by_another_customer_is_forbidden(h: Harness) -> None:
     token = await h.invite(partner, customer)
     before = h.db.state()
 
-    outcome = await h.send(
-        decline_command(token, customer["tenant_id"], actor=customer_actor(str(uuid4())))
-    )
+    outcome = await h.send(decline_command(token, customer["tenant_id"], actor=customer_actor(str(uuid4()))))
 
     assert outcome is Outcome.REJECTED
     assert (h.rejection()["reason"], h.rejection()["rule"]) == ("forbidden", "ACT-1")
@@ -1126,9 +1113,7 @@ async def test_rejected_use_case_writes_are_rolled_back_but_inbox_and_rejection_
     )
     command_id = str(uuid4())
 
-    outcome = await bus.handle(
-        read_command(register_command(new_partner(), command_id=command_id)), None
-    )
+    outcome = await bus.handle(read_command(register_command(new_partner(), command_id=command_id)), None)
 
     assert outcome is Outcome.REJECTED
     assert h.db.partners == {}
@@ -1240,9 +1225,7 @@ def _with_customer(**fields: Any) -> bytes:
             "attacker@evil.example",
             id="header-injection-in-email",
         ),
-        pytest.param(
-            _with_customer(tenant_id="tenant-NOT-A-GUID"), "tenant-NOT-A-GUID", id="bad-tenant-id"
-        ),
+        pytest.param(_with_customer(tenant_id="tenant-NOT-A-GUID"), "tenant-NOT-A-GUID", id="bad-tenant-id"),
         pytest.param(_with_customer(cloud="moon-cloud"), "moon-cloud", id="unknown-cloud"),
         pytest.param(
             accept_command(SECRET_TOKEN, str(uuid4())),
@@ -1263,9 +1246,7 @@ def _with_customer(**fields: Any) -> bytes:
         ),
     ],
 )
-def test_read_command_refuses_schema_invalid_data_without_echoing_it(
-    raw: bytes, offending: str
-) -> None:
+def test_read_command_refuses_schema_invalid_data_without_echoing_it(raw: bytes, offending: str) -> None:
     with pytest.raises(UnreadableMessage) as raised:
         read_command(raw)
 
@@ -1299,9 +1280,7 @@ async def test_personal_message_is_escaped_in_html(h: Harness) -> None:
     await h.send(request_command(partner, customer_details(), message=message))
 
     text, html = bodies(h.emails()[0])
-    assert (
-        "&lt;a href=&#34;https://evil.example&#34;&gt;Click&lt;/a&gt; {{ invitation_url }}" in html
-    )
+    assert "&lt;a href=&#34;https://evil.example&#34;&gt;Click&lt;/a&gt; {{ invitation_url }}" in html
     assert 'href="https://evil.example"' not in html
     assert message in text
 
