@@ -23,7 +23,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _export_contracts(args: argparse.Namespace) -> int:
-    from contracts.export import export_all
+    from service.contract_export import export_all
 
     for path in export_all(Path(args.directory)):
         print(path)

@@ -14,6 +14,12 @@ from importlib.resources import files
 from service.domain.regions import RegionMap
 
 
+def _codes(iso2: str) -> list[str]:
+    """The table's ISO2 cell is a code or, for a few countries, a regex: ``^GB$|^UK$`` → GB, UK."""
+    codes = (part.strip("^$") for part in iso2.split("|"))
+    return [code.upper() for code in codes if len(code) == 2 and code.isalpha()]
+
+
 def load_region_map(
     classification: str = "Continent_7", overrides: Mapping[str, str] | None = None
 ) -> RegionMap:
@@ -23,6 +29,11 @@ def load_region_map(
         rows = list(csv.DictReader(handle, delimiter="\t"))
     if rows and classification not in rows[0]:
         raise ValueError(f"country_converter has no classification {classification!r}")
-    regions = {row["ISO2"]: row[classification] for row in rows if row["ISO2"] and row[classification]}
+    regions = {
+        code: row[classification]
+        for row in rows
+        if row[classification]
+        for code in _codes(row["ISO2"])
+    }
     regions.update({country.upper(): region for country, region in (overrides or {}).items()})
     return RegionMap(regions)

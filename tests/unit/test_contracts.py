@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from contracts.commands import RegisterPartner
 from contracts.events import PartnershipAccepted, RejectionReason
-from contracts.export import export_all
 from contracts.registry import COMMANDS, EVENTS
+from service.contract_export import export_all
 
 REPO = Path(__file__).parents[2]
 SCHEMAS = REPO / "contracts" / "schemas"

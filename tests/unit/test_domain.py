@@ -157,12 +157,6 @@ def test_rr4_region_override_moves_a_country_into_the_partners_region() -> None:
     load_region_map(overrides={"tr": "Europe"}).ensure_same_region("SE", "TR")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug: service/adapters/regions.py keys the map by country_converter's ISO2 "
-    "column, which holds regexes for two countries ('^GB$|^UK$', '^GR$|^EL$'), so GB and GR have "
-    "no region and a UK or Greek partner can only invite customers in its own country",
-)
 @pytest.mark.parametrize(("partner_country", "customer_country"), [("GB", "IE"), ("GR", "CY")])
 def test_rr4_united_kingdom_and_greece_are_in_europe(
     partner_country: str, customer_country: str

@@ -55,19 +55,10 @@ def test_domain_imports_only_the_standard_library_and_itself(path: Path) -> None
     assert foreign == [], f"{path.relative_to(ROOT)} imports {foreign}"
 
 
-LAZY_SERVICE_IMPORT = pytest.mark.xfail(
-    strict=True,
-    reason="layering violation: contracts/export.py imports service.settings (under TYPE_CHECKING "
-    "and inside a function) and handlers.app (inside asyncapi_document) to generate the AsyncAPI "
-    "document; the exporter belongs in service/ or handlers/, not in the wire contract",
-)
-
 
 def contract_files() -> list[object]:
     return [
-        pytest.param(
-            path, id=path.name, marks=[LAZY_SERVICE_IMPORT] if path.name == "export.py" else []
-        )
+        pytest.param(path, id=path.name)
         for path in python_files(CONTRACTS)
     ]
 

@@ -358,12 +358,6 @@ async def test_register_partner_by_another_partner_is_forbidden(h: Harness) -> N
     assert h.db.partners[partner.partner_id].name == "Contoso Partner AB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug: service/usecases/partners.py register_partner checks the actor against "
-    "the tenant_id in the command, not against the tenant of the partner already registered under "
-    "that MPN ID, so any partner's global admin can take over another partner's MPN ID",
-)
 async def test_register_partner_cannot_take_over_another_partners_mpn_id(h: Harness) -> None:
     victim = h.add_partner(new_partner(name="Contoso Partner AB"))
     intruder = new_partner(name="Intruder Ltd")
@@ -628,11 +622,6 @@ async def test_rr4_customer_in_the_partners_region_may_be_invited(h: Harness) ->
     assert h.db.emails[0].locale == "en-US"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug: load_region_map() has no region for GB (country_converter's ISO2 "
-    "column holds the regex '^GB$|^UK$'), so RR-4 refuses a UK partner's Irish customer",
-)
 async def test_rr4_uk_partner_may_invite_a_customer_in_ireland(h: Harness) -> None:
     partner = h.add_partner(new_partner(country="GB", locale="en-GB"))
 
