@@ -73,6 +73,11 @@ def the_link(mail: EmailMessage) -> str:
 
 
 async def test_invitation_is_emailed_and_accepted_through_its_link(kafka, mailbox, database_url) -> None:
+    await invitation_round_trip(kafka, mailbox, database_url)
+
+
+async def invitation_round_trip(kafka: Any, mailbox: Any, database_url: str) -> None:
+    """Request → email over SMTP → accept with the link's token → events and state (RR-1, RR-5..7)."""
     async with Harness(kafka, mailbox, database_url) as h:
         partner = a_partner()
         request = a_request(partner)
