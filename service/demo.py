@@ -146,7 +146,7 @@ class Demo:
             say(f"\n== {step['text']}")
         elif kind == "command":
             event = step["event"]
-            say(f"  → {event['type']}  (id {event['id'][-6:]})")
+            say(f"  → {event['type']}  (id …{event['id'][-12:]})")
             await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
         elif kind == "raw":
             say(f"  → unreadable record ({step['key']})")
