@@ -70,11 +70,13 @@ def create_app(settings: Settings | None = None) -> FastStream:
     broker.include_router(billing_router(settings, runtime.consumer))
 
     events = broker.publisher(
-        settings.events_topic, title="partnerlink.events",
+        settings.events_topic,
+        title="partnerlink.events",
         description="Domain events as CloudEvents (contracts/schemas/events), keyed like their command",
     )
     dead_letters = broker.publisher(
-        settings.dlq_topic, title="partnerlink.dlq",
+        settings.dlq_topic,
+        title="partnerlink.dlq",
         description="Unreadable records byte for byte; x-partnerlink-error-* and original-* headers",
     )
 
