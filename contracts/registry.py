@@ -7,30 +7,21 @@ import inspect
 from pydantic import BaseModel
 
 from contracts import commands, events
-from contracts.billing import Order
 
 
 def _members(module: object, base: type[BaseModel]) -> dict[str, type[BaseModel]]:
     return {
         name: cls
         for name, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, base)
-        and cls.__module__ == getattr(module, "__name__", "")
-        and cls is not base
-        and name[0].isupper()
-        and not name.startswith(("Inbound", "Outbound"))
+        if issubclass(cls, base) and cls is not base and cls.__module__ == getattr(module, "__name__", "")
     }
 
 
-COMMANDS: dict[str, type[BaseModel]] = {
-    name: cls for name, cls in _members(commands, commands.Command).items() if name != "Command"
-}
+COMMANDS: dict[str, type[BaseModel]] = _members(commands, commands.Command)
 """Every command ``type`` → its ``data`` model."""
 
 EVENTS: dict[str, type[BaseModel]] = _members(events, events.Outbound)
 """Every event ``type`` → its ``data`` model."""
-
-BILLING: dict[str, type[BaseModel]] = {"Order": Order}
 
 
 def command_model(type_: str) -> type[BaseModel] | None:

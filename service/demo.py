@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import json
 import os
 import re
@@ -31,7 +33,6 @@ from service.embedded.broker import EmbeddedBroker
 from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
 
-TOPICS = Settings.model_fields
 LINK = re.compile(r"https?://\S+?token=[A-Za-z0-9_\-]+")
 SETTLE_SECONDS = 60.0
 
@@ -126,13 +127,15 @@ class Demo:
         self.show_new_mail()
 
     def show_new_mail(self) -> None:
-        messages = self.mailbox.messages()
-        for message in messages[self.mails_shown :]:
+        paths = self.mailbox.message_paths()
+        for path in paths[self.mails_shown :]:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
             link_host = urlsplit(link_in(message)).netloc
             say(
                 f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  link → {link_host}?token=…"
             )
-        self.mails_shown = len(messages)
+        self.mails_shown = len(paths)
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         await self.producer.send_and_wait(

@@ -40,6 +40,7 @@ class JinjaEmailComposer:
 
     def __init__(self, templates_dir: Path, mail_from: str) -> None:
         self._dir = templates_dir
+        self._available: dict[str, list[str]] = {}
         self._mail_from = mail_from
         self._domain = parseaddr(mail_from)[1].rpartition("@")[2] or "partnerlink.invalid"
         self._env = Environment(
@@ -49,9 +50,15 @@ class JinjaEmailComposer:
             keep_trailing_newline=True,
         )
 
+    def _locales(self, template: str) -> list[str]:
+        """The translated locales of ``template``, read from disk once."""
+        if template not in self._available:
+            self._available[template] = sorted(p.name for p in (self._dir / template).iterdir() if p.is_dir())
+        return self._available[template]
+
     def locale_for(self, template: str, requested: str) -> str:
         """The requested locale if translated, else one of the same language, else en-US."""
-        available = sorted(p.name for p in (self._dir / template).iterdir() if p.is_dir())
+        available = self._locales(template)
         if requested in available:
             return requested
         language = requested.split("-")[0].lower()

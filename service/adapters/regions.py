@@ -30,10 +30,7 @@ def load_region_map(
     if rows and classification not in rows[0]:
         raise ValueError(f"country_converter has no classification {classification!r}")
     regions = {
-        code: row[classification]
-        for row in rows
-        if row[classification]
-        for code in _codes(row["ISO2"])
+        code: row[classification] for row in rows if row[classification] for code in _codes(row["ISO2"])
     }
     regions.update({country.upper(): region for country, region in (overrides or {}).items()})
     return RegionMap(regions)

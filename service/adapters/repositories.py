@@ -149,13 +149,12 @@ class SqlInbox:
 
     async def record(self, command_id: str, command_type: str) -> None:
         """Raises ``DuplicateCommit`` when a concurrent delivery recorded it first."""
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(
-                    insert(orm.inbox).values(
-                        command_id=command_id, command_type=command_type, processed_at=datetime.now(UTC)
-                    )
+        try:  # no savepoint: on a duplicate the whole transaction is abandoned anyway
+            await self._conn.execute(
+                insert(orm.inbox).values(
+                    command_id=command_id, command_type=command_type, processed_at=datetime.now(UTC)
                 )
+            )
         except IntegrityError:
             raise DuplicateCommit(command_id) from None
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from service.domain.errors import Rejected
 from service.domain.model import (
     CLOUDS_REQUIRING_DELEGATED_ADMIN,
+    Customer,
+    Invitation,
+    InvitationKind,
     Partner,
     RelationshipStatus,
     ResellerRelationship,
@@ -53,3 +56,35 @@ def ensure_global_admin(is_global_admin: bool) -> None:
     """RR-5: only a global admin of the customer can accept."""
     if not is_global_admin:
         raise Rejected("not_global_admin", "RR-5", "only a global admin of the customer can accept")
+
+
+def ensure_invitation_found(invitation: Invitation | None, kind: InvitationKind | None) -> Invitation:
+    """INV-3: the token names an invitation (of ``kind`` if given). Raises ``Rejected(invalid_token)``."""
+    if invitation is None:
+        raise Rejected("invalid_token", "INV-3", "no invitation has this token")
+    if kind is not None and invitation.kind is not kind:
+        raise Rejected("invalid_token", "INV-3", f"this token is not for a {kind.value} invitation")
+    return invitation
+
+
+def ensure_invitation_target(
+    relationship: ResellerRelationship | None, customer: Customer | None
+) -> tuple[ResellerRelationship, Customer]:
+    """INV-3: the invitation still refers to its relationship and customer."""
+    if relationship is None or customer is None:
+        raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a relationship")
+    return relationship, customer
+
+
+def ensure_order_customer_known(customer: Customer | None, order_id: str) -> None:
+    """IR-4: orders are submitted for known customers. Raises ``Rejected(unknown_customer)``."""
+    if customer is None:
+        raise Rejected(
+            "unknown_customer", "IR-4", f"order {order_id} is for a customer Partnerlink does not know"
+        )
+
+
+def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: int, mpn_id: str) -> None:
+    """IR-6: a ``partnerIdOnRecord`` names a registered partner. Raises ``Rejected(unknown_partner)``."""
+    if partner is None:
+        raise Rejected("unknown_partner", "IR-6", f"line {line_item_number}: no partner {mpn_id}")

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from contracts.billing import Order, OrderLineItem
 from contracts.events import ResellerAssociated, SubscriptionRecorded
+from service.domain import rules
 from service.domain.actors import ActorRef
-from service.domain.errors import Rejected
 from service.domain.model import Subscription
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
@@ -21,17 +21,11 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     """Record every line item; emits ``SubscriptionRecorded`` (and ``ResellerAssociated`` when
     ``partnerIdOnRecord`` changes the reseller). Rejections: unknown_customer (IR-4),
     unknown_partner for an unregistered ``partnerIdOnRecord`` (IR-6)."""
-    if await uow.customers.get(order.reference_customer_id) is None:
-        raise Rejected(
-            "unknown_customer", "IR-4", f"order {order.id} is for a customer Partnerlink does not know"
-        )
+    rules.ensure_order_customer_known(await uow.customers.get(order.reference_customer_id), order.id)
     for item in order.line_items:
-        if item.partner_id_on_record and await uow.partners.get(item.partner_id_on_record) is None:
-            raise Rejected(
-                "unknown_partner",
-                "IR-6",
-                f"line {item.line_item_number}: no partner {item.partner_id_on_record}",
-            )
+        if item.partner_id_on_record:
+            partner = await uow.partners.get(item.partner_id_on_record)
+            rules.ensure_reseller_on_record_known(partner, item.line_item_number, item.partner_id_on_record)
     effects = Effects()
     valid_from = order.creation_date or deps.clock()
     for item in order.line_items:

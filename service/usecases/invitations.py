@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from service.domain.errors import Rejected
+from service.domain import rules
 from service.domain.model import Invitation, InvitationKind
 from service.ports import UnitOfWork
 from service.tokens import hash_token, hashes_match
@@ -12,12 +12,10 @@ from service.tokens import hash_token, hashes_match
 
 async def invitation_for(uow: UnitOfWork, token: str, kind: InvitationKind | None) -> Invitation:
     """The invitation whose token is ``token`` (of ``kind`` if given). Raises ``Rejected(invalid_token)``."""
-    invitation = await uow.invitations.get_by_token_hash(hash_token(token))
-    if invitation is None or not hashes_match(invitation.token_hash, token):
-        raise Rejected("invalid_token", "INV-3", "no invitation has this token")
-    if kind is not None and invitation.kind is not kind:
-        raise Rejected("invalid_token", "INV-3", f"this token is not for a {kind.value} invitation")
-    return invitation
+    found = await uow.invitations.get_by_token_hash(hash_token(token))
+    if found is not None and not hashes_match(found.token_hash, token):
+        found = None
+    return rules.ensure_invitation_found(found, kind)
 
 
 def invitation_link(base: str, token: str) -> str:

@@ -20,7 +20,6 @@ from service.domain.actors import (
     require_customer,
     require_partner,
 )
-from service.domain.errors import Rejected
 from service.domain.model import (
     Customer,
     Invitation,
@@ -138,10 +137,9 @@ async def accept_reseller_relationship(
     require_customer(actor, invitation.invitee_id)
     invitation.ensure_usable(now)
     rules.ensure_global_admin(cmd.accepted_by.is_global_admin)
-    relationship = await uow.relationships.get(invitation.subject_id)
-    customer = await uow.customers.get(invitation.invitee_id)
-    if relationship is None or customer is None:
-        raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a relationship")
+    relationship, customer = rules.ensure_invitation_target(
+        await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
+    )
     rules.ensure_no_active_relationship(
         await uow.relationships.find(relationship.partner_id, relationship.customer_tenant_id)
     )
