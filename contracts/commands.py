@@ -60,13 +60,27 @@ class RegisterPartner(Command):
     locale: Locale = "en-US"
 
 
+class Offer(Inbound):
+    """PR-5 (china-21vianet): a trial or purchase offer that comes with the partner's offer email;
+    it creates the subscription, with the partner as partner of record, when the customer authorizes."""
+
+    offer_id: Identifier
+    kind: Literal["trial", "purchase"]
+    quantity: int = Field(default=1, ge=1, le=1_000_000)
+
+
 class RequestResellerRelationship(Command):
-    """Invite a customer into a reseller relationship, with or without DAP (RR-1..RR-4, MP-1, MP-3)."""
+    """Invite a customer into a reseller relationship, with or without DAP (RR-1..RR-4, MP-1, MP-3).
+
+    For a ``china-21vianet`` customer this is the partner's offer (PR-5): DAP is required,
+    and ``offer`` (optional, an addition to contract v1) may carry a trial or purchase.
+    """
 
     partner_id: MpnId
     customer: CustomerDetails
     include_delegated_admin: bool
     message: FreeText | None = None
+    offer: Offer | None = None
 
 
 class AcceptedBy(Inbound):

@@ -92,6 +92,20 @@ class InvitationExpired(Outbound):
     reseller_id: MpnId | None = None
 
 
+class InvitationWithdrawn(Outbound):
+    """A pending invitation that can no longer be accepted (an addition to contract v1): another
+    invitation of the same parties was accepted, the partnership was removed, or a party is no
+    longer enrolled in CSP. Its link is refused from now on."""
+
+    invitation_id: str
+    kind: InvitationKind
+    reason: Literal["superseded", "partnership_removed", "relationship_removed", "not_enrolled"]
+    partner_id: MpnId | None = None
+    customer_tenant_id: str | None = None
+    provider_id: MpnId | None = None
+    reseller_id: MpnId | None = None
+
+
 class DelegatedAdminRevoked(Outbound):
     partner_id: MpnId
     customer_tenant_id: str

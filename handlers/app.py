@@ -99,11 +99,13 @@ def create_app(settings: Settings | None = None) -> FastStream:
     async def start_relay() -> None:
         assert runtime.service is not None
         runtime.service.relay.start()
+        runtime.service.expiry.start()
 
     @app.on_shutdown
     async def stop_relay() -> None:
         if runtime.service is not None:
             runtime.service.consumer.stopping.set()
+            await runtime.service.expiry.stop()
             await runtime.service.relay.stop()
 
     return app

@@ -21,6 +21,7 @@ from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import CommandBus
 from service.consumer import CommandConsumer, DeadLetter
+from service.expiry import InvitationExpiry
 from service.relay import OutboxRelay, Publish
 from service.settings import Settings
 from service.tokens import new_token
@@ -44,6 +45,7 @@ class Service:
     bus: CommandBus
     consumer: CommandConsumer
     relay: OutboxRelay
+    expiry: InvitationExpiry
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
@@ -69,13 +71,18 @@ async def running_service(
         if settings.database_auto_migrate:
             await migrate(engine)
         relay = OutboxRelay(engine, publish, SmtpSender(settings), settings, new_id)
+        deps = build_dependencies(settings)
         bus = CommandBus(
+            lambda: SqlUnitOfWork(engine), deps, HANDLERS, settings.event_source, on_commit=relay.wake
+        )
+        expiry = InvitationExpiry(
             lambda: SqlUnitOfWork(engine),
-            build_dependencies(settings),
-            HANDLERS,
+            deps,
             settings.event_source,
+            settings.expiry_interval_seconds,
+            settings.expiry_batch_size,
             on_commit=relay.wake,
         )
-        yield Service(settings, engine, bus, CommandConsumer(bus, dead_letter), relay)
+        yield Service(settings, engine, bus, CommandConsumer(bus, dead_letter), relay, expiry)
     finally:
         await engine.dispose()

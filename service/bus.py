@@ -15,9 +15,9 @@ from pydantic import BaseModel
 
 from contracts.events import CommandRejected
 from service.domain.errors import Rejected
-from service.envelopes import event_envelope
 from service.inbound import IncomingCommand, UnreadableMessage
-from service.ports import DuplicateCommit, StagedEmail, StagedEvent, UnitOfWork
+from service.ports import DuplicateCommit, UnitOfWork
+from service.staging import Cause, stage
 from service.usecases.base import Dependencies, Effects, Handler
 
 log = structlog.get_logger(__name__)
@@ -60,7 +60,7 @@ class CommandBus:
             effects, outcome = await self._run(handler, incoming, uow)
             try:
                 await uow.inbox.record(incoming.envelope.id, incoming.envelope.type)
-                await self._stage(uow, effects, incoming, key)
+                await stage(uow, effects, self._cause(incoming, key), self._deps, self._source)
                 await uow.commit()
             except DuplicateCommit:
                 return Outcome.DUPLICATE
@@ -80,6 +80,18 @@ class CommandBus:
             return Effects(events=[self._rejected(incoming, rejection)]), Outcome.REJECTED
 
     @staticmethod
+    def _cause(incoming: IncomingCommand, key: bytes | None) -> Cause:
+        envelope = incoming.envelope
+        return Cause(
+            envelope.id,
+            envelope.type,
+            envelope.correlationid or envelope.id,
+            envelope.subject,
+            key,
+            incoming.actor,
+        )
+
+    @staticmethod
     def _rejected(incoming: IncomingCommand, rejection: Rejected) -> BaseModel:
         return CommandRejected(
             command_id=incoming.envelope.id,
@@ -88,34 +100,3 @@ class CommandBus:
             rule=rejection.rule,
             detail=rejection.detail,
         )
-
-    async def _stage(
-        self, uow: UnitOfWork, effects: Effects, incoming: IncomingCommand, key: bytes | None
-    ) -> None:
-        cause = incoming.envelope
-        subject = cause.subject
-        for event in effects.events:
-            event_id = self._deps.new_id()
-            payload = event_envelope(
-                event,
-                event_id=event_id,
-                source=self._source,
-                causation_id=cause.id,
-                correlation_id=cause.correlationid or cause.id,
-                subject=subject,
-                now=self._deps.clock(),
-            )
-            await uow.outbox.add_event(StagedEvent(event_id, key, payload))
-        for email in effects.emails:
-            await uow.outbox.add_email(
-                StagedEmail(
-                    email.email_id,
-                    email.template,
-                    email.locale,
-                    email.to,
-                    email.message,
-                    cause.id,
-                    cause.correlationid or cause.id,
-                    key,
-                )
-            )

@@ -87,7 +87,7 @@ def read_command(raw: bytes | None) -> IncomingCommand:
         raise UnreadableMessage("unknown_type", f"no command of type {envelope.type[:128]!r} in contract v1")
     command = read_data(envelope, model)
     assert isinstance(command, Command)
-    actor = ActorRef.of(command.actor.kind, command.actor.tenant_id, command.actor.roles)
+    actor = ActorRef.of(command.actor.kind, command.actor.tenant_id, command.actor.roles, command.actor.user)
     return IncomingCommand(envelope, command, actor)
 
 

@@ -5,10 +5,21 @@ Adapters implement them for SQLAlchemy (``service.adapters``); tests use small f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self
+from datetime import datetime
+from typing import Any, Protocol, Self
 
-from service.domain.model import Customer, Invitation, Partner, ResellerRelationship, Subscription
+from service.domain.attribution import Attribute, AttributionLedger
+from service.domain.model import (
+    Customer,
+    Invitation,
+    InvitationKind,
+    Partner,
+    Partnership,
+    ResellerRelationship,
+    Subscription,
+)
 
 
 class DuplicateCommit(Exception):
@@ -38,18 +49,52 @@ class StagedEmail:
     key: bytes | None
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One change in a customer's history: the event, who caused it and by which command."""
+
+    customer_tenant_id: str
+    at: datetime
+    event_id: str
+    event_type: str
+    data: dict[str, Any]
+    actor_kind: str
+    actor_tenant_id: str
+    actor_user: str | None
+    command_id: str
+    command_type: str
+
+
 class PartnerRepository(Protocol):
     async def get(self, partner_id: str) -> Partner | None: ...
+    async def get_by_tenant(self, tenant_id: str) -> Partner | None:
+        """The partner whose Partner Center tenant is ``tenant_id`` (any of its locations)."""
+        ...
+
     async def save(self, partner: Partner) -> None: ...
 
 
 class CustomerRepository(Protocol):
     async def get(self, tenant_id: str) -> Customer | None: ...
+    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
+        """IR-8: customers the provider added for the reseller (they stay associated)."""
+        ...
+
     async def save(self, customer: Customer) -> None: ...
 
 
 class InvitationRepository(Protocol):
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None: ...
+    async def pending_for(
+        self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None
+    ) -> list[Invitation]:
+        """Pending invitations of ``kind`` from ``inviter_id`` to ``invitee_id`` (``None``: any)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Invitation]:
+        """Pending invitations with ``expires_at <= now``, oldest first, locked for this transaction."""
+        ...
+
     async def add(self, invitation: Invitation) -> None: ...
     async def save(self, invitation: Invitation) -> None: ...
 
@@ -60,12 +105,35 @@ class RelationshipRepository(Protocol):
         """The pair's active relationship if any, else its newest."""
         ...
 
+    async def active_for_customer(self, customer_tenant_id: str) -> list[ResellerRelationship]: ...
     async def save(self, relationship: ResellerRelationship) -> None: ...
+
+
+class PartnershipRepository(Protocol):
+    async def get(self, partnership_id: str) -> Partnership | None: ...
+    async def find(self, provider_id: str, reseller_id: str) -> Partnership | None:
+        """The pair's active partnership if any, else its newest."""
+        ...
+
+    async def save(self, partnership: Partnership) -> None: ...
 
 
 class SubscriptionRepository(Protocol):
     async def get(self, subscription_id: str) -> Subscription | None: ...
+    async def for_customer(self, customer_tenant_id: str) -> list[Subscription]: ...
     async def save(self, subscription: Subscription) -> None: ...
+
+
+class AttributionRepository(Protocol):
+    async def get(self, subscription_id: str, attribute: Attribute) -> AttributionLedger:
+        """The ledger (empty if nothing was recorded yet)."""
+        ...
+
+    async def save(self, ledger: AttributionLedger) -> None: ...
+
+
+class Timeline(Protocol):
+    async def add(self, entries: Sequence[TimelineEntry]) -> None: ...
 
 
 class Inbox(Protocol):
@@ -85,7 +153,10 @@ class UnitOfWork(Protocol):
     customers: CustomerRepository
     invitations: InvitationRepository
     relationships: RelationshipRepository
+    partnerships: PartnershipRepository
     subscriptions: SubscriptionRepository
+    attributions: AttributionRepository
+    timeline: Timeline
     inbox: Inbox
     outbox: Outbox
 

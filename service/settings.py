@@ -17,10 +17,13 @@ DEFAULT_LINK_BASES = {
     "us-government": "https://portal.office365.us/Adminportal/Home/PartnerInvitation",
     "germany": "https://portal.office.de/Adminportal/Home/PartnerInvitation",
     "china-21vianet": "https://portal.partner.microsoftonline.cn/Adminportal/Home/PartnerInvitation",
+    "partnership": "https://partner.microsoft.com/dashboard/account/v3/partnerinvitation",
 }
 """RR-6: where each cloud's customer accepts (public: Microsoft 365 admin center; germany and
 us-government: Microsoft Office admin portal). Point them at the page that turns a click
-into ``AcceptResellerRelationship``; the link is ``<base>?token=<token>``."""
+into ``AcceptResellerRelationship``; the link is ``<base>?token=<token>``. ``partnership``: where an
+indirect reseller accepts a partnership invitation (``AcceptPartnership``, IR-3); china-21vianet:
+the Office 365 authorization page of the partner's offer (PR-5)."""
 
 
 class Settings(BaseSettings):
@@ -65,6 +68,7 @@ class Settings(BaseSettings):
     link_base_us_government: str = DEFAULT_LINK_BASES["us-government"]
     link_base_germany: str = DEFAULT_LINK_BASES["germany"]
     link_base_china_21vianet: str = DEFAULT_LINK_BASES["china-21vianet"]
+    link_base_partnership: str = DEFAULT_LINK_BASES["partnership"]
     invitation_ttl_seconds: int = Field(default=14 * 86_400, ge=60, description="INV-2: link lifetime (s)")
 
     # RR-4 regions
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     email_retry_initial_seconds: float = Field(default=2.0, gt=0)
     email_retry_max_backoff_seconds: float = Field(default=300.0, gt=0)
     email_give_up_after_seconds: float = Field(default=86_400.0, gt=0)
+    expiry_interval_seconds: float = Field(default=30.0, gt=0, description="INV-2 expiry sweep period (s)")
+    expiry_batch_size: int = Field(default=100, ge=1, description="invitations expired per transaction")
+
+    # Read side (HTTP)
+    http_enabled: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
 
     # Templates, logging, HTTP
     templates_dir: Path | None = None
@@ -91,4 +102,5 @@ class Settings(BaseSettings):
             "us-government": self.link_base_us_government,
             "germany": self.link_base_germany,
             "china-21vianet": self.link_base_china_21vianet,
+            "partnership": self.link_base_partnership,
         }

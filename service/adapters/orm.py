@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     DateTime,
@@ -70,6 +71,9 @@ customers = Table(
     Column("admin_email", String(320), nullable=False),
     Column("locale", String(20), nullable=False),
     Column("customer_agreement_accepted_at", UTCDateTime(), nullable=True),
+    Column("provider_id", String(16), nullable=True),
+    Column("associated_reseller_id", String(16), nullable=True),
+    Index("ix_customers_provider_reseller", "provider_id", "associated_reseller_id"),
 )
 
 reseller_relationships = Table(
@@ -83,6 +87,10 @@ reseller_relationships = Table(
     Column("delegated_admin", Boolean, nullable=False),
     Column("requested_at", UTCDateTime(), nullable=False),
     Column("accepted_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("offer_id", String(128), nullable=True),
+    Column("offer_kind", String(16), nullable=True),
+    Column("offer_quantity", Integer, nullable=True),
     Index("ix_relationships_pair", "partner_id", "customer_tenant_id"),
     Index("ix_relationships_customer", "customer_tenant_id"),
 )
@@ -101,6 +109,21 @@ invitations = Table(
     Column("status", String(16), nullable=False),
     Column("used_at", UTCDateTime(), nullable=True),
     Index("ix_invitations_pending_expiry", "status", "expires_at"),
+    Index("ix_invitations_parties", "inviter_id", "invitee_id"),
+)
+
+partnerships = Table(
+    "partnerships",
+    metadata,
+    Column("partnership_id", String(64), primary_key=True),
+    Column("provider_id", String(16), nullable=False),
+    Column("reseller_id", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("accepted_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Index("ix_partnerships_pair", "provider_id", "reseller_id"),
+    Index("ix_partnerships_reseller", "reseller_id"),
 )
 
 inbox = Table(
@@ -152,4 +175,36 @@ subscriptions = Table(
     Column("order_id", String(128), nullable=False),
     Column("reseller_mpn_id", String(16), nullable=True),
     Column("partner_of_record", String(16), nullable=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("support_contact_kind", String(16), nullable=True),
+    Column("support_contact_partner_id", String(16), nullable=True),
 )
+
+attributions = Table(
+    "attributions",
+    metadata,
+    Column("subscription_id", String(128), primary_key=True),
+    Column("attribute", String(32), primary_key=True),
+    Column("valid_from", UTCDateTime(), primary_key=True),
+    Column("valid_to", UTCDateTime(), nullable=True),
+    Column("value", String(16), nullable=True),
+)
+"""The attribution ledger (``service/domain/attribution.py``): non-overlapping intervals."""
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("customer_tenant_id", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_tenant_id", String(64), nullable=False),
+    Column("actor_user", String(320), nullable=True),
+    Column("command_id", String(128), nullable=False),
+    Column("command_type", String(128), nullable=False),
+    Index("ix_timeline_customer", "customer_tenant_id", "seq"),
+)
+"""Every change to a customer, with the actor and the causing command (read side)."""

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, insert, select, update
+from sqlalchemy import Table, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters import orm
+from service.domain.attribution import Attribute, Attribution, AttributionLedger
 from service.domain.model import (
     Customer,
     Invitation,
     InvitationKind,
     InvitationStatus,
+    Offer,
     Partner,
+    Partnership,
+    PartnershipStatus,
     RelationshipStatus,
     ResellerRelationship,
     Subscription,
+    SubscriptionStatus,
 )
-from service.ports import DuplicateCommit, StagedEmail, StagedEvent
+from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEntry
 
 
 async def _upsert(conn: AsyncConnection, table: Table, key: str, values: dict[str, Any]) -> None:
@@ -42,6 +48,12 @@ class SqlPartners:
         ).first()
         return Partner(**row._asdict()) if row else None
 
+    async def get_by_tenant(self, tenant_id: str) -> Partner | None:
+        table = orm.partners
+        query = select(table).where(table.c.tenant_id == tenant_id.lower()).order_by(table.c.partner_id)
+        row = (await self._conn.execute(query.limit(1))).first()
+        return Partner(**row._asdict()) if row else None
+
     async def save(self, partner: Partner) -> None:
         await _upsert(self._conn, orm.partners, "partner_id", asdict(partner))
 
@@ -56,6 +68,15 @@ class SqlCustomers:
         ).first()
         return Customer(**row._asdict()) if row else None
 
+    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
+        table = orm.customers
+        query = (
+            select(table)
+            .where(table.c.provider_id == provider_id, table.c.associated_reseller_id == reseller_id)
+            .order_by(table.c.tenant_id)
+        )
+        return [Customer(**row._asdict()) for row in await self._conn.execute(query)]
+
     async def save(self, customer: Customer) -> None:
         await _upsert(self._conn, orm.customers, "tenant_id", asdict(customer))
 
@@ -67,9 +88,35 @@ class SqlInvitations:
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
         query = select(orm.invitations).where(orm.invitations.c.token_hash == token_hash)
         row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        values = row._asdict()
+        return self._load(row._asdict()) if row else None
+
+    async def pending_for(
+        self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None
+    ) -> list[Invitation]:
+        table = orm.invitations
+        query = select(table).where(
+            table.c.kind == kind.value, table.c.status == InvitationStatus.PENDING.value
+        )
+        if inviter_id is not None:
+            query = query.where(table.c.inviter_id == inviter_id)
+        if invitee_id is not None:
+            query = query.where(table.c.invitee_id == invitee_id)
+        rows = await self._conn.execute(query.order_by(table.c.created_at))
+        return [self._load(row._asdict()) for row in rows]
+
+    async def due(self, now: datetime, limit: int) -> list[Invitation]:
+        table = orm.invitations
+        query = (
+            select(table)
+            .where(table.c.status == InvitationStatus.PENDING.value, table.c.expires_at <= now)
+            .order_by(table.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._load(row._asdict()) for row in await self._conn.execute(query)]
+
+    @staticmethod
+    def _load(values: dict[str, Any]) -> Invitation:
         values["kind"] = InvitationKind(values["kind"])
         values["status"] = InvitationStatus(values["status"])
         return Invitation(**values)
@@ -111,15 +158,64 @@ class SqlRelationships:
         row = (await self._conn.execute(query)).first()
         return self._load(row._asdict()) if row else None
 
+    async def active_for_customer(self, customer_tenant_id: str) -> list[ResellerRelationship]:
+        table = orm.reseller_relationships
+        query = select(table).where(
+            table.c.customer_tenant_id == customer_tenant_id,
+            table.c.status == RelationshipStatus.ACTIVE.value,
+        )
+        rows = await self._conn.execute(query.order_by(table.c.partner_id))
+        return [self._load(row._asdict()) for row in rows]
+
     async def save(self, relationship: ResellerRelationship) -> None:
         values = asdict(relationship)
+        offer = values.pop("offer")
         values["status"] = relationship.status.value
+        values["offer_id"] = offer["offer_id"] if offer else None
+        values["offer_kind"] = offer["kind"] if offer else None
+        values["offer_quantity"] = offer["quantity"] if offer else None
         await _upsert(self._conn, orm.reseller_relationships, "relationship_id", values)
 
     @staticmethod
     def _load(values: dict[str, Any]) -> ResellerRelationship:
         values["status"] = RelationshipStatus(values["status"])
+        offer_id, kind, quantity = (values.pop(f"offer_{name}") for name in ("id", "kind", "quantity"))
+        values["offer"] = Offer(offer_id, kind, quantity) if offer_id else None
         return ResellerRelationship(**values)
+
+
+class SqlPartnerships:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, partnership_id: str) -> Partnership | None:
+        table = orm.partnerships
+        row = (
+            await self._conn.execute(select(table).where(table.c.partnership_id == partnership_id))
+        ).first()
+        return self._load(row._asdict()) if row else None
+
+    async def find(self, provider_id: str, reseller_id: str) -> Partnership | None:
+        table = orm.partnerships
+        active_first = case((table.c.status == PartnershipStatus.ACTIVE.value, 0), else_=1)
+        query = (
+            select(table)
+            .where(table.c.provider_id == provider_id, table.c.reseller_id == reseller_id)
+            .order_by(active_first, table.c.requested_at.desc())
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).first()
+        return self._load(row._asdict()) if row else None
+
+    async def save(self, partnership: Partnership) -> None:
+        values = asdict(partnership)
+        values["status"] = partnership.status.value
+        await _upsert(self._conn, orm.partnerships, "partnership_id", values)
+
+    @staticmethod
+    def _load(values: dict[str, Any]) -> Partnership:
+        values["status"] = PartnershipStatus(values["status"])
+        return Partnership(**values)
 
 
 class SqlSubscriptions:
@@ -131,10 +227,71 @@ class SqlSubscriptions:
         row = (
             await self._conn.execute(select(table).where(table.c.subscription_id == subscription_id))
         ).first()
-        return Subscription(**row._asdict()) if row else None
+        return self._load(row._asdict()) if row else None
+
+    async def for_customer(self, customer_tenant_id: str) -> list[Subscription]:
+        table = orm.subscriptions
+        query = select(table).where(table.c.customer_tenant_id == customer_tenant_id)
+        rows = await self._conn.execute(query.order_by(table.c.subscription_id))
+        return [self._load(row._asdict()) for row in rows]
 
     async def save(self, subscription: Subscription) -> None:
-        await _upsert(self._conn, orm.subscriptions, "subscription_id", asdict(subscription))
+        values = asdict(subscription)
+        values["status"] = subscription.status.value
+        await _upsert(self._conn, orm.subscriptions, "subscription_id", values)
+
+    @staticmethod
+    def _load(values: dict[str, Any]) -> Subscription:
+        values["status"] = SubscriptionStatus(values["status"])
+        return Subscription(**values)
+
+
+class SqlAttributions:
+    """The attribution ledger: one row per interval, rewritten per (subscription, attribute)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, subscription_id: str, attribute: Attribute) -> AttributionLedger:
+        table = orm.attributions
+        query = (
+            select(table.c.value, table.c.valid_from, table.c.valid_to)
+            .where(table.c.subscription_id == subscription_id, table.c.attribute == attribute.value)
+            .order_by(table.c.valid_from)
+        )
+        entries = [
+            Attribution(row.value, row.valid_from, row.valid_to) for row in await self._conn.execute(query)
+        ]
+        return AttributionLedger(subscription_id, attribute, entries)
+
+    async def save(self, ledger: AttributionLedger) -> None:
+        table = orm.attributions
+        await self._conn.execute(
+            delete(table).where(
+                table.c.subscription_id == ledger.subscription_id, table.c.attribute == ledger.attribute.value
+            )
+        )
+        if ledger.entries:
+            rows = [
+                {
+                    "subscription_id": ledger.subscription_id,
+                    "attribute": ledger.attribute.value,
+                    "valid_from": entry.valid_from,
+                    "valid_to": entry.valid_to,
+                    "value": entry.value,
+                }
+                for entry in ledger.entries
+            ]
+            await self._conn.execute(insert(table), rows)
+
+
+class SqlTimeline:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, entries: Sequence[TimelineEntry]) -> None:
+        if entries:
+            await self._conn.execute(insert(orm.timeline), [asdict(entry) for entry in entries])
 
 
 class SqlInbox:

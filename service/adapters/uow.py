@@ -7,22 +7,28 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from service.adapters.repositories import (
+    SqlAttributions,
     SqlCustomers,
     SqlInbox,
     SqlInvitations,
     SqlOutbox,
     SqlPartners,
+    SqlPartnerships,
     SqlRelationships,
     SqlSubscriptions,
+    SqlTimeline,
 )
 from service.ports import (
+    AttributionRepository,
     CustomerRepository,
     Inbox,
     InvitationRepository,
     Outbox,
     PartnerRepository,
+    PartnershipRepository,
     RelationshipRepository,
     SubscriptionRepository,
+    Timeline,
 )
 
 
@@ -34,7 +40,10 @@ class SqlUnitOfWork:
     customers: CustomerRepository
     invitations: InvitationRepository
     relationships: RelationshipRepository
+    partnerships: PartnershipRepository
     subscriptions: SubscriptionRepository
+    attributions: AttributionRepository
+    timeline: Timeline
     inbox: Inbox
     outbox: Outbox
 
@@ -51,7 +60,10 @@ class SqlUnitOfWork:
         self.customers = SqlCustomers(conn)
         self.invitations = SqlInvitations(conn)
         self.relationships = SqlRelationships(conn)
+        self.partnerships = SqlPartnerships(conn)
         self.subscriptions = SqlSubscriptions(conn)
+        self.attributions = SqlAttributions(conn)
+        self.timeline = SqlTimeline(conn)
         self.inbox = SqlInbox(conn)
         self.outbox = SqlOutbox(conn)
         return self

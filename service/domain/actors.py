@@ -25,10 +25,12 @@ class ActorRef:
     kind: str
     tenant_id: str
     roles: frozenset[str]
+    user: str | None = None
+    """who acted, as the command says (for the customer timeline)"""
 
     @classmethod
-    def of(cls, kind: str, tenant_id: str, roles: Iterable[str]) -> ActorRef:
-        return cls(kind, tenant_id.lower(), frozenset(roles))
+    def of(cls, kind: str, tenant_id: str, roles: Iterable[str], user: str | None = None) -> ActorRef:
+        return cls(kind, tenant_id.lower(), frozenset(roles), user)
 
 
 def _forbid(detail: str) -> Rejected:

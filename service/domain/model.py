@@ -1,4 +1,4 @@
-"""Domain state: partners, customers, invitations and reseller relationships."""
+"""Domain state: partners, customers, invitations, reseller relationships, partnerships, subscriptions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from service.domain.errors import Rejected
 
 CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
 """RR-3: clouds where a request without DAP is not available."""
+
+PARTNER_INITIATED_CLOUDS = frozenset({"china-21vianet"})
+"""PR-5: clouds where the partner initiates with an emailed offer that the customer authorizes."""
 
 
 @dataclass
@@ -26,6 +29,11 @@ class Partner:
     contact_email: str
     locale: str
 
+    @property
+    def enrolled(self) -> bool:
+        """IR-2: enrolled in CSP with a Partner Center account and an active MPA."""
+        return self.csp_enrolled and self.mpa_active
+
 
 @dataclass
 class Customer:
@@ -39,6 +47,15 @@ class Customer:
     admin_email: str
     locale: str
     customer_agreement_accepted_at: datetime | None = None
+    provider_id: str | None = None
+    """IR-4: the indirect provider that added the customer (``AddCustomer``), if any"""
+    associated_reseller_id: str | None = None
+    """IR-5: the indirect reseller the customer was created for; it stays after IR-8"""
+
+    @property
+    def partner_initiated(self) -> bool:
+        """PR-5: in china-21vianet the partner initiates with an offer."""
+        return self.cloud in PARTNER_INITIATED_CLOUDS
 
     def accept_customer_agreement(self, accepted: bool, now: datetime) -> datetime:
         """RR-5: the MCA must be accepted on acceptance if it was not before; returns when it was.
@@ -88,13 +105,17 @@ class Invitation:
     used_at: datetime | None = None
 
     def ensure_usable(self, now: datetime) -> None:
-        """INV-1 single use, INV-2 expiry. Raises ``Rejected`` (invitation_already_used, _expired)."""
+        """INV-1 single use, INV-2 expiry, INV-3 withdrawn.
+
+        Raises ``Rejected`` (invitation_already_used, invitation_expired, invalid_token)."""
         if self.status is InvitationStatus.EXPIRED or (
             self.status is InvitationStatus.PENDING and now >= self.expires_at
         ):
             raise Rejected(
                 "invitation_expired", "INV-2", f"the invitation expired at {self.expires_at.isoformat()}"
             )
+        if self.status is InvitationStatus.WITHDRAWN:
+            raise Rejected("invalid_token", "INV-3", "the invitation was withdrawn")
         if self.status is not InvitationStatus.PENDING:
             raise Rejected(
                 "invitation_already_used", "INV-1", f"the invitation is already {self.status.value}"
@@ -106,12 +127,32 @@ class Invitation:
         self.status = status
         self.used_at = now
 
+    def close(self, status: InvitationStatus, now: datetime) -> bool:
+        """Expire or withdraw a pending invitation; ``False`` if it was no longer pending."""
+        if self.status is not InvitationStatus.PENDING:
+            return False
+        self.status = status
+        self.used_at = now
+        return True
+
 
 class RelationshipStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
     REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """PR-5: a trial or purchase offer that comes with a 21Vianet partner's offer email."""
+
+    offer_id: str
+    kind: str
+    """``trial`` or ``purchase``"""
+    quantity: int
 
 
 @dataclass
@@ -126,6 +167,13 @@ class ResellerRelationship:
     requested_at: datetime
     delegated_admin: bool = False
     accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    offer: Offer | None = None
+    """PR-5: the trial or purchase offer of a 21Vianet partner's offer, if any"""
+
+    @property
+    def active(self) -> bool:
+        return self.status is RelationshipStatus.ACTIVE
 
     def activate(self, now: datetime) -> None:
         """RR-7: the customer accepted; DAP is granted if the request included it (RR-2)."""
@@ -133,10 +181,69 @@ class ResellerRelationship:
         self.delegated_admin = self.include_delegated_admin
         self.accepted_at = now
 
-    def decline(self) -> None:
-        """The invitee declined the invitation; the relationship never became active."""
+    def close(self, status: RelationshipStatus, now: datetime) -> None:
+        """A pending request ends unaccepted: declined, expired or withdrawn."""
         if self.status is RelationshipStatus.PENDING:
-            self.status = RelationshipStatus.DECLINED
+            self.status = status
+            self.ended_at = now
+
+    def revoke_delegated_admin(self) -> bool:
+        """RR-8: the customer removes DAP; the relationship stays. ``False`` if none was held."""
+        held, self.delegated_admin = self.delegated_admin, False
+        return held
+
+    def remove(self, now: datetime) -> None:
+        """PR-4: the partner ends the relationship; DAP goes with it."""
+        self.status = RelationshipStatus.REMOVED
+        self.delegated_admin = False
+        self.ended_at = now
+
+
+class PartnershipStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
+
+
+@dataclass
+class Partnership:
+    """Indirect provider ↔ indirect reseller (IR-1..IR-3, IR-8)."""
+
+    partnership_id: str
+    provider_id: str
+    reseller_id: str
+    status: PartnershipStatus
+    requested_at: datetime
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status is PartnershipStatus.ACTIVE
+
+    def activate(self, now: datetime) -> None:
+        """IR-3: the reseller accepted; the partnership is active."""
+        self.status = PartnershipStatus.ACTIVE
+        self.accepted_at = now
+
+    def close(self, status: PartnershipStatus, now: datetime) -> None:
+        """A pending request ends unaccepted: declined, expired or withdrawn."""
+        if self.status is PartnershipStatus.PENDING:
+            self.status = status
+            self.ended_at = now
+
+    def remove(self, now: datetime) -> None:
+        """IR-8: the reseller leaves the provider's list; customers and DAP are untouched."""
+        self.status = PartnershipStatus.REMOVED
+        self.ended_at = now
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -152,3 +259,11 @@ class Subscription:
     """IR-6: the indirect reseller credited (from ``partnerIdOnRecord`` or AssociateReseller)"""
     partner_of_record: str | None = None
     """PR-1: the subscription advisor partner's MPN ID"""
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    support_contact_kind: str | None = None
+    """IR-7: ``provider`` or ``reseller``"""
+    support_contact_partner_id: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status is SubscriptionStatus.ACTIVE

@@ -1,4 +1,4 @@
-"""Rules of the reseller relationship (RR-1..RR-8, MP-1..MP-3) as pure checks.
+"""The rules of DOMAIN.md (RR, MP, IR, PR) as pure checks.
 
 Each check raises ``Rejected(reason, rule, detail)`` or returns ``None``.
 """
@@ -8,12 +8,16 @@ from __future__ import annotations
 from service.domain.errors import Rejected
 from service.domain.model import (
     CLOUDS_REQUIRING_DELEGATED_ADMIN,
+    PARTNER_INITIATED_CLOUDS,
     Customer,
     Invitation,
     InvitationKind,
     Partner,
+    Partnership,
+    PartnershipStatus,
     RelationshipStatus,
     ResellerRelationship,
+    Subscription,
 )
 
 
@@ -88,3 +92,173 @@ def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: i
     """IR-6: a ``partnerIdOnRecord`` names a registered partner. Raises ``Rejected(unknown_partner)``."""
     if partner is None:
         raise Rejected("unknown_partner", "IR-6", f"line {line_item_number}: no partner {mpn_id}")
+
+
+def ensure_relationship_active(
+    relationship: ResellerRelationship | None, reason: str, rule: str
+) -> ResellerRelationship:
+    """The pair has an active reseller relationship, else ``Rejected(reason, rule)``
+    (RR-8 uses unknown_partner: not one of the customer's partners; PR-4 unknown_customer)."""
+    if relationship is None or not relationship.active:
+        raise Rejected(reason, rule, "the partner has no active reseller relationship with this customer")
+    return relationship
+
+
+def ensure_not_customer(actor_kind: str) -> None:
+    """PR-4: a customer cannot remove a reseller relationship itself; the reseller must."""
+    if actor_kind == "customer":
+        raise Rejected(
+            "customer_cannot_remove_relationship",
+            "PR-4",
+            "a customer cannot remove a reseller relationship; ask the partner to remove it",
+        )
+
+
+def ensure_no_active_subscriptions(subscription_ids: list[str]) -> None:
+    """PR-4, as Partner Center does: suspend or cancel the partner's subscriptions first."""
+    if subscription_ids:
+        shown = ", ".join(sorted(subscription_ids)[:5])
+        raise Rejected(
+            "active_subscriptions",
+            "PR-4",
+            f"the partner has {len(subscription_ids)} active subscription(s) with the customer: {shown}",
+        )
+
+
+def ensure_indirect_provider(partner: Partner, rule: str) -> Partner:
+    """IR-1..IR-4: only an indirect provider acts for indirect resellers (``forbidden``)."""
+    if partner.kind != "indirect-provider":
+        raise Rejected("forbidden", rule, f"partner {partner.partner_id} is not an indirect provider")
+    return partner
+
+
+def ensure_reseller_enrolled(reseller: Partner) -> Partner:
+    """IR-2: the reseller is an indirect reseller enrolled in CSP with an active MPA."""
+    if reseller.kind != "indirect-reseller":
+        raise Rejected(
+            "reseller_not_enrolled", "IR-2", f"partner {reseller.partner_id} is not an indirect reseller"
+        )
+    if not reseller.enrolled:
+        raise Rejected(
+            "reseller_not_enrolled",
+            "IR-2",
+            f"indirect reseller {reseller.partner_id} is not enrolled in CSP with an active MPA",
+        )
+    return reseller
+
+
+def ensure_no_active_partnership(existing: Partnership | None) -> None:
+    """IR-1: one active partnership per provider and reseller (``already_exists``)."""
+    if existing is not None and existing.active:
+        raise Rejected(
+            "already_exists", "IR-1", "the provider and the reseller already have an active partnership"
+        )
+
+
+def ensure_partnership_active(partnership: Partnership | None, rule: str) -> Partnership:
+    """IR-1, IR-4, IR-6, IR-7: the provider acts for the reseller only with an active partnership."""
+    if partnership is None or not partnership.active:
+        raise Rejected(
+            "partnership_not_active", rule, "the provider and the reseller have no active partnership"
+        )
+    return partnership
+
+
+def ensure_removal_confirmed(confirmed: bool) -> None:
+    """IR-8: removal needs confirmation that it is for a legitimate business purpose."""
+    if not confirmed:
+        raise Rejected(
+            "removal_not_confirmed",
+            "IR-8",
+            "confirm_legitimate_business_purpose must be true to remove a partnership",
+        )
+
+
+def ensure_new_customer(existing: Customer | None, tenant_id: str) -> None:
+    """IR-5: ``AddCustomer`` creates a customer; a known tenant is ``already_exists``."""
+    if existing is not None:
+        raise Rejected("already_exists", "IR-5", f"customer {tenant_id} already exists")
+
+
+def ensure_customer_known(customer: Customer | None, tenant_id: str, rule: str) -> Customer:
+    """Raises ``Rejected(unknown_customer, rule)`` for a tenant Partnerlink does not know."""
+    if customer is None:
+        raise Rejected("unknown_customer", rule, f"customer {tenant_id} is not known")
+    return customer
+
+
+def ensure_subscription_of(
+    subscription: Subscription | None, subscription_id: str, customer_tenant_id: str, rule: str
+) -> Subscription:
+    """The subscription exists and belongs to the customer (``unknown_subscription``)."""
+    if subscription is None or subscription.customer_tenant_id != customer_tenant_id:
+        raise Rejected(
+            "unknown_subscription",
+            rule,
+            f"customer {customer_tenant_id} has no subscription {subscription_id}",
+        )
+    return subscription
+
+
+def ensure_support_contact_is_provider(provider_id: str, partner_id: str) -> None:
+    """IR-7: a ``provider`` support contact is the provider itself (``forbidden`` otherwise)."""
+    if partner_id != provider_id:
+        raise Rejected(
+            "forbidden", "IR-7", f"a provider support contact must be the provider itself ({provider_id})"
+        )
+
+
+def ensure_partner_of_record_changes(current: str | None, requested: str | None) -> None:
+    """PR-2: change replaces, delete clears; asking for the current value is ``already_exists``."""
+    if current == requested:
+        shown = requested or "none"
+        raise Rejected("already_exists", "PR-2", f"the subscription's partner of record is already {shown}")
+
+
+def ensure_customer_may_add_partner_of_record(
+    customer: Customer, current: str | None, requested: str | None
+) -> None:
+    """PR-5: in china-21vianet the partner initiates with an offer; the customer cannot add one
+    (changing or deleting an existing partner of record stays with the customer)."""
+    if customer.partner_initiated and current is None and requested is not None:
+        raise Rejected(
+            "forbidden",
+            "PR-5",
+            "in the china-21vianet cloud the partner initiates: it sends an offer the customer authorizes",
+        )
+
+
+def ensure_offer_allowed(cloud: str, has_offer: bool) -> None:
+    """PR-5: a trial or purchase offer comes only with a 21Vianet partner's offer."""
+    if has_offer and cloud not in PARTNER_INITIATED_CLOUDS:
+        raise Rejected("forbidden", "PR-5", "offers come only with china-21vianet partner offers")
+
+
+def ensure_delegated_admin_offered(cloud: str, include_delegated_admin: bool) -> None:
+    """PR-5: a 21Vianet partner's offer asks the customer to authorize it as delegated admin."""
+    if cloud in PARTNER_INITIATED_CLOUDS and not include_delegated_admin:
+        raise Rejected(
+            "delegated_admin_required",
+            "PR-5",
+            "in the china-21vianet cloud the customer authorizes the partner as delegated admin",
+        )
+
+
+def ensure_provider_enrolled(provider: Partner) -> Partner:
+    """IR-1: an indirect provider acts for resellers only while enrolled with an active MPA."""
+    if not provider.enrolled:
+        raise Rejected(
+            "forbidden",
+            "IR-1",
+            f"indirect provider {provider.partner_id} is not enrolled in CSP with an active MPA",
+        )
+    return provider
+
+
+def ensure_partnership_removable(partnership: Partnership | None) -> Partnership:
+    """IR-8: there is an active (or still pending) partnership to remove."""
+    if partnership is None or partnership.status not in (PartnershipStatus.ACTIVE, PartnershipStatus.PENDING):
+        raise Rejected(
+            "partnership_not_active", "IR-8", "the provider and the reseller have no partnership to remove"
+        )
+    return partnership

@@ -6,20 +6,34 @@ outbox, or raises ``Rejected``. Routing is plain data: ``HANDLERS``.
 
 from service.usecases.base import Dependencies, Effects, Handler
 from service.usecases.billing import record_order
+from service.usecases.customers import add_customer
 from service.usecases.partners import register_partner
+from service.usecases.partnerships import accept_partnership, remove_partnership, request_partnership
 from service.usecases.reseller import (
     accept_reseller_relationship,
     decline_invitation,
+    remove_reseller_relationship,
     request_reseller_relationship,
+    revoke_delegated_admin,
 )
+from service.usecases.subscriptions import assign_support_contact, associate_reseller, set_partner_of_record
 
 HANDLERS: dict[str, Handler] = {
     "RegisterPartner": register_partner,
     "RequestResellerRelationship": request_reseller_relationship,
     "AcceptResellerRelationship": accept_reseller_relationship,
     "DeclineInvitation": decline_invitation,
+    "RevokeDelegatedAdmin": revoke_delegated_admin,
+    "RemoveResellerRelationship": remove_reseller_relationship,
+    "RequestPartnership": request_partnership,
+    "AcceptPartnership": accept_partnership,
+    "RemovePartnership": remove_partnership,
+    "AddCustomer": add_customer,
+    "AssociateReseller": associate_reseller,
+    "AssignSupportContact": assign_support_contact,
+    "SetPartnerOfRecord": set_partner_of_record,
     "OrderCreated": record_order,
 }
-"""Command type → use case. A contract command missing here is rejected as not supported."""
+"""Command type → use case. Every command of the contract has one (a test checks it)."""
 
 __all__ = ["HANDLERS", "Dependencies", "Effects", "Handler"]

@@ -1,56 +1,98 @@
-"""Billing orders (``billing.orders``): each line item records a subscription (IR-6 at purchase).
-
-This is the purchase-time path only; the attribution ledger and partnership checks of
-the full domain build on it.
-"""
+"""Billing orders (``billing.orders``): each line item records a subscription; a line's
+``partnerIdOnRecord`` is a reseller association at purchase time (IR-6), kept in the
+attribution ledger from the order's ``creationDate``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from contracts.billing import Order, OrderLineItem
-from contracts.events import ResellerAssociated, SubscriptionRecorded
+from contracts.events import SubscriptionRecorded
 from service.domain import rules
 from service.domain.actors import ActorRef
-from service.domain.model import Subscription
+from service.domain.attribution import Attribute
+from service.domain.errors import Rejected
+from service.domain.model import Customer, Subscription, SubscriptionStatus
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
+from service.usecases.subscriptions import record_attribution, reseller_associated
+
+CANCELLED_ORDER_STATUSES = frozenset({"cancelled", "canceled"})
+"""An order in one of these states marks its line items' subscriptions cancelled (not active)."""
 
 
 async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dependencies) -> Effects:
-    """Record every line item; emits ``SubscriptionRecorded`` (and ``ResellerAssociated`` when
-    ``partnerIdOnRecord`` changes the reseller). Rejections: unknown_customer (IR-4),
-    unknown_partner for an unregistered ``partnerIdOnRecord`` (IR-6)."""
-    rules.ensure_order_customer_known(await uow.customers.get(order.reference_customer_id), order.id)
+    """Record every line item; emits ``SubscriptionRecorded`` per line, and ``ResellerAssociated``
+    (with the provider and the previous reseller) when ``partnerIdOnRecord`` changes the reseller.
+
+    The provider of a reseller association is the indirect provider that added the customer,
+    else the one of the customer's partners that has an active partnership with the reseller.
+    Rejections: unknown_customer (IR-4), unknown_partner (IR-6: unregistered
+    ``partnerIdOnRecord``), partnership_not_active (IR-6: no provider of the customer is in
+    an active partnership with that reseller). A refused order records no line at all.
+    """
+    customer = await uow.customers.get(order.reference_customer_id)
+    rules.ensure_order_customer_known(customer, order.id)
+    assert customer is not None
+    providers: dict[str, str] = {}
     for item in order.line_items:
-        if item.partner_id_on_record:
-            partner = await uow.partners.get(item.partner_id_on_record)
-            rules.ensure_reseller_on_record_known(partner, item.line_item_number, item.partner_id_on_record)
+        reseller_id = item.partner_id_on_record
+        if reseller_id and reseller_id not in providers:
+            reseller = await uow.partners.get(reseller_id)
+            rules.ensure_reseller_on_record_known(reseller, item.line_item_number, reseller_id)
+            providers[reseller_id] = await _provider_for(uow, customer, reseller_id, item.line_item_number)
     effects = Effects()
     valid_from = order.creation_date or deps.clock()
+    cancelled = (order.status or "").lower() in CANCELLED_ORDER_STATUSES
     for item in order.line_items:
-        await _record_line(order, item, uow, effects, valid_from)
+        await _record_line(order, item, uow, effects, valid_from, cancelled, providers)
     return effects
 
 
+async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, line: int) -> str:
+    """IR-6: the indirect provider in an active partnership with the reseller, for this customer."""
+    if customer.provider_id:
+        candidates = [customer.provider_id]
+    else:
+        candidates = [r.partner_id for r in await uow.relationships.active_for_customer(customer.tenant_id)]
+    for provider_id in candidates:
+        partnership = await uow.partnerships.find(provider_id, reseller_id)
+        if partnership is not None and partnership.active:
+            return provider_id
+    raise Rejected(
+        "partnership_not_active",
+        "IR-6",
+        f"line {line}: reseller {reseller_id} has no active partnership with a provider of the customer",
+    )
+
+
 async def _record_line(
-    order: Order, item: OrderLineItem, uow: UnitOfWork, effects: Effects, valid_from: datetime
+    order: Order,
+    item: OrderLineItem,
+    uow: UnitOfWork,
+    effects: Effects,
+    valid_from: datetime,
+    cancelled: bool,
+    providers: dict[str, str],
 ) -> None:
     subscription_id = item.subscription_id or f"{order.id}:{item.line_item_number}"
     known = await uow.subscriptions.get(subscription_id)
-    previous = known.reseller_mpn_id if known else None
-    reseller = item.partner_id_on_record or previous
-    await uow.subscriptions.save(
-        Subscription(
-            subscription_id,
-            order.reference_customer_id,
-            item.offer_id,
-            item.quantity,
-            order.id,
-            reseller,
-            known.partner_of_record if known else None,
-        )
+    subscription = known or Subscription(
+        subscription_id, order.reference_customer_id, item.offer_id, item.quantity, order.id
     )
+    subscription.offer_id, subscription.quantity, subscription.order_id = (
+        item.offer_id,
+        item.quantity,
+        order.id,
+    )
+    active = not cancelled and item.quantity > 0
+    subscription.status = SubscriptionStatus.ACTIVE if active else SubscriptionStatus.CANCELLED
+    change = None
+    if item.partner_id_on_record:
+        change = await record_attribution(
+            uow, subscription, Attribute.RESELLER, item.partner_id_on_record, valid_from
+        )
+    await uow.subscriptions.save(subscription)
     effects.events.append(
         SubscriptionRecorded(
             subscription_id=subscription_id,
@@ -60,14 +102,5 @@ async def _record_line(
             order_id=order.id,
         )
     )
-    if item.partner_id_on_record and item.partner_id_on_record != previous:
-        effects.events.append(
-            ResellerAssociated(
-                subscription_id=subscription_id,
-                customer_tenant_id=order.reference_customer_id,
-                provider_id=None,
-                reseller_mpn_id=item.partner_id_on_record,
-                previous_reseller_mpn_id=previous,
-                valid_from=valid_from,
-            )
-        )
+    if change is not None and item.partner_id_on_record:
+        effects.events.append(reseller_associated(subscription, providers[item.partner_id_on_record], change))

@@ -1,13 +1,25 @@
-"""Finding an invitation by its token, and building its personalized link."""
+"""Invitations: finding one by its token, its personalized link, and ending pending ones
+(withdrawal, expiry) together with the relationship or partnership they would activate."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from contracts.events import InvitationExpired, InvitationWithdrawn
 from service.domain import rules
-from service.domain.model import Invitation, InvitationKind
+from service.domain.model import (
+    Invitation,
+    InvitationKind,
+    InvitationStatus,
+    PartnershipStatus,
+    RelationshipStatus,
+)
 from service.ports import UnitOfWork
 from service.tokens import hash_token, hashes_match
+
+WithdrawalReason = Literal["superseded", "partnership_removed", "relationship_removed", "not_enrolled"]
 
 
 async def invitation_for(uow: UnitOfWork, token: str, kind: InvitationKind | None) -> Invitation:
@@ -23,3 +35,75 @@ def invitation_link(base: str, token: str) -> str:
     parts = urlsplit(base)
     query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def parties(invitation: Invitation) -> dict[str, str]:
+    """The event fields naming an invitation's parties: partner and customer, or provider and reseller."""
+    if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
+        return {"partner_id": invitation.inviter_id, "customer_tenant_id": invitation.invitee_id}
+    return {"provider_id": invitation.inviter_id, "reseller_id": invitation.invitee_id}
+
+
+async def close_subject(uow: UnitOfWork, invitation: Invitation, now: datetime) -> None:
+    """End the pending relationship or partnership an invitation would have activated."""
+    status = _SUBJECT_STATUS[invitation.status]
+    if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
+        relationship = await uow.relationships.get(invitation.subject_id)
+        if relationship is not None:
+            relationship.close(RelationshipStatus(status), now)
+            await uow.relationships.save(relationship)
+    else:
+        partnership = await uow.partnerships.get(invitation.subject_id)
+        if partnership is not None:
+            partnership.close(PartnershipStatus(status), now)
+            await uow.partnerships.save(partnership)
+
+
+_SUBJECT_STATUS = {
+    InvitationStatus.DECLINED: "declined",
+    InvitationStatus.EXPIRED: "expired",
+    InvitationStatus.WITHDRAWN: "withdrawn",
+}
+
+
+async def withdraw_pending(
+    uow: UnitOfWork,
+    kind: InvitationKind,
+    inviter_id: str | None,
+    invitee_id: str | None,
+    reason: WithdrawalReason,
+    now: datetime,
+) -> list[InvitationWithdrawn]:
+    """Withdraw the pending invitations of ``kind`` between the parties (``None``: any) and
+    end their pending subjects; returns one ``InvitationWithdrawn`` per invitation."""
+    withdrawn = []
+    for invitation in await uow.invitations.pending_for(kind, inviter_id, invitee_id):
+        invitation.close(InvitationStatus.WITHDRAWN, now)
+        await uow.invitations.save(invitation)
+        await close_subject(uow, invitation, now)
+        withdrawn.append(
+            InvitationWithdrawn(
+                invitation_id=invitation.invitation_id,
+                kind=invitation.kind.value,
+                reason=reason,
+                **parties(invitation),
+            )
+        )
+    return withdrawn
+
+
+async def expire_due(
+    uow: UnitOfWork, now: datetime, limit: int
+) -> list[tuple[Invitation, InvitationExpired]]:
+    """INV-2: expire up to ``limit`` pending invitations whose ``expires_at`` has passed, with
+    their pending subjects; returns each invitation with its ``InvitationExpired``."""
+    expired = []
+    for invitation in await uow.invitations.due(now, limit):
+        invitation.close(InvitationStatus.EXPIRED, now)
+        await uow.invitations.save(invitation)
+        await close_subject(uow, invitation, now)
+        event = InvitationExpired(
+            invitation_id=invitation.invitation_id, kind=invitation.kind.value, **parties(invitation)
+        )
+        expired.append((invitation, event))
+    return expired

@@ -1,4 +1,5 @@
-"""The reseller relationship: request (RR-1..RR-4, MP-1, MP-3), accept (RR-5, RR-7), decline."""
+"""The reseller relationship: request (RR-1..RR-4, MP-1, MP-3, PR-5), accept (RR-5, RR-7),
+decline, revoke DAP (RR-8), remove (PR-4)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from contracts.commands import (
     AcceptResellerRelationship,
     CustomerDetails,
     DeclineInvitation,
+    RemoveResellerRelationship,
     RequestResellerRelationship,
+    RevokeDelegatedAdmin,
 )
 from contracts.events import (
+    DelegatedAdminRevoked,
     InvitationDeclined,
     ResellerRelationshipAccepted,
+    ResellerRelationshipRemoved,
     ResellerRelationshipRequested,
 )
 from service.domain import rules
@@ -25,42 +30,58 @@ from service.domain.model import (
     Invitation,
     InvitationKind,
     InvitationStatus,
+    Offer,
     RelationshipStatus,
     ResellerRelationship,
 )
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
-from service.usecases.invitations import invitation_for, invitation_link
+from service.usecases.invitations import (
+    close_subject,
+    invitation_for,
+    invitation_link,
+    parties,
+    withdraw_pending,
+)
+from service.usecases.subscriptions import record_offer_subscription
 
 INVITATION_TEMPLATE = "reseller_relationship_invitation"
+OFFER_TEMPLATE = "partner_offer_21vianet"
+"""PR-5: the partner-initiated offer email of the china-21vianet cloud."""
 
 
 async def request_reseller_relationship(
     cmd: RequestResellerRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
 ) -> Effects:
-    """Invite a customer's admin by email (RR-1), with or without DAP (RR-2).
+    """Invite a customer's admin by email (RR-1), with or without DAP (RR-2); in china-21vianet
+    this is the partner's offer (PR-5), with DAP and optionally a trial or purchase.
 
-    Emits ``ResellerRelationshipRequested`` and one invitation email. Rejections:
-    unknown_partner, forbidden (ACT-1), customer_is_csp_partner (MP-3),
-    delegated_admin_required (RR-3), region_mismatch (RR-4), already_exists (MP-1).
+    Emits ``ResellerRelationshipRequested`` and one invitation (or offer) email. Rejections:
+    unknown_partner, forbidden (ACT-1; PR-5 for an offer outside china-21vianet),
+    customer_is_csp_partner (MP-3), delegated_admin_required (RR-3, PR-5), region_mismatch
+    (RR-4), already_exists (MP-1).
     """
     partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
     require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
-    details = cmd.customer
-    rules.ensure_customer_is_not_csp_partner(details.is_csp_partner)
-    rules.ensure_delegated_admin_allowed(details.cloud, cmd.include_delegated_admin)
-    deps.regions.ensure_same_region(partner.country, details.country)
-    rules.ensure_no_active_relationship(await uow.relationships.find(partner.partner_id, details.tenant_id))
+    customer = await _customer_for_request(uow, cmd.customer)
+    rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
+    rules.ensure_delegated_admin_allowed(customer.cloud, cmd.include_delegated_admin)
+    rules.ensure_delegated_admin_offered(customer.cloud, cmd.include_delegated_admin)
+    rules.ensure_offer_allowed(customer.cloud, cmd.offer is not None)
+    deps.regions.ensure_same_region(partner.country, customer.country)
+    rules.ensure_no_active_relationship(await uow.relationships.find(partner.partner_id, customer.tenant_id))
 
     now = deps.clock()
-    await uow.customers.save(await _customer_from(uow, details))
+    await uow.customers.save(customer)
+    offer = Offer(cmd.offer.offer_id, cmd.offer.kind, cmd.offer.quantity) if cmd.offer else None
     relationship = ResellerRelationship(
         deps.new_id(),
         partner.partner_id,
-        details.tenant_id,
+        customer.tenant_id,
         cmd.include_delegated_admin,
         RelationshipStatus.PENDING,
         now,
+        offer=offer,
     )
     await uow.relationships.save(relationship)
     token, token_hash = deps.new_token()
@@ -70,25 +91,26 @@ async def request_reseller_relationship(
         token_hash,
         relationship.relationship_id,
         partner.partner_id,
-        details.tenant_id,
+        customer.tenant_id,
         now,
         now + deps.invitation_ttl,
     )
     await uow.invitations.add(invitation)
-    url = invitation_link(deps.link_bases[details.cloud], token)
+    url = invitation_link(deps.link_bases[customer.cloud], token)
     email = deps.composer.compose(
-        INVITATION_TEMPLATE,
-        details.locale,
-        details.admin_email,
+        OFFER_TEMPLATE if customer.partner_initiated else INVITATION_TEMPLATE,
+        cmd.customer.locale,
+        str(cmd.customer.admin_email),
         {
             "partner_name": partner.name,
             "partner_id": partner.partner_id,
-            "customer_company_name": details.company_name,
-            "cloud": details.cloud,
+            "customer_company_name": customer.company_name,
+            "cloud": customer.cloud,
             "include_delegated_admin": cmd.include_delegated_admin,
             "invitation_url": url,
             "expires_at": invitation.expires_at,
             "message": cmd.message,
+            "offer": offer,
         },
     )
     return Effects(
@@ -96,21 +118,31 @@ async def request_reseller_relationship(
             ResellerRelationshipRequested(
                 relationship_id=relationship.relationship_id,
                 partner_id=partner.partner_id,
-                customer_tenant_id=details.tenant_id,
+                customer_tenant_id=customer.tenant_id,
                 include_delegated_admin=cmd.include_delegated_admin,
                 invitation_url=url,
                 expires_at=invitation.expires_at,
                 invitation_id=invitation.invitation_id,
-                cloud=details.cloud,
+                cloud=customer.cloud,
             )
         ],
         emails=[email],
     )
 
 
-async def _customer_from(uow: UnitOfWork, details: CustomerDetails) -> Customer:
-    """The customer as the command describes it, keeping when it accepted the MCA."""
+async def _customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
+    """The customer record a request works with.
+
+    A customer that is *established* (it has an active relationship, or a provider added
+    it) keeps its stored record: another partner's request cannot rewrite its country,
+    cloud or contact. Otherwise the request's details are stored (keeping when it
+    accepted the MCA).
+    """
     known = await uow.customers.get(details.tenant_id)
+    if known is not None and (
+        known.provider_id or await uow.relationships.active_for_customer(known.tenant_id)
+    ):
+        return known
     return Customer(
         details.tenant_id,
         details.company_name,
@@ -128,7 +160,9 @@ async def accept_reseller_relationship(
 ) -> Effects:
     """The customer's global admin accepts (RR-5); the relationship becomes active (RR-7).
 
-    Emits ``ResellerRelationshipAccepted``. Rejections: invalid_token (INV-3), forbidden
+    Emits ``ResellerRelationshipAccepted``, ``InvitationWithdrawn`` for the pair's other
+    pending invitations, and for a 21Vianet offer with a trial or purchase (PR-5)
+    ``SubscriptionRecorded`` + ``PartnerOfRecordChanged``. Rejections: invalid_token (INV-3), forbidden
     (ACT-1), invitation_expired (INV-2), invitation_already_used (INV-1), not_global_admin
     and customer_agreement_not_accepted (RR-5), already_exists (MP-1).
     """
@@ -149,7 +183,7 @@ async def accept_reseller_relationship(
     await uow.customers.save(customer)
     await uow.invitations.save(invitation)
     await uow.relationships.save(relationship)
-    return Effects(
+    effects = Effects(
         events=[
             ResellerRelationshipAccepted(
                 relationship_id=relationship.relationship_id,
@@ -160,6 +194,17 @@ async def accept_reseller_relationship(
             )
         ]
     )
+    effects.events += await withdraw_pending(
+        uow,
+        InvitationKind.RESELLER_RELATIONSHIP,
+        relationship.partner_id,
+        relationship.customer_tenant_id,
+        "superseded",
+        now,
+    )
+    if relationship.offer is not None:
+        effects.events += await record_offer_subscription(uow, relationship, relationship.offer, now)
+    return effects
 
 
 async def decline_invitation(
@@ -181,26 +226,82 @@ async def decline_invitation(
         require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     invitation.use(InvitationStatus.DECLINED, now)
     await uow.invitations.save(invitation)
-    relationship = await uow.relationships.get(invitation.subject_id)
-    if relationship is not None:
-        relationship.decline()
-        await uow.relationships.save(relationship)
-    return Effects(events=[_declined(invitation, cmd.reason)])
-
-
-def _declined(invitation: Invitation, reason: str | None) -> InvitationDeclined:
-    if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
-        return InvitationDeclined(
-            invitation_id=invitation.invitation_id,
-            kind=invitation.kind.value,
-            partner_id=invitation.inviter_id,
-            customer_tenant_id=invitation.invitee_id,
-            reason=reason,
-        )
-    return InvitationDeclined(
+    await close_subject(uow, invitation, now)
+    declined = InvitationDeclined(
         invitation_id=invitation.invitation_id,
         kind=invitation.kind.value,
-        provider_id=invitation.inviter_id,
-        reseller_id=invitation.invitee_id,
-        reason=reason,
+        reason=cmd.reason,
+        **parties(invitation),
     )
+    return Effects(events=[declined])
+
+
+async def revoke_delegated_admin(
+    cmd: RevokeDelegatedAdmin, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> Effects:
+    """RR-8: the customer removes the partner's DAP; the relationship (and the partner's
+    support obligations under the MPA) stay. Emits ``DelegatedAdminRevoked``; revoking DAP
+    that is not held changes nothing and confirms with the same event (idempotent).
+
+    Rejections: forbidden (ACT-1: only the customer, for its own tenant), unknown_partner
+    (RR-8: the partner has no active relationship with the customer).
+    """
+    require_customer(actor, cmd.customer_tenant_id)
+    relationship = rules.ensure_relationship_active(
+        await uow.relationships.find(cmd.partner_id, cmd.customer_tenant_id), "unknown_partner", "RR-8"
+    )
+    relationship.revoke_delegated_admin()
+    await uow.relationships.save(relationship)
+    return Effects(
+        events=[DelegatedAdminRevoked(partner_id=cmd.partner_id, customer_tenant_id=cmd.customer_tenant_id)]
+    )
+
+
+async def remove_reseller_relationship(
+    cmd: RemoveResellerRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> Effects:
+    """PR-4: the partner (never the customer) ends its relationship; DAP ends with it.
+
+    Refused while the partner still has active subscriptions with the customer, as Partner
+    Center does: the customer's active subscriptions on which the partner is the reseller
+    (IR-6) or the partner of record (PR-1), or all of them if the partner is the indirect
+    provider that added the customer. Emits ``ResellerRelationshipRemoved`` and
+    ``InvitationWithdrawn`` for the pair's pending invitations. Rejections:
+    customer_cannot_remove_relationship (PR-4), unknown_partner, forbidden (ACT-1),
+    unknown_customer (no active relationship), active_subscriptions (PR-4).
+    """
+    rules.ensure_not_customer(actor.kind)
+    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
+    require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    relationship = rules.ensure_relationship_active(
+        await uow.relationships.find(cmd.partner_id, cmd.customer_tenant_id), "unknown_customer", "PR-4"
+    )
+    rules.ensure_no_active_subscriptions(
+        await _partner_subscriptions(uow, partner.partner_id, cmd.customer_tenant_id)
+    )
+    now = deps.clock()
+    relationship.remove(now)
+    await uow.relationships.save(relationship)
+    removed = ResellerRelationshipRemoved(
+        partner_id=cmd.partner_id, customer_tenant_id=cmd.customer_tenant_id
+    )
+    withdrawn = await withdraw_pending(
+        uow,
+        InvitationKind.RESELLER_RELATIONSHIP,
+        cmd.partner_id,
+        cmd.customer_tenant_id,
+        "relationship_removed",
+        now,
+    )
+    return Effects(events=[removed, *withdrawn])
+
+
+async def _partner_subscriptions(uow: UnitOfWork, partner_id: str, customer_tenant_id: str) -> list[str]:
+    customer = await uow.customers.get(customer_tenant_id)
+    provider = customer is not None and customer.provider_id == partner_id
+    return [
+        subscription.subscription_id
+        for subscription in await uow.subscriptions.for_customer(customer_tenant_id)
+        if subscription.active
+        and (provider or partner_id in (subscription.reseller_mpn_id, subscription.partner_of_record))
+    ]

@@ -1,0 +1,95 @@
+"""The invitation expiry task (INV-2): ``InvitationExpired`` at expiry, without waiting for
+anyone to try the link.
+
+Every ``expiry_interval_seconds`` it expires, in one transaction per batch, the pending
+invitations whose ``expires_at`` has passed, ends the relationship or partnership each
+would have activated, and stages ``InvitationExpired`` in the outbox (keyed by the
+invitee: the customer tenant id, or the reseller's MPN ID). On PostgreSQL the rows are
+claimed with ``FOR UPDATE SKIP LOCKED``, so replicas never expire one twice; an
+invitation already expired is not pending any more, so a rerun changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import structlog
+
+from service.domain.actors import ActorRef
+from service.domain.model import Invitation
+from service.ports import UnitOfWork
+from service.staging import Cause, stage
+from service.usecases.base import Dependencies, Effects
+from service.usecases.invitations import expire_due
+
+log = structlog.get_logger(__name__)
+
+EXPIRY_ACTOR = ActorRef.of("system", "partnerlink", (), "invitation-expiry")
+EXPIRY_CAUSE_TYPE = "InvitationExpiry"
+
+
+class InvitationExpiry:
+    """``run_once()`` expires one batch and returns how many; ``start()``/``stop()`` run it
+    periodically. Database errors are logged and retried at the next tick."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        deps: Dependencies,
+        source: str,
+        interval_seconds: float,
+        batch_size: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._deps = deps
+        self._source = source
+        self._interval = interval_seconds
+        self._batch_size = batch_size
+        self._on_commit = on_commit
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def run_once(self) -> int:
+        async with self._uow_factory() as uow:
+            expired = await expire_due(uow, self._deps.clock(), self._batch_size)
+            for invitation, event in expired:
+                await stage(uow, Effects(events=[event]), _cause(invitation), self._deps, self._source)
+            await uow.commit()
+        if expired:
+            self._on_commit()
+            log.info("invitations.expired", count=len(expired))
+        return len(expired)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="invitation-expiry")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout)
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                while await self.run_once() == self._batch_size:
+                    pass
+            except Exception:  # the database is down: the invitations stay pending, retry next tick
+                log.exception("invitations.expiry_error", retry_in_seconds=self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+
+
+def _cause(invitation: Invitation) -> Cause:
+    """The clock caused it: ``causationid`` and ``correlationid`` are the invitation's id."""
+    return Cause(
+        invitation.invitation_id,
+        EXPIRY_CAUSE_TYPE,
+        invitation.invitation_id,
+        invitation.invitee_id,
+        invitation.invitee_id.encode(),
+        EXPIRY_ACTOR,
+    )

@@ -1,0 +1,62 @@
+"""AddCustomer: an indirect provider creates a customer for an indirect reseller (IR-4, IR-5)."""
+
+from __future__ import annotations
+
+from contracts.commands import AddCustomer
+from contracts.events import CustomerAdded
+from service.domain import rules
+from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
+from service.domain.model import Customer, RelationshipStatus, ResellerRelationship
+from service.ports import UnitOfWork
+from service.usecases.base import Dependencies, Effects
+
+
+async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps: Dependencies) -> Effects:
+    """IR-4: with an active partnership the provider adds a customer on the reseller's behalf;
+    IR-5: the customer is associated with the reseller, which gets administrator access.
+
+    The customer gets active relationships with delegated admin privileges to the provider
+    and to the reseller. The new tenant's admin credentials belong to Partner Center and
+    never pass through Partnerlink (IR-5: shown once, never again). Emits ``CustomerAdded``.
+    Rejections: unknown_partner, forbidden (ACT-1; IR-4 not an indirect provider),
+    partnership_not_active (IR-4), customer_is_csp_partner (MP-3), region_mismatch (RR-4,
+    provider and reseller), already_exists (IR-5: the tenant is known).
+    """
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    rules.ensure_indirect_provider(provider, "IR-4")
+    reseller = rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id)
+    rules.ensure_partnership_active(
+        await uow.partnerships.find(provider.partner_id, reseller.partner_id), "IR-4"
+    )
+    details = cmd.customer
+    rules.ensure_customer_is_not_csp_partner(details.is_csp_partner)
+    deps.regions.ensure_same_region(provider.country, details.country)
+    deps.regions.ensure_same_region(reseller.country, details.country)
+    rules.ensure_new_customer(await uow.customers.get(details.tenant_id), details.tenant_id)
+
+    now = deps.clock()
+    customer = Customer(
+        details.tenant_id,
+        details.company_name,
+        details.country,
+        details.cloud,
+        details.is_csp_partner,
+        str(details.admin_email),
+        details.locale,
+        provider_id=provider.partner_id,
+        associated_reseller_id=reseller.partner_id,
+    )
+    await uow.customers.save(customer)
+    for partner_id in (provider.partner_id, reseller.partner_id):
+        relationship = ResellerRelationship(
+            deps.new_id(), partner_id, customer.tenant_id, True, RelationshipStatus.PENDING, now
+        )
+        relationship.activate(now)
+        await uow.relationships.save(relationship)
+    added = CustomerAdded(
+        customer_tenant_id=customer.tenant_id,
+        provider_id=provider.partner_id,
+        associated_reseller_id=reseller.partner_id,
+    )
+    return Effects(events=[added])

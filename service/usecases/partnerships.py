@@ -1,0 +1,148 @@
+"""Partnerships between an indirect provider and an indirect reseller: request (IR-1..IR-3),
+accept (IR-3), remove (IR-8)."""
+
+from __future__ import annotations
+
+from contracts.commands import AcceptPartnership, RemovePartnership, RequestPartnership
+from contracts.events import PartnershipAccepted, PartnershipRemoved, PartnershipRequested
+from service.domain import rules
+from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
+from service.domain.errors import Rejected
+from service.domain.model import Invitation, InvitationKind, InvitationStatus, Partnership, PartnershipStatus
+from service.ports import UnitOfWork
+from service.usecases.base import Dependencies, Effects
+from service.usecases.invitations import invitation_for, invitation_link, withdraw_pending
+
+INVITATION_TEMPLATE = "partnership_invitation"
+LINK_BASE = "partnership"
+"""Key of ``Dependencies.link_bases`` for the reseller's acceptance page (IR-3)."""
+
+
+async def request_partnership(
+    cmd: RequestPartnership, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> Effects:
+    """IR-3: the indirect provider invites an indirect reseller by email with a personalized link.
+
+    Emits ``PartnershipRequested`` and the invitation email to the reseller's
+    ``contact_email``. Rejections: unknown_partner, forbidden (ACT-1; IR-3 not an indirect
+    provider; IR-1 provider not enrolled), reseller_not_enrolled (IR-2), already_exists (IR-1).
+    """
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    rules.ensure_provider_enrolled(rules.ensure_indirect_provider(provider, "IR-3"))
+    reseller = rules.ensure_reseller_enrolled(
+        rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id)
+    )
+    rules.ensure_no_active_partnership(await uow.partnerships.find(provider.partner_id, reseller.partner_id))
+
+    now = deps.clock()
+    partnership = Partnership(
+        deps.new_id(), provider.partner_id, reseller.partner_id, PartnershipStatus.PENDING, now
+    )
+    await uow.partnerships.save(partnership)
+    token, token_hash = deps.new_token()
+    invitation = Invitation(
+        deps.new_id(),
+        InvitationKind.PARTNERSHIP,
+        token_hash,
+        partnership.partnership_id,
+        provider.partner_id,
+        reseller.partner_id,
+        now,
+        now + deps.invitation_ttl,
+    )
+    await uow.invitations.add(invitation)
+    url = invitation_link(deps.link_bases[LINK_BASE], token)
+    email = deps.composer.compose(
+        INVITATION_TEMPLATE,
+        reseller.locale,
+        reseller.contact_email,
+        {
+            "provider_name": provider.name,
+            "provider_id": provider.partner_id,
+            "reseller_name": reseller.name,
+            "reseller_id": reseller.partner_id,
+            "invitation_url": url,
+            "expires_at": invitation.expires_at,
+        },
+    )
+    requested = PartnershipRequested(
+        partnership_id=partnership.partnership_id,
+        provider_id=provider.partner_id,
+        reseller_id=reseller.partner_id,
+        invitation_url=url,
+        expires_at=invitation.expires_at,
+    )
+    return Effects(events=[requested], emails=[email])
+
+
+async def accept_partnership(
+    cmd: AcceptPartnership, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> Effects:
+    """IR-3: the reseller accepts with the invitation's token; the partnership is active.
+
+    Emits ``PartnershipAccepted`` and ``InvitationWithdrawn`` for the pair's other pending
+    invitations. Rejections: invalid_token (INV-3), forbidden (ACT-1: only the invited
+    reseller), invitation_expired (INV-2), invitation_already_used (INV-1),
+    reseller_not_enrolled (IR-2), already_exists (IR-1).
+    """
+    now = deps.clock()
+    invitation = await invitation_for(uow, cmd.token, InvitationKind.PARTNERSHIP)
+    reseller = rules.ensure_partner_known(
+        await uow.partners.get(invitation.invitee_id), invitation.invitee_id
+    )
+    require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    invitation.ensure_usable(now)
+    rules.ensure_reseller_enrolled(reseller)
+    partnership = await uow.partnerships.get(invitation.subject_id)
+    if partnership is None:
+        raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a partnership")
+    rules.ensure_no_active_partnership(
+        await uow.partnerships.find(partnership.provider_id, partnership.reseller_id)
+    )
+    invitation.use(InvitationStatus.ACCEPTED, now)
+    partnership.activate(now)
+    await uow.invitations.save(invitation)
+    await uow.partnerships.save(partnership)
+    accepted = PartnershipAccepted(
+        partnership_id=partnership.partnership_id,
+        provider_id=partnership.provider_id,
+        reseller_id=partnership.reseller_id,
+    )
+    withdrawn = await withdraw_pending(
+        uow, InvitationKind.PARTNERSHIP, partnership.provider_id, partnership.reseller_id, "superseded", now
+    )
+    return Effects(events=[accepted, *withdrawn])
+
+
+async def remove_partnership(
+    cmd: RemovePartnership, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> Effects:
+    """IR-8: the provider removes the partnership, confirming a legitimate business purpose.
+
+    The reseller leaves the provider's resellers; customers associated with it stay
+    associated and every delegated admin privilege is unchanged; **no email** is sent.
+    Pending partnership invitations of the pair are withdrawn. Emits ``PartnershipRemoved``
+    (listing the customers still associated) and ``InvitationWithdrawn`` per invitation.
+    Rejections: unknown_partner, forbidden (ACT-1: only the provider), removal_not_confirmed
+    (IR-8), partnership_not_active (IR-8: nothing to remove).
+    """
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    rules.ensure_removal_confirmed(cmd.confirm_legitimate_business_purpose)
+    partnership = rules.ensure_partnership_removable(
+        await uow.partnerships.find(cmd.provider_id, cmd.reseller_id)
+    )
+    now = deps.clock()
+    partnership.remove(now)
+    await uow.partnerships.save(partnership)
+    associated = await uow.customers.associated_with(cmd.provider_id, cmd.reseller_id)
+    removed = PartnershipRemoved(
+        provider_id=cmd.provider_id,
+        reseller_id=cmd.reseller_id,
+        associated_customer_tenant_ids=[customer.tenant_id for customer in associated],
+    )
+    withdrawn = await withdraw_pending(
+        uow, InvitationKind.PARTNERSHIP, cmd.provider_id, cmd.reseller_id, "partnership_removed", now
+    )
+    return Effects(events=[removed, *withdrawn])
