@@ -36,6 +36,10 @@ RejectionReason = Literal[
 ]
 
 
+ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn"})
+"""Event types added to contract v1 (additions are allowed; see README "Contract additions")."""
+
+
 class Outbound(BaseModel):
     """Base of what we write: exactly the contract's fields."""
 

@@ -30,8 +30,13 @@ COMMANDS = 40
 
 async def start_serve(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.cli", "serve", env={**os.environ, **env},
-        stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -42,10 +47,14 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
     env = {
         "PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "PARTNERLINK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db",
-        "PARTNERLINK_SMTP_HOST": mailbox.host, "PARTNERLINK_SMTP_PORT": str(mailbox.port),
-        "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"g-{run}", "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "PARTNERLINK_COMMANDS_TOPIC": topics["commands"], "PARTNERLINK_EVENTS_TOPIC": topics["events"],
-        "PARTNERLINK_DLQ_TOPIC": topics["dlq"], "PARTNERLINK_BILLING_TOPIC": topics["billing"],
+        "PARTNERLINK_SMTP_HOST": mailbox.host,
+        "PARTNERLINK_SMTP_PORT": str(mailbox.port),
+        "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"g-{run}",
+        "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "PARTNERLINK_COMMANDS_TOPIC": topics["commands"],
+        "PARTNERLINK_EVENTS_TOPIC": topics["events"],
+        "PARTNERLINK_DLQ_TOPIC": topics["dlq"],
+        "PARTNERLINK_BILLING_TOPIC": topics["billing"],
     }
     partner = a_partner()
     commands = [cloud_event("RegisterPartner", partner)]
@@ -53,8 +62,13 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
     request_ids = {c["id"] for c in commands[1:]}
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    consumer = AIOKafkaConsumer(topics["events"], bootstrap_servers=kafka.bootstrap_servers,
-                                group_id=f"watch-{run}", auto_offset_reset="earliest", fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(
+        topics["events"],
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"watch-{run}",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )
     await producer.start()
     await consumer.start()
     events: list[dict] = []
@@ -67,8 +81,12 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
     service = await start_serve(env, tmp_path / "serve.log")
     try:
         for command in commands:
-            await producer.send_and_wait(topics["commands"], json.dumps(command).encode(),
-                                         key=b"k", headers=[("content-type", CONTENT_TYPE.encode())])
+            await producer.send_and_wait(
+                topics["commands"],
+                json.dumps(command).encode(),
+                key=b"k",
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
         async with asyncio.timeout(60):
             while sum(e["type"] == "ResellerRelationshipRequested" for e in events) < 5:
                 await asyncio.sleep(0.02)
@@ -80,7 +98,10 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
             return {e["causationid"] for e in events if e["type"] == "ResellerRelationshipRequested"}
 
         async with asyncio.timeout(120):
-            while requested_ids() != request_ids or len({e["data"]["email_id"] for e in events if e["type"] == "EmailSent"}) < COMMANDS:
+            while (
+                requested_ids() != request_ids
+                or len({e["data"]["email_id"] for e in events if e["type"] == "EmailSent"}) < COMMANDS
+            ):
                 await asyncio.sleep(0.1)
     finally:
         service.send_signal(signal.SIGTERM)

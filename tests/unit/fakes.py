@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Self, TypeVar
 
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.regions import load_region_map
+from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
     Invitation,
+    InvitationKind,
+    InvitationStatus,
     Partner,
+    Partnership,
+    PartnershipStatus,
     RelationshipStatus,
     ResellerRelationship,
+    Subscription,
 )
 from service.domain.regions import RegionMap
-from service.ports import DuplicateCommit, StagedEmail, StagedEvent
+from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEntry
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import new_token as real_new_token
 from service.usecases.base import Dependencies
@@ -49,6 +55,11 @@ class FakeDatabase:
     """by ``invitation_id``"""
     relationships: dict[str, ResellerRelationship] = field(default_factory=dict)
     """by ``relationship_id``"""
+    partnerships: dict[str, Partnership] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    attributions: dict[str, AttributionLedger] = field(default_factory=dict)
+    """by ``<subscription_id>/<attribute>``"""
+    timeline: list[TimelineEntry] = field(default_factory=list)
     inbox: dict[str, str] = field(default_factory=dict)
     """processed command id → command type"""
     events: list[StagedEvent] = field(default_factory=list)
@@ -70,6 +81,9 @@ class FakeDatabase:
                 "customers": self.customers,
                 "invitations": self.invitations,
                 "relationships": self.relationships,
+                "partnerships": self.partnerships,
+                "subscriptions": self.subscriptions,
+                "attributions": self.attributions,
             }
         )
 
@@ -110,6 +124,13 @@ class FakePartners:
     async def get(self, partner_id: str) -> Partner | None:
         return self._table.read(partner_id)
 
+    async def get_by_tenant(self, tenant_id: str) -> Partner | None:
+        found = sorted(
+            (row for row in self._table.all() if row.tenant_id == tenant_id.lower()),
+            key=lambda row: row.partner_id,
+        )
+        return found[0] if found else None
+
     async def save(self, partner: Partner) -> None:
         self._table.write(partner.partner_id, partner)
 
@@ -120,6 +141,16 @@ class FakeCustomers:
 
     async def get(self, tenant_id: str) -> Customer | None:
         return self._table.read(tenant_id)
+
+    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
+        return sorted(
+            (
+                row
+                for row in self._table.all()
+                if row.provider_id == provider_id and row.associated_reseller_id == reseller_id
+            ),
+            key=lambda row: row.tenant_id,
+        )
 
     async def save(self, customer: Customer) -> None:
         self._table.write(customer.tenant_id, customer)
@@ -132,6 +163,27 @@ class FakeInvitations:
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
         found = [row for row in self._table.all() if row.token_hash == token_hash]
         return found[0] if found else None
+
+    async def pending_for(
+        self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None
+    ) -> list[Invitation]:
+        return sorted(
+            (
+                row
+                for row in self._table.all()
+                if row.kind is kind
+                and row.status is InvitationStatus.PENDING
+                and inviter_id in (None, row.inviter_id)
+                and invitee_id in (None, row.invitee_id)
+            ),
+            key=lambda row: row.created_at,
+        )
+
+    async def due(self, now: datetime, limit: int) -> list[Invitation]:
+        pending = [row for row in self._table.all() if row.status is InvitationStatus.PENDING]
+        return sorted((row for row in pending if row.expires_at <= now), key=lambda row: row.expires_at)[
+            :limit
+        ]
 
     async def add(self, invitation: Invitation) -> None:
         """Insert; like the database's unique constraints, refuses a known id or token hash."""
@@ -163,8 +215,75 @@ class FakeRelationships:
         pair.sort(key=lambda row: row.status is not RelationshipStatus.ACTIVE)
         return pair[0] if pair else None
 
+    async def active_for_customer(self, customer_tenant_id: str) -> list[ResellerRelationship]:
+        return sorted(
+            (row for row in self._table.all() if row.customer_tenant_id == customer_tenant_id and row.active),
+            key=lambda row: row.partner_id,
+        )
+
     async def save(self, relationship: ResellerRelationship) -> None:
         self._table.write(relationship.relationship_id, relationship)
+
+
+class FakePartnerships:
+    def __init__(self, table: _PendingTable[Partnership]) -> None:
+        self._table = table
+
+    async def get(self, partnership_id: str) -> Partnership | None:
+        return self._table.read(partnership_id)
+
+    async def find(self, provider_id: str, reseller_id: str) -> Partnership | None:
+        """The pair's active partnership if any, else its newest (as ``SqlPartnerships``)."""
+        pair = [
+            row
+            for row in self._table.all()
+            if (row.provider_id, row.reseller_id) == (provider_id, reseller_id)
+        ]
+        pair.sort(key=lambda row: row.requested_at, reverse=True)
+        pair.sort(key=lambda row: row.status is not PartnershipStatus.ACTIVE)
+        return pair[0] if pair else None
+
+    async def save(self, partnership: Partnership) -> None:
+        self._table.write(partnership.partnership_id, partnership)
+
+
+class FakeSubscriptions:
+    def __init__(self, table: _PendingTable[Subscription]) -> None:
+        self._table = table
+
+    async def get(self, subscription_id: str) -> Subscription | None:
+        return self._table.read(subscription_id)
+
+    async def for_customer(self, customer_tenant_id: str) -> list[Subscription]:
+        return sorted(
+            (row for row in self._table.all() if row.customer_tenant_id == customer_tenant_id),
+            key=lambda row: row.subscription_id,
+        )
+
+    async def save(self, subscription: Subscription) -> None:
+        self._table.write(subscription.subscription_id, subscription)
+
+
+class FakeAttributions:
+    def __init__(self, table: _PendingTable[AttributionLedger]) -> None:
+        self._table = table
+
+    async def get(self, subscription_id: str, attribute: Attribute) -> AttributionLedger:
+        found = self._table.read(f"{subscription_id}/{attribute.value}")
+        return found or AttributionLedger(subscription_id, attribute)
+
+    async def save(self, ledger: AttributionLedger) -> None:
+        self._table.write(f"{ledger.subscription_id}/{ledger.attribute.value}", ledger)
+
+
+class FakeTimeline:
+    """Timeline entries of one unit of work; appended to the database on commit."""
+
+    def __init__(self) -> None:
+        self.entries: list[TimelineEntry] = []
+
+    async def add(self, entries: Sequence[TimelineEntry]) -> None:
+        self.entries.extend(entries)
 
 
 class FakeInbox:
@@ -215,6 +334,10 @@ class FakeUnitOfWork:
     customers: FakeCustomers
     invitations: FakeInvitations
     relationships: FakeRelationships
+    partnerships: FakePartnerships
+    subscriptions: FakeSubscriptions
+    attributions: FakeAttributions
+    timeline: FakeTimeline
     inbox: FakeInbox
     outbox: FakeOutbox
 
@@ -230,12 +353,28 @@ class FakeUnitOfWork:
         customers = _PendingTable(self.db.customers)
         invitations = _PendingTable(self.db.invitations)
         relationships = _PendingTable(self.db.relationships)
+        partnerships = _PendingTable(self.db.partnerships)
+        subscriptions = _PendingTable(self.db.subscriptions)
+        attributions = _PendingTable(self.db.attributions)
         inbox = _PendingTable(self.db.inbox)
-        self._tables = [partners, customers, invitations, relationships, inbox]
+        self._tables = [
+            partners,
+            customers,
+            invitations,
+            relationships,
+            partnerships,
+            subscriptions,
+            attributions,
+            inbox,
+        ]
         self.partners = FakePartners(partners)
         self.customers = FakeCustomers(customers)
         self.invitations = FakeInvitations(invitations)
         self.relationships = FakeRelationships(relationships)
+        self.partnerships = FakePartnerships(partnerships)
+        self.subscriptions = FakeSubscriptions(subscriptions)
+        self.attributions = FakeAttributions(attributions)
+        self.timeline = FakeTimeline()
         self.inbox = FakeInbox(inbox, self.db.inbox)
         self.outbox = FakeOutbox()
         return self
@@ -247,6 +386,8 @@ class FakeUnitOfWork:
         for table in self._tables:
             table.apply()
         self.outbox.apply_to(self.db)
+        self.db.timeline.extend(self.timeline.entries)
+        self.timeline.entries = []
         self.committed = True
         self.commits += 1
         self.db.commits += 1
@@ -259,6 +400,7 @@ class FakeUnitOfWork:
         for table in self._tables:
             table.reset()
         self.outbox.reset()
+        self.timeline.entries = []
 
 
 class FixedClock:

@@ -158,9 +158,7 @@ def test_rr4_region_override_moves_a_country_into_the_partners_region() -> None:
 
 
 @pytest.mark.parametrize(("partner_country", "customer_country"), [("GB", "IE"), ("GR", "CY")])
-def test_rr4_united_kingdom_and_greece_are_in_europe(
-    partner_country: str, customer_country: str
-) -> None:
+def test_rr4_united_kingdom_and_greece_are_in_europe(partner_country: str, customer_country: str) -> None:
     assert REGIONS.region_of(partner_country) == "Europe"
 
     REGIONS.ensure_same_region(partner_country, customer_country)
@@ -230,7 +228,7 @@ def test_rr2_activation_without_dap_request_grants_no_delegated_admin() -> None:
 def test_declining_a_pending_relationship_marks_it_declined() -> None:
     relationship = a_relationship()
 
-    relationship.decline()
+    relationship.close(RelationshipStatus.DECLINED, NOW)
 
     assert relationship.status is RelationshipStatus.DECLINED
 
@@ -238,7 +236,7 @@ def test_declining_a_pending_relationship_marks_it_declined() -> None:
 def test_declining_does_not_touch_an_active_relationship() -> None:
     relationship = a_relationship(status=RelationshipStatus.ACTIVE)
 
-    relationship.decline()
+    relationship.close(RelationshipStatus.DECLINED, NOW)
 
     assert relationship.status is RelationshipStatus.ACTIVE
 

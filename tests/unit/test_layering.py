@@ -55,19 +55,13 @@ def test_domain_imports_only_the_standard_library_and_itself(path: Path) -> None
     assert foreign == [], f"{path.relative_to(ROOT)} imports {foreign}"
 
 
-
 def contract_files() -> list[object]:
-    return [
-        pytest.param(path, id=path.name)
-        for path in python_files(CONTRACTS)
-    ]
+    return [pytest.param(path, id=path.name) for path in python_files(CONTRACTS)]
 
 
 @pytest.mark.parametrize("path", contract_files())
 def test_contracts_import_neither_the_service_nor_the_handlers(path: Path) -> None:
-    inward = [
-        name for name in imported_modules(path) if name.split(".")[0] in {"service", "handlers"}
-    ]
+    inward = [name for name in imported_modules(path) if name.split(".")[0] in {"service", "handlers"}]
 
     assert inward == [], f"{path.relative_to(ROOT)} imports {inward}"
 
@@ -97,8 +91,7 @@ def test_import_scanner_resolves_relative_and_nested_imports(tmp_path: Path) -> 
     package.mkdir(parents=True)
     source = package / "sample.py"
     source.write_text(
-        "import json\nfrom .model import Partner\nfrom . import rules\n"
-        "def f():\n    import sqlalchemy\n",
+        "import json\nfrom .model import Partner\nfrom . import rules\ndef f():\n    import sqlalchemy\n",
         encoding="utf-8",
     )
 

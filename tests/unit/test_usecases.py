@@ -22,6 +22,7 @@ from uuid import uuid4
 
 import pytest
 
+from contracts.registry import COMMANDS
 from service.bus import CommandBus, Outcome
 from service.domain.errors import Rejected
 from service.domain.model import (
@@ -790,7 +791,7 @@ async def test_mp1_same_partner_with_an_active_relationship_is_rejected_as_alrea
     assert len(h.db.emails) == emails_before
 
 
-async def test_mp1_second_pending_invitation_of_the_same_partner_cannot_also_be_accepted(
+async def test_mp1_accepting_one_invitation_withdraws_the_pairs_other_pending_invitations(
     h: Harness,
 ) -> None:
     partner = h.add_partner(new_partner())
@@ -799,13 +800,14 @@ async def test_mp1_second_pending_invitation_of_the_same_partner_cannot_also_be_
     first_token = await h.invite(partner, customer)
     second_token = await h.invite(partner, customer)
     await h.send(accept_command(first_token, tenant))
+    assert "InvitationWithdrawn" in [event["type"] for event in h.events()]
 
     outcome = await h.send(accept_command(second_token, tenant))
 
     assert outcome is Outcome.REJECTED
-    assert (h.rejection()["reason"], h.rejection()["rule"]) == ("already_exists", "MP-1")
+    assert (h.rejection()["reason"], h.rejection()["rule"]) == ("invalid_token", "INV-3")
     statuses = sorted(r.status.value for r in h.db.relationships.values())
-    assert statuses == ["active", "pending"]
+    assert statuses == ["active", "withdrawn"]
 
 
 # --- AcceptResellerRelationship -----------------------------------------------------------
@@ -1112,9 +1114,14 @@ async def test_rejected_use_case_writes_are_rolled_back_but_inbox_and_rejection_
     assert (unit.rollbacks, unit.commits, unit.committed) == (1, 1, True)
 
 
-async def test_contract_command_without_a_use_case_is_unreadable_and_commits_nothing(
+def test_every_contract_command_has_a_use_case() -> None:
+    assert set(COMMANDS) <= set(HANDLERS)
+
+
+async def test_a_command_without_a_use_case_is_unreadable_and_commits_nothing(
     h: Harness,
 ) -> None:
+    h.bus = CommandBus(h.db.unit_of_work, make_deps(clock=h.clock), {}, SOURCE)
     raw = cloud_event(
         "RevokeDelegatedAdmin",
         {
