@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from faststream import FastStream
@@ -16,6 +16,8 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from contracts.envelope import CONTENT_TYPE
 from handlers.billing import billing_router
 from handlers.commands import commands_router
+from handlers.http import create_http_app
+from handlers.http_server import HttpServer
 from service.bootstrap import Service, running_service
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
@@ -43,6 +45,23 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     )
 
 
+@asynccontextmanager
+async def serving_read_api(
+    settings: Settings, service: Service, broker_ready: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[HttpServer | None]:
+    """The read API on ``http_host:http_port`` while the service runs (if ``http_enabled``)."""
+    if not settings.http_enabled:
+        yield None
+        return
+    server = HttpServer(create_http_app(service.engine, broker_ready), settings.http_host, settings.http_port)
+    await server.start()
+    service.http_port = server.port
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
 class _Runtime:
     """Holds the ``Service`` once the lifespan has built it."""
 
@@ -54,7 +73,8 @@ class _Runtime:
 
 
 def create_app(settings: Settings | None = None) -> FastStream:
-    """The whole service: command subscriber, outbox relay, database, SMTP."""
+    """The whole service: command and billing subscribers, outbox relay, invitation expiry,
+    read API over HTTP, database, SMTP."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     broker = KafkaBroker(
@@ -87,11 +107,15 @@ def create_app(settings: Settings | None = None) -> FastStream:
         original = {name: value.decode("utf-8", "replace") for name, value in record.headers}
         await dead_letters.publish(record.value or b"", key=record.key, headers={**original, **error_headers})
 
+    async def broker_ready() -> bool:
+        return await broker.ping(timeout=2.0)
+
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         async with running_service(settings, publish_event, dead_letter) as service:
             runtime.service = service
-            yield
+            async with serving_read_api(settings, service, broker_ready):
+                yield
 
     app = FastStream(broker, lifespan=lifespan)
 

@@ -46,6 +46,8 @@ class Service:
     consumer: CommandConsumer
     relay: OutboxRelay
     expiry: InvitationExpiry
+    http_port: int | None = None
+    """the read API's bound port, once it serves"""
 
 
 def build_dependencies(settings: Settings) -> Dependencies:

@@ -16,6 +16,9 @@ from service.envelopes import event_envelope
 from service.ports import StagedEmail, StagedEvent, TimelineEntry, UnitOfWork
 from service.usecases.base import Dependencies, Effects
 
+TOKEN_BEARING_FIELDS = {"invitation_url"}
+"""Event fields that carry an invitation token: the timeline never keeps them."""
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -31,7 +34,7 @@ class Cause:
 
 async def stage(uow: UnitOfWork, effects: Effects, cause: Cause, deps: Dependencies, source: str) -> None:
     """Add every event (as a CloudEvent) and email to the outbox, and a timeline entry for
-    each event that concerns a customer (it has ``customer_tenant_id``)."""
+    each event that concerns a customer (it has ``customer_tenant_id``), without links."""
     now = deps.clock()
     timeline: list[TimelineEntry] = []
     for event in effects.events:
@@ -73,7 +76,7 @@ def _timeline_entries(event: BaseModel, event_id: str, cause: Cause, now: dateti
             at=now,
             event_id=event_id,
             event_type=type(event).__name__,
-            data=event.model_dump(mode="json"),
+            data=event.model_dump(mode="json", exclude=TOKEN_BEARING_FIELDS),
             actor_kind=cause.actor.kind,
             actor_tenant_id=cause.actor.tenant_id,
             actor_user=cause.actor.user,

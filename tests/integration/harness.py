@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
 from handlers.app import create_app
-from service.embedded.broker import EmbeddedBroker
+from service.embedded.broker import EmbeddedBroker, free_tcp_port
 from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
 
@@ -62,8 +62,11 @@ class Harness:
             events_topic=f"events-{run}",
             dlq_topic=f"dlq-{run}",
             relay_poll_interval_seconds=0.1,
+            http_port=free_tcp_port(),
             **overrides,
         )
+        self.http_base = f"http://{self.settings.http_host}:{self.settings.http_port}"
+        """the read API of the service under test"""
         self.kafka = kafka
         self.mailbox = mailbox
         self.received = Received()

@@ -49,6 +49,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
         "PARTNERLINK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db",
         "PARTNERLINK_SMTP_HOST": mailbox.host,
         "PARTNERLINK_SMTP_PORT": str(mailbox.port),
+        "PARTNERLINK_HTTP_PORT": "0",
         "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"g-{run}",
         "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
         "PARTNERLINK_COMMANDS_TOPIC": topics["commands"],

@@ -220,41 +220,41 @@ async def test_unreadable_records_go_to_the_dead_letter_topic_byte_for_byte(
 
 
 async def test_billing_order_records_subscriptions_or_is_refused(kafka, mailbox, sqlite_url) -> None:
+    """IR-4 (known customer) and IR-6 (a ``partnerIdOnRecord`` needs an active partnership with
+    a provider of the customer); the full indirect flow is in test_domain_flows.py."""
     async with Harness(kafka, mailbox, sqlite_url) as h:
         partner = a_partner()
         request = a_request(partner)
         tenant = request["customer"]["tenant_id"]
         await h.send("RegisterPartner", partner, key=partner["partner_id"])
         await h.send("RequestResellerRelationship", request, key=tenant)
+        line = {"lineItemNumber": 0, "offerId": "CFQ7TTC0LH18:0001", "subscriptionId": "sub-1", "quantity": 5}
         order = {
             "id": "ord-1",
             "referenceCustomerId": tenant,
             "billingCycle": "monthly",
             "status": "completed",
-            "lineItems": [
-                {
-                    "lineItemNumber": 0,
-                    "offerId": "CFQ7TTC0LH18:0001",
-                    "subscriptionId": "sub-1",
-                    "quantity": 5,
-                    "partnerIdOnRecord": partner["partner_id"],
-                }
-            ],
+            "lineItems": [line],
         }
         unknown = {**order, "id": "ord-2", "referenceCustomerId": str(uuid.uuid4())}
-        await h.send_raw(json.dumps(order).encode(), key=tenant, topic=h.settings.billing_topic)
-        await h.send_raw(json.dumps(unknown).encode(), key="x", topic=h.settings.billing_topic)
-        got = await h.wait_until(
-            lambda r: bool(r.of_type("ResellerAssociated")) and bool(r.of_type("CommandRejected"))
-        )
+        no_partnership = {
+            **order,
+            "id": "ord-3",
+            "lineItems": [{**line, "subscriptionId": "sub-3", "partnerIdOnRecord": partner["partner_id"]}],
+        }
+        for document in (order, unknown, no_partnership):
+            key = document["referenceCustomerId"]
+            await h.send_raw(json.dumps(document).encode(), key=key, topic=h.settings.billing_topic)
+        got = await h.wait_until(lambda r: len(r.of_type("CommandRejected")) == 2)
 
-    recorded = got.of_type("SubscriptionRecorded")[0]["data"]
-    assert recorded == {
+    (recorded,) = got.of_type("SubscriptionRecorded")
+    assert recorded["data"] == {
         "subscription_id": "sub-1",
         "customer_tenant_id": tenant,
         "offer_id": "CFQ7TTC0LH18:0001",
         "quantity": 5,
         "order_id": "ord-1",
     }
-    assert got.of_type("ResellerAssociated")[0]["data"]["reseller_mpn_id"] == partner["partner_id"]
-    assert got.of_type("CommandRejected")[0]["data"]["reason"] == "unknown_customer"
+    rejections = {(e["data"]["reason"], e["data"]["rule"]) for e in got.of_type("CommandRejected")}
+    assert rejections == {("unknown_customer", "IR-4"), ("partnership_not_active", "IR-6")}
+    assert not got.of_type("ResellerAssociated")

@@ -1,0 +1,201 @@
+"""Wire models of the read API (HTTP, JSON): what ``handlers/http.py`` answers.
+
+Response models only; they are built by ``service/adapters/queries.py`` from stored
+state and never validate client input. Field names are snake_case; datetimes are UTC
+and serialised as ISO 8601 with ``Z``. Rule ids refer to ``shared/spec/DOMAIN.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+READ_API_VERSION = "1.0.0"
+"""``info.version`` of the read API's OpenAPI document."""
+
+CheckStatus = Literal["ok", "failed"]
+
+
+class ReadModel(BaseModel):
+    """Base of every response: immutable, unknown fields refused; a field's docstring is its
+    description in the OpenAPI document."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class ErrorDetail(ReadModel):
+    """Any error answer (404, 503 ...): a human-readable ``detail``, never echoing secrets."""
+
+    detail: str = Field(examples=["unknown subscription"])
+
+
+class Liveness(ReadModel):
+    """Is the process up? Always ``ok`` when it answers at all."""
+
+    status: Literal["ok"] = "ok"
+
+
+class ReadinessChecks(ReadModel):
+    """Each dependency's check: ``ok``, or ``failed`` (error, refusal or 2 s timeout)."""
+
+    database: CheckStatus
+    """``SELECT 1`` on the service's database"""
+    broker: CheckStatus
+    """the Kafka broker answers"""
+
+
+class Readiness(ReadModel):
+    """Can the service do its work? ``ready`` (HTTP 200) only when every check is ``ok``,
+    else ``not_ready`` (HTTP 503)."""
+
+    status: Literal["ready", "not_ready"]
+    checks: ReadinessChecks
+
+
+class CustomerPartner(ReadModel):
+    """One active reseller relationship of a customer (PR-3, RR-5)."""
+
+    relationship_id: str
+    partner_id: str = Field(description="the reseller's Partner ID (MPN ID)")
+    partner_name: str | None = Field(description="null when the partner is not registered here")
+    delegated_admin: bool = Field(description="the partner holds delegated admin privileges (DAP)")
+    since: datetime | None = Field(description="when the customer accepted the relationship (UTC)")
+
+
+class CustomerPartners(ReadModel):
+    """PR-3: a customer's partner relationships. A customer that is unknown or has no
+    partner gets an empty ``partners`` list, never an error.
+
+    ``indirect_provider_id`` / ``indirect_reseller_id`` name the indirect provider and
+    the reseller associated with the customer (IR-5), when there are any.
+    """
+
+    tenant_id: str
+    """the customer's tenant id, lower case"""
+    partners: list[CustomerPartner]
+    """ordered by ``since``, then ``partner_id``"""
+    indirect_provider_id: str | None = None
+    """the indirect provider that created the customer"""
+    indirect_reseller_id: str | None = None
+    """the indirect reseller associated with the customer (IR-5)"""
+
+
+class ProviderReseller(ReadModel):
+    """One indirect reseller in an active partnership with the provider (IR-1)."""
+
+    partnership_id: str
+    reseller_id: str = Field(description="the reseller's Partner ID (MPN ID)")
+    name: str | None = Field(description="null when the reseller is not registered here")
+    country: str | None = Field(description="ISO 3166-1 alpha-2; null when not registered here")
+    since: datetime | None = Field(description="when the reseller accepted the partnership (UTC)")
+
+
+class ProviderResellers(ReadModel):
+    """IR-1, IR-8: an indirect provider's resellers, i.e. its *active* partnerships.
+    A removed partnership is not listed (IR-8)."""
+
+    provider_id: str
+    resellers: list[ProviderReseller]
+    """ordered by ``reseller_id``"""
+
+
+class ProviderCustomer(ReadModel):
+    """One customer of an indirect provider (IR-9)."""
+
+    tenant_id: str
+    company_name: str
+    country: str
+    cloud: str
+    associated_reseller_id: str | None = Field(description="the indirect reseller associated (IR-5)")
+
+
+class ProviderCustomers(ReadModel):
+    """IR-9: an indirect provider's customers, optionally only those associated with one
+    reseller: customers it created (``provider_id``) and customers with an active reseller
+    relationship to it, each once, ordered by ``tenant_id``."""
+
+    provider_id: str
+    reseller_id: str | None = Field(description="the filter applied, if any")
+    customers: list[ProviderCustomer]
+
+
+class AttributionInterval(ReadModel):
+    """One interval of the attribution ledger: ``value`` held from ``valid_from`` (inclusive)
+    until ``valid_to`` (exclusive; null = still holds). ``value`` null: cleared (PR-2)."""
+
+    value: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class AttributionHistory(ReadModel):
+    """Every interval of each attribute, ordered by ``valid_from``."""
+
+    reseller: list[AttributionInterval]
+    """IR-6: the indirect reseller's MPN ID"""
+    partner_of_record: list[AttributionInterval]
+    """PR-1, PR-2: the partner of record's MPN ID"""
+
+
+class SupportContact(ReadModel):
+    """IR-7: the subscription's designated support contact."""
+
+    kind: str = Field(description="`provider` or `reseller`")
+    partner_id: str | None
+
+
+class SubscriptionAttribution(ReadModel):
+    """Who was credited on a subscription at instant ``at`` (IR-6, PR-1, PR-2): for each
+    attribute the value of the interval with ``valid_from <= at < valid_to`` (open
+    ``valid_to``: no end), null when none covers ``at``; with the full history, the
+    subscription's current ``status`` and current support contact (IR-7)."""
+
+    subscription_id: str
+    customer_tenant_id: str
+    at: datetime
+    """the instant asked about, in UTC"""
+    status: str
+    """``active`` or ``cancelled``, now"""
+    reseller_mpn_id: str | None
+    """IR-6: the indirect reseller credited at ``at``"""
+    partner_of_record: str | None
+    """PR-1: the partner of record at ``at``"""
+    support_contact: SupportContact | None
+    """IR-7: the current support contact, if one is designated"""
+    history: AttributionHistory
+
+
+class TimelineActor(ReadModel):
+    """Who caused a change (ACT-1): ``kind`` is ``partner``, ``customer`` or ``system``."""
+
+    kind: str
+    tenant_id: str
+    user: str | None
+
+
+class TimelineEntry(ReadModel):
+    """One change to a customer: the event published for it and the command behind it."""
+
+    seq: int = Field(description="position in the timeline; increases with every change")
+    at: datetime
+    event_type: str
+    event_id: str = Field(description="the CloudEvent `id` of the event on partnerlink.events")
+    data: dict[str, Any] = Field(description="the event's `data`, as published")
+    actor: TimelineActor
+    command_id: str
+    command_type: str
+
+
+class CustomerTimeline(ReadModel):
+    """A page of a customer's history, oldest first. Ask for the next page with
+    ``after=next_after``; ``next_after`` is null on the last page (fewer entries than
+    ``limit``). An unknown customer has no entries."""
+
+    tenant_id: str
+    """the customer's tenant id, lower case"""
+    entries: list[TimelineEntry]
+    """ordered by ``seq``"""
+    next_after: int | None
+    """the ``after`` of the next page; null when this page is the last"""

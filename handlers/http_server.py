@@ -1,0 +1,53 @@
+"""Serving the read API (``handlers/http.py``) with uvicorn inside the FastStream process.
+
+The FastStream application owns the process's signals; uvicorn runs as a task of the
+same event loop and is told to exit on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Generator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # FastStream handles SIGINT/SIGTERM and stops us through ``should_exit``
+
+
+class HttpServer:
+    """``await start()`` binds ``host:port`` (port 0: a free one, see ``port``); ``await stop()``."""
+
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
+        self._server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (after ``start``)."""
+        (server,) = self._server.servers
+        (sock,) = server.sockets
+        return int(sock.getsockname()[1])
+
+    async def start(self) -> None:
+        """Start serving; returns once the socket is bound. Raises ``OSError`` if it cannot bind."""
+        self._task = asyncio.create_task(self._server.serve(), name="http-server")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise OSError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, SystemExit):
+                await self._task
