@@ -1,26 +1,29 @@
 """``partnerlink demo``: the whole service on this machine, fed a realistic sample stream.
 
 Starts the embedded Tansu broker, a file-saving ``aiosmtpd`` server and
-``partnerlink serve`` (a separate process, SQLite), then publishes ``samples/stream.jsonl``
-step by step. Invitations are accepted or declined with the token taken from the link in
-the email actually received. Prints every event, dead letter and email as it arrives,
-then a summary.
+``partnerlink serve`` (a separate process, SQLite, its read API on a free port), then plays
+``samples/stream.jsonl`` (written by ``samples/make_stream.py``, which documents the step
+kinds) step by step. Invitations are accepted or declined with the token taken from the
+link in the email actually received. Prints every event, dead letter and email as it
+arrives, then asks the read API the stream's questions, then a summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
-import email.policy
+import copy
 import json
 import os
 import re
 import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from datetime import datetime
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -29,12 +32,44 @@ from urllib.parse import parse_qs, urlsplit
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
-from service.embedded.broker import EmbeddedBroker
+from service.embedded.broker import EmbeddedBroker, free_tcp_port
 from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
 
+Json = dict[str, Any]
+
 LINK = re.compile(r"https?://\S+?token=[A-Za-z0-9_\-]+")
 SETTLE_SECONDS = 60.0
+"""The longest the demo waits for anything (the service's first event, an email, an answer)."""
+HTTP_TIMEOUT_SECONDS = 5.0
+TIMELINE_LINES = 16
+
+SHOWN_FIELDS = (
+    "partner_id",
+    "name",
+    "provider_id",
+    "reseller_id",
+    "customer_tenant_id",
+    "include_delegated_admin",
+    "delegated_admin_granted",
+    "associated_reseller_id",
+    "associated_customer_tenant_ids",
+    "template",
+    "locale",
+    "kind",
+    "reason",
+    "subscription_id",
+    "offer_id",
+    "quantity",
+    "reseller_mpn_id",
+    "previous_reseller_mpn_id",
+    "mpn_id",
+    "previous_mpn_id",
+    "support_contact",
+)
+"""Event fields printed as events arrive, in this order."""
+
+ATTRIBUTION_EVENTS = ("ResellerAssociated", "PartnerOfRecordChanged")
 
 
 def default_stream() -> Path:
@@ -62,33 +97,70 @@ def end_progress() -> None:
         print(" " * 92, end="\r", flush=True)
 
 
-def link_in(message: EmailMessage) -> str:
-    """The invitation link in the text part."""
+def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
-    assert part is not None, "the email has no text part"
-    match = LINK.search(part.get_content())
-    assert match is not None, "the email carries no invitation link"
-    return match.group(0)
+    return "" if part is None else str(part.get_content())
+
+
+def link_in(message: EmailMessage) -> str | None:
+    """The invitation link in the text part, if there is one."""
+    match = LINK.search(text_of(message))
+    return match.group(0) if match else None
 
 
 def token_from(message: EmailMessage) -> str:
     """The ``token`` query parameter of the invitation link."""
-    return parse_qs(urlsplit(link_in(message)).query)["token"][0]
+    link = link_in(message)
+    if link is None:
+        raise ValueError(f"the email “{message['Subject']}” carries no invitation link")
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def names(message: EmailMessage, mpn_id: str | None) -> bool:
+    """The email's text names the partner ``mpn_id`` (any email when ``None``)."""
+    return mpn_id is None or re.search(rf"(?<!\d){re.escape(mpn_id)}(?!\d)", text_of(message)) is not None
+
+
+def short_time(value: str | None, precise: bool = False) -> str:
+    """``HH:MM:SS`` (``.mmm`` if ``precise``) of an ISO 8601 instant; ``…`` for none."""
+    if not value:
+        return "…"
+    parsed = datetime.fromisoformat(value)
+    return parsed.strftime("%H:%M:%S.%f")[:-3] if precise else parsed.strftime("%H:%M:%S")
+
+
+def shown(data: Json) -> str:
+    return ", ".join(f"{key}={data[key]}" for key in SHOWN_FIELDS if key in data)
+
+
+class ServiceExited(RuntimeError):
+    """``partnerlink serve`` ended while the demo still needed it."""
 
 
 class Demo:
     """Publishes the steps and watches what comes back."""
 
-    def __init__(self, settings: Settings, mailbox: FileMailbox) -> None:
+    def __init__(self, settings: Settings, mailbox: FileMailbox, service: asyncio.subprocess.Process) -> None:
         self.settings = settings
         self.mailbox = mailbox
+        self.service = service
         self.events: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self.dead_letters: Counter[str] = Counter()
+        self.templates: Counter[str] = Counter()
         self.sent = 0
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-        self.used_mails: set[str] = set()
         self.mails_shown = 0
+        self.answered: set[str] = set()
+        """``causationid`` of every event seen: the commands and orders the service has handled"""
+        self.awaiting: set[str] = set()
+        self.last_topic: str | None = None
+        self.changes: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+        """(event type, subscription id) → ``valid_from`` of each attribution change seen"""
+
+    def check_service(self) -> None:
+        if self.service.returncode is not None:
+            raise ServiceExited(f"the service exited with code {self.service.returncode}; see service.log")
 
     async def watch(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -108,142 +180,137 @@ class Demo:
 
     def show(self, topic: str, value: bytes, headers: dict[str, bytes]) -> None:
         if topic == self.settings.dlq_topic:
-            reason = headers.get("x-partnerlink-error-reason", b"?").decode()
-            self.dead_letters[reason] += 1
-            detail = headers.get("x-partnerlink-error-message", b"").decode()[:90]
-            say(f"    ☠ dead-lettered  {reason}: {detail}")
-            return
-        event = json.loads(value)
+            self.show_dead_letter(headers)
+        else:
+            self.show_event(json.loads(value))
+        self.show_new_mail()
+
+    def show_dead_letter(self, headers: dict[str, bytes]) -> None:
+        reason = headers.get("x-partnerlink-error-reason", b"?").decode()
+        self.dead_letters[reason] += 1
+        detail = headers.get("x-partnerlink-error-message", b"").decode()[:90]
+        say(f"    ☠ dead-lettered  {reason}: {detail}")
+
+    def show_event(self, event: Json) -> None:
         kind, data = event["type"], event["data"]
         self.events[kind] += 1
+        self.answered.add(str(event.get("causationid")))
+        if kind in ATTRIBUTION_EVENTS:
+            self.changes[kind, data["subscription_id"]].append(data["valid_from"])
+        if kind == "EmailSent":
+            self.templates[data["template"]] += 1
         if kind == "CommandRejected":
             self.rejections[f"{data['reason']} ({data['rule']})"] += 1
             say(
                 f"    ✗ CommandRejected  {data['command_type']}: {data['reason']} [{data['rule']}] {data['detail']}"
             )
         else:
-            fields = ", ".join(f"{k}={v}" for k, v in data.items() if k in SHOWN_FIELDS)
-            say(f"    ← {kind}  {fields}")
-        self.show_new_mail()
+            say(f"    ← {kind}  {shown(data)}")
 
     def show_new_mail(self) -> None:
         paths = self.mailbox.message_paths()
+        parser = BytesParser(_class=EmailMessage, policy=default_policy)
         for path in paths[self.mails_shown :]:
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            link_host = urlsplit(link_in(message)).netloc
-            say(
-                f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  link → {link_host}?token=…"
-            )
+            message = parser.parsebytes(path.read_bytes())
+            link = link_in(message)
+            target = f"link → {urlsplit(link).netloc}?token=…" if link else "no link"
+            say(f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  {target}")
         self.mails_shown = len(paths)
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(self, topic: str, key: str, value: bytes, answer_id: str | None = None) -> None:
+        """Send one record; before switching topics, wait until the service answered every record
+        sent so far (the two topics are consumed independently, so only this keeps the order)."""
+        if self.last_topic not in (None, topic):
+            await self.drain()
         await self.producer.send_and_wait(
             topic, value, key=key.encode(), headers=[("content-type", CONTENT_TYPE.encode())]
         )
+        self.last_topic = topic
         self.sent += 1
+        if answer_id is not None:
+            self.awaiting.add(answer_id)
 
-    async def step(self, step: dict[str, Any]) -> None:
+    async def drain(self) -> None:
+        """Wait until every awaited command or order has an event (or give up after a while)."""
+        started = time.monotonic()
+        while self.awaiting - self.answered:
+            self.check_service()
+            if time.monotonic() - started > SETTLE_SECONDS:
+                say(f"    ! no answer to {len(self.awaiting - self.answered)} record(s); going on")
+                break
+            await asyncio.sleep(0.05)
+        self.awaiting.clear()
+
+    async def step(self, step: Json) -> None:
         kind = step["kind"]
         if kind == "note":
             say(f"\n== {step['text']}")
         elif kind == "command":
-            event = step["event"]
-            say(f"  → {event['type']}  (id …{event['id'][-12:]})")
-            await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
+            await self.publish_command(step["key"], step["event"])
         elif kind == "raw":
             say(f"  → unreadable record ({step['key']})")
             await self.publish(self.settings.commands_topic, step["key"], step["value"].encode())
         elif kind == "order":
             await self.publish_order(step)
-        elif kind in ("accept_from_email", "decline_from_email"):
-            await self.answer_invitation(step)
+        elif kind == "answer_email":
+            await self.answer_email(step)
+        else:
+            say(f"  ? unknown step kind {kind!r}: skipped")
         await asyncio.sleep(0.05)
 
-    async def publish_order(self, step: dict[str, Any]) -> None:
+    async def publish_command(self, key: str, event: Json) -> None:
+        say(f"  → {event['type']}  (id …{event['id'][-12:]})")
+        await self.publish(self.settings.commands_topic, key, json.dumps(event).encode(), event["id"])
+
+    async def publish_order(self, step: Json) -> None:
         order = step["order"]
-        value: dict[str, Any] = order
+        value: Json = order
+        answer_id = f"billing-order:{order['id']}"
         if step.get("cloudevent"):
+            answer_id = f"evt-{order['id']}"
             value = {
                 "specversion": "1.0",
-                "id": f"evt-{order['id']}",
+                "id": answer_id,
                 "source": "urn:example:billing",
                 "type": "OrderCreated",
                 "datacontenttype": "application/json",
                 "data": order,
             }
+        status = order.get("status") or "?"
         say(
-            f"  → Order {order['id']} for {order['referenceCustomerId'][-4:]} ({len(order['lineItems'])} line items)"
+            f"  → Order {order['id']} ({status}) for {order['referenceCustomerId'][-4:]} ({len(order['lineItems'])} line items)"
         )
-        await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode())
+        await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode(), answer_id)
 
-    async def answer_invitation(self, step: dict[str, Any]) -> None:
-        to = step["to"]
-        mail = await self.wait_for_mail(to)
-        token = token_from(mail)
-        event_id = f"demo-{step['kind']}-{self.sent}"
-        if step["kind"] == "accept_from_email":
-            type_, data = (
-                "AcceptResellerRelationship",
-                {
-                    "actor": step["actor"],
-                    "token": token,
-                    "accepted_by": step["accepted_by"],
-                    "accept_customer_agreement": step["accept_customer_agreement"],
-                },
-            )
-        else:
-            type_, data = (
-                "DeclineInvitation",
-                {"actor": step["actor"], "token": token, "reason": step["reason"]},
-            )
-        say(f"  → {type_} by {step['actor']['user']} with the link from “{mail['Subject']}”")
-        event = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "urn:example:admin-portal",
-            "type": type_,
-            "subject": step["key"],
-            "datacontenttype": "application/json",
-            "data": data,
-        }
-        await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
+    async def answer_email(self, step: Json) -> None:
+        """Publish the step's command with the token of the link in the invitation email."""
+        mail = await self.wait_for_mail(step["to"], step.get("inviter"))
+        event = copy.deepcopy(step["event"])
+        event["data"]["token"] = token_from(mail)
+        say(f"  → {event['type']} by {event['data']['actor']['user']} with the link from “{mail['Subject']}”")
+        await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode(), event["id"])
 
-    async def wait_for_mail(self, to: str) -> EmailMessage:
+    async def wait_for_mail(self, to: str, inviter: str | None) -> EmailMessage:
+        """The newest email to ``to`` that names ``inviter``, once one has arrived."""
         started = time.monotonic()
         while True:
-            for message in self.mailbox.messages():
-                if message["To"] == to:
+            for message in self.mailbox.messages()[::-1]:
+                if message["To"] == to and names(message, inviter):
                     return message
-            if time.monotonic() - started > 1:
-                progress(
-                    f"    … waiting for the invitation email to {to} ({time.monotonic() - started:.0f} s)"
-                )
-            if time.monotonic() - started > SETTLE_SECONDS:
+            self.check_service()
+            waited = time.monotonic() - started
+            if waited > 1:
+                progress(f"    … waiting for the invitation email to {to} ({waited:.0f} s)")
+            if waited > SETTLE_SECONDS:
                 raise TimeoutError(f"no invitation email reached {to}")
             await asyncio.sleep(0.1)
-
-
-SHOWN_FIELDS = {
-    "partner_id",
-    "name",
-    "customer_tenant_id",
-    "include_delegated_admin",
-    "delegated_admin_granted",
-    "template",
-    "locale",
-    "kind",
-    "subscription_id",
-    "offer_id",
-    "quantity",
-    "reseller_mpn_id",
-}
 
 
 async def wait_until_ready(demo: Demo, first_events: int) -> None:
     """The service joins its consumer group (Tansu makes each join wait ~5 s)."""
     started = time.monotonic()
     while sum(demo.events.values()) < first_events:
+        demo.check_service()
         progress(
             f"    … waiting for the service to join its consumer group ({time.monotonic() - started:.0f} s)"
         )
@@ -266,6 +333,131 @@ async def settle(demo: Demo, quiet_seconds: float = 3.0) -> None:
     demo.show_new_mail()
 
 
+def instant_between(demo: Demo, spec: Json) -> str | None:
+    """The instant halfway between the ``nth`` event of ``type`` on ``subscription_id`` and the
+    next one (or that event's own instant if it is the last); ``None`` if it was not seen."""
+    seen = demo.changes.get((spec["type"], spec["subscription_id"]), [])
+    nth = int(spec["nth"])
+    if len(seen) < nth:
+        return None
+    start = datetime.fromisoformat(seen[nth - 1])
+    if len(seen) == nth:
+        return start.isoformat()
+    return (start + (datetime.fromisoformat(seen[nth]) - start) / 2).isoformat()
+
+
+def describe(body: Any) -> list[str]:
+    """A few lines for a read API answer, by its shape."""
+    if not isinstance(body, dict):
+        return [json.dumps(body)[:200]]
+    for key, describer in DESCRIBERS.items():
+        if key in body:
+            return describer(body)
+    return [json.dumps(body, ensure_ascii=False)[:200]]
+
+
+def describe_readiness(body: Json) -> list[str]:
+    checks = ", ".join(f"{name} {status}" for name, status in body["checks"].items())
+    return [f"{body['status']}  ({checks})"]
+
+
+def describe_partners(body: Json) -> list[str]:
+    lines = [
+        f"{p['partner_id']}  {p['partner_name']}  DAP {'yes' if p['delegated_admin'] else 'no'}  since {short_time(p['since'])}"
+        for p in body["partners"]
+    ]
+    if body.get("indirect_provider_id") or body.get("indirect_reseller_id"):
+        lines.append(
+            f"indirect provider {body.get('indirect_provider_id')}, reseller {body.get('indirect_reseller_id')}"
+        )
+    return lines or ["partners: []  (none, and no error)"]
+
+
+def describe_resellers(body: Json) -> list[str]:
+    lines = [
+        f"{r['reseller_id']}  {r['name']} ({r['country']})  since {short_time(r['since'])}"
+        for r in body["resellers"]
+    ]
+    return lines or ["resellers: []"]
+
+
+def describe_customers(body: Json) -> list[str]:
+    lines = [
+        f"{c['tenant_id']}  {c['company_name']} ({c['country']}, {c['cloud']})  reseller {c['associated_reseller_id']}"
+        for c in body["customers"]
+    ]
+    return lines or ["customers: []"]
+
+
+def describe_attribution(body: Json) -> list[str]:
+    contact = body.get("support_contact")
+    support = f"{contact['kind']} {contact['partner_id']}" if contact else "none"
+    lines = [
+        f"at {short_time(body['at'], precise=True)}: reseller {body['reseller_mpn_id']}, partner of record "
+        f"{body['partner_of_record']}  (now: {body['status']}, support contact {support})"
+    ]
+    for attribute, intervals in body["history"].items():
+        spans = "; ".join(
+            f"{i['value']} {short_time(i['valid_from'], True)}→{short_time(i['valid_to'], True)}"
+            for i in intervals
+        )
+        lines.append(f"{attribute} history: {spans or '-'}")
+    return lines
+
+
+def describe_timeline(body: Json) -> list[str]:
+    entries = body["entries"]
+    lines = [
+        f"{e['seq']:>4}  {e['event_type']:<30} by {e['actor']['kind']:<8} {e['actor']['user'] or e['actor']['tenant_id']}  ({e['command_type']})"
+        for e in entries[:TIMELINE_LINES]
+    ]
+    if len(entries) > TIMELINE_LINES:
+        lines.append(f"… {len(entries) - TIMELINE_LINES} more")
+    return lines or ["entries: []"]
+
+
+DESCRIBERS = {
+    "checks": describe_readiness,
+    "partners": describe_partners,
+    "resellers": describe_resellers,
+    "customers": describe_customers,
+    "history": describe_attribution,
+    "entries": describe_timeline,
+}
+
+
+async def ask_read_api(demo: Demo, base_url: str, queries: list[Json]) -> None:
+    """Ask the read API the stream's questions (after the readiness check); failures are printed."""
+    say(f"\n== Read API on {base_url}  (OpenAPI document: {base_url}/openapi.json, docs: {base_url}/docs)")
+    try:
+        import httpx
+    except ImportError:
+        say("  httpx is not installed (pip install httpx): skipped")
+        return
+    async with httpx.AsyncClient(base_url=base_url, timeout=HTTP_TIMEOUT_SECONDS) as client:
+        for query in [{"title": "readiness", "path": "/health/ready"}, *queries]:
+            params: dict[str, str] = {}
+            if "at" in query:
+                at = instant_between(demo, query["at"])
+                if at is None:
+                    say(f"  GET {query['path']}  — {query['title']}: the change it asks about was not seen")
+                    continue
+                params["at"] = at
+            shown_at = f"?at={params['at']}" if params else ""
+            say(f"  GET {query['path']}{shown_at}  — {query['title']}")
+            try:
+                response = await client.get(query["path"], params=params)
+                body = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                say(f"    ✗ failed: {type(exc).__name__}: {exc}"[:160])
+                continue
+            if response.status_code >= 400 and "checks" not in body:
+                say(f"    ✗ HTTP {response.status_code}: {json.dumps(body, ensure_ascii=False)[:140]}")
+                continue
+            for line in describe(body):
+                say(f"    {line}")
+
+
 def summary(demo: Demo, workdir: Path) -> None:
     say("\n== Summary")
     say(f"  records published: {demo.sent}")
@@ -282,42 +474,64 @@ def summary(demo: Demo, workdir: Path) -> None:
     say(
         f"  emails received: {sum(locales.values())}  ({', '.join(f'{k}: {v}' for k, v in sorted(locales.items()))})"
     )
+    for template, count in sorted(demo.templates.items()):
+        say(f"    {count:4d}  {template}")
     say(
         f"  emails saved in {demo.mailbox.directory}; database {workdir / 'partnerlink.db'}; service log {workdir / 'service.log'}"
     )
 
 
-async def start_service(settings: Settings, workdir: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        **{
-            f"PARTNERLINK_{k.upper()}": str(v)
-            for k, v in {
-                "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
-                "database_url": settings.database_url,
-                "smtp_host": settings.smtp_host,
-                "smtp_port": settings.smtp_port,
-                "log_level": "INFO",
-            }.items()
-        },
+async def start_service(settings: Settings, workdir: Path, http_port: int) -> asyncio.subprocess.Process:
+    """``partnerlink serve`` as a separate process, configured through its environment."""
+    variables = {
+        "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
+        "database_url": settings.database_url,
+        "smtp_host": settings.smtp_host,
+        "smtp_port": settings.smtp_port,
+        "http_enabled": "true",
+        "http_host": "127.0.0.1",
+        "http_port": http_port,
+        "log_level": "INFO",
     }
+    env = {**os.environ, **{f"PARTNERLINK_{k.upper()}": str(v) for k, v in variables.items()}}
     log = (workdir / "service.log").open("wb")
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service.cli", "serve", env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
     )
 
 
+async def stop_service(service: asyncio.subprocess.Process) -> None:
+    if service.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            service.terminate()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(service.wait(), 40)
+
+
+async def play(demo: Demo, steps: list[Json], queries: list[Json], base_url: str, workdir: Path) -> None:
+    """Publish the steps (waiting for the service on the first command), ask, summarize."""
+    first = next((i for i, step in enumerate(steps) if step["kind"] == "command"), len(steps) - 1)
+    for step in steps[: first + 1]:
+        await demo.step(step)
+    await wait_until_ready(demo, 1)
+    for step in steps[first + 1 :]:
+        await demo.step(step)
+    await demo.drain()
+    await settle(demo)
+    await ask_read_api(demo, base_url, queries)
+    summary(demo, workdir)
+
+
 async def run_demo(workdir: Path, stream: Path | None = None) -> int:
     """Run the demo in ``workdir`` (recreated); returns the process exit code."""
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "mail").mkdir(parents=True)
-    steps = [
-        json.loads(line)
-        for line in (stream or default_stream()).read_text("utf-8").splitlines()
-        if line.strip()
-    ]
+    source = stream or default_stream()
+    lines = [json.loads(line) for line in source.read_text("utf-8").splitlines() if line.strip()]
+    steps = [step for step in lines if step["kind"] != "query"]
+    queries = [step for step in lines if step["kind"] == "query"]
     say(
-        f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps from {(stream or default_stream()).name}"
+        f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps and {len(queries)} queries from {source.name}"
     )
     async with EmbeddedBroker(log_dir=workdir) as broker, FileMailbox(workdir / "mail") as mailbox:
         settings = Settings(
@@ -326,31 +540,27 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
             smtp_host=mailbox.host,
             smtp_port=mailbox.port,
         )
+        http_port = free_tcp_port()
         say(
-            f"  broker (Tansu) on {broker.bootstrap_servers}, SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, SQLite"
+            f"  broker (Tansu) on {broker.bootstrap_servers}, SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, "
+            f"SQLite, read API on 127.0.0.1:{http_port}"
         )
         await broker.create_topics(
             [settings.commands_topic, settings.billing_topic, settings.events_topic, settings.dlq_topic]
         )
-        service = await start_service(settings, workdir)
-        demo = Demo(settings, mailbox)
+        service = await start_service(settings, workdir, http_port)
+        demo = Demo(settings, mailbox, service)
         await demo.producer.start()
         watcher = asyncio.create_task(demo.watch())
         try:
-            first = next(i for i, s in enumerate(steps) if s["kind"] == "command")
-            for step in steps[: first + 1]:
-                await demo.step(step)
-            await wait_until_ready(demo, 1)
-            for step in steps[first + 1 :]:
-                await demo.step(step)
-            await settle(demo)
-            summary(demo, workdir)
+            await play(demo, steps, queries, f"http://127.0.0.1:{http_port}", workdir)
+        except ServiceExited as exc:
+            say(f"\n✗ {exc} ({workdir / 'service.log'})")
+            return 1
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await demo.producer.stop()
-            service.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(service.wait(), 40)
+            await stop_service(service)
     return 0 if demo.events else 1

@@ -5,8 +5,8 @@ time T?". The ledger keeps, per subscription and attribute, intervals
 ``[valid_from, valid_to)`` that never overlap, so every instant has exactly one answer
 (``None`` before the first entry or while the attribute is cleared). A change dated in
 the past (a late order, a correction) splits the interval it falls in and holds until
-the next change already known; a change at an instant that already starts an interval
-replaces that interval's value.
+the next instant already recorded; a change at an instant that already starts an
+interval replaces that interval's value. Adjacent intervals may hold the same value.
 """
 
 from __future__ import annotations
@@ -68,23 +68,22 @@ class AttributionLedger:
     def record(self, value: str | None, valid_from: datetime) -> Change | None:
         """Make ``value`` hold from ``valid_from`` until the next known change.
 
-        Returns the ``Change`` (with the value it replaced), or ``None`` when
-        ``value`` already held at ``valid_from`` (nothing to record).
+        Every recorded instant becomes an interval start, even when the value already
+        held there, so a change dated earlier that arrives later holds only until it
+        (the newest statement about an instant wins, whatever the delivery order).
+        Returns the ``Change`` (with the value it replaced), or ``None`` when ``value``
+        already held at ``valid_from``.
         """
-        previous = self.at(valid_from)
         starts = [entry.valid_from for entry in self.entries]
         index = bisect.bisect_right(starts, valid_from)
         if index > 0 and starts[index - 1] == valid_from:
             replaced = self.entries[index - 1]
-            if replaced.value == value:
-                return None
             self.entries[index - 1] = Attribution(value, valid_from, replaced.valid_to)
-            return Change(replaced.value, value, valid_from)
-        if previous == value and (index > 0 or value is None):
-            return None
+            return None if replaced.value == value else Change(replaced.value, value, valid_from)
+        previous = self.entries[index - 1].value if index > 0 else None
         until = self.entries[index].valid_from if index < len(self.entries) else None
         if index > 0:
             before = self.entries[index - 1]
             self.entries[index - 1] = Attribution(before.value, before.valid_from, valid_from)
         self.entries.insert(index, Attribution(value, valid_from, until))
-        return Change(previous, value, valid_from)
+        return None if previous == value else Change(previous, value, valid_from)

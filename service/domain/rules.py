@@ -21,10 +21,10 @@ from service.domain.model import (
 )
 
 
-def ensure_partner_known(partner: Partner | None, partner_id: str) -> Partner:
-    """Raises ``Rejected(unknown_partner)`` when no partner has MPN ID ``partner_id``."""
+def ensure_partner_known(partner: Partner | None, partner_id: str, rule: str = "RR-1") -> Partner:
+    """Raises ``Rejected(unknown_partner, rule)`` when no partner has MPN ID ``partner_id``."""
     if partner is None:
-        raise Rejected("unknown_partner", "RR-1", f"no partner with MPN ID {partner_id} is registered")
+        raise Rejected("unknown_partner", rule, f"no partner with MPN ID {partner_id} is registered")
     return partner
 
 

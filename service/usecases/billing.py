@@ -27,7 +27,8 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
 
     The provider of a reseller association is the indirect provider that added the customer,
     else the one of the customer's partners that has an active partnership with the reseller.
-    Rejections: unknown_customer (IR-4), unknown_partner (IR-6: unregistered
+    Rejections: unknown_customer (IR-4), unknown_subscription (IR-4: a line names another
+    customer's subscription), unknown_partner (IR-6: unregistered
     ``partnerIdOnRecord``), partnership_not_active (IR-6: no provider of the customer is in
     an active partnership with that reseller). A refused order records no line at all.
     """
@@ -36,6 +37,7 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     assert customer is not None
     providers: dict[str, str] = {}
     for item in order.line_items:
+        await _ensure_line_subscription_of_customer(uow, order, item)
         reseller_id = item.partner_id_on_record
         if reseller_id and reseller_id not in providers:
             reseller = await uow.partners.get(reseller_id)
@@ -47,6 +49,18 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     for item in order.line_items:
         await _record_line(order, item, uow, effects, valid_from, cancelled, providers)
     return effects
+
+
+async def _ensure_line_subscription_of_customer(uow: UnitOfWork, order: Order, item: OrderLineItem) -> None:
+    """IR-4: an order updates only its own customer's subscriptions (``unknown_subscription``)."""
+    if item.subscription_id is not None:
+        known = await uow.subscriptions.get(item.subscription_id)
+        if known is not None and known.customer_tenant_id != order.reference_customer_id:
+            raise Rejected(
+                "unknown_subscription",
+                "IR-4",
+                f"line {item.line_item_number}: subscription {item.subscription_id} is another customer's",
+            )
 
 
 async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, line: int) -> str:

@@ -22,10 +22,10 @@ async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps:
     partnership_not_active (IR-4), customer_is_csp_partner (MP-3), region_mismatch (RR-4,
     provider and reseller), already_exists (IR-5: the tenant is known).
     """
-    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-4")
     require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     rules.ensure_indirect_provider(provider, "IR-4")
-    reseller = rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id)
+    reseller = rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-4")
     rules.ensure_partnership_active(
         await uow.partnerships.find(provider.partner_id, reseller.partner_id), "IR-4"
     )

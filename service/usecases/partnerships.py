@@ -27,11 +27,11 @@ async def request_partnership(
     ``contact_email``. Rejections: unknown_partner, forbidden (ACT-1; IR-3 not an indirect
     provider; IR-1 provider not enrolled), reseller_not_enrolled (IR-2), already_exists (IR-1).
     """
-    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-3")
     require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     rules.ensure_provider_enrolled(rules.ensure_indirect_provider(provider, "IR-3"))
     reseller = rules.ensure_reseller_enrolled(
-        rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id)
+        rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-2")
     )
     rules.ensure_no_active_partnership(await uow.partnerships.find(provider.partner_id, reseller.partner_id))
 
@@ -127,7 +127,7 @@ async def remove_partnership(
     Rejections: unknown_partner, forbidden (ACT-1: only the provider), removal_not_confirmed
     (IR-8), partnership_not_active (IR-8: nothing to remove).
     """
-    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id)
+    provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-8")
     require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     rules.ensure_removal_confirmed(cmd.confirm_legitimate_business_purpose)
     partnership = rules.ensure_partnership_removable(

@@ -131,12 +131,14 @@ async def request_reseller_relationship(
 
 
 async def _customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
-    """The customer record a request works with.
+    """The customer record a request works with (MP-2).
 
     A customer that is *established* (it has an active relationship, or a provider added
     it) keeps its stored record: another partner's request cannot rewrite its country,
-    cloud or contact. Otherwise the request's details are stored (keeping when it
-    accepted the MCA).
+    cloud, contact or terms; the rules use the stored record, while the invitation still
+    goes to the admin address and locale the request names (the partner knows whom it
+    invites; only a global admin can accept, RR-5). Otherwise the request's details are
+    stored (keeping when it accepted the MCA).
     """
     known = await uow.customers.get(details.tenant_id)
     if known is not None and (
@@ -271,7 +273,7 @@ async def remove_reseller_relationship(
     unknown_customer (no active relationship), active_subscriptions (PR-4).
     """
     rules.ensure_not_customer(actor.kind)
-    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
+    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id, "PR-4")
     require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     relationship = rules.ensure_relationship_active(
         await uow.relationships.find(cmd.partner_id, cmd.customer_tenant_id), "unknown_customer", "PR-4"

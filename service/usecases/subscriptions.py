@@ -25,11 +25,10 @@ async def record_attribution(
     uow: UnitOfWork, subscription: Subscription, attribute: Attribute, value: str | None, valid_from: datetime
 ) -> Change | None:
     """Record ``value`` in the ledger from ``valid_from`` and mirror the current value on the
-    subscription (the caller saves it). ``None`` when the value already held then."""
+    subscription (the caller saves it). ``None`` when the value already held then (the
+    instant is still recorded: see ``AttributionLedger.record``)."""
     ledger = await uow.attributions.get(subscription.subscription_id, attribute)
     change = ledger.record(value, valid_from)
-    if change is None:
-        return None
     await uow.attributions.save(ledger)
     if attribute is Attribute.RESELLER:
         subscription.reseller_mpn_id = ledger.current()
@@ -53,13 +52,13 @@ async def acting_provider(uow: UnitOfWork, actor: ActorRef, rule: str) -> Partne
     return rules.ensure_indirect_provider(provider, rule)
 
 
-async def providers_customer(uow: UnitOfWork, provider: Partner, tenant_id: str, rule: str) -> Customer:
-    """IR-4: the customer is the provider's: it added it, or has an active relationship with it.
-    Raises ``Rejected(unknown_customer, rule)``."""
-    customer = rules.ensure_customer_known(await uow.customers.get(tenant_id), tenant_id, rule)
+async def providers_customer(uow: UnitOfWork, provider: Partner, tenant_id: str) -> Customer:
+    """RR-7, IR-4: the customer is in the provider's customer list: the provider added it, or
+    the customer accepted its relationship. Raises ``Rejected(unknown_customer, RR-7)``."""
+    customer = rules.ensure_customer_known(await uow.customers.get(tenant_id), tenant_id, "RR-7")
     relationship = await uow.relationships.find(provider.partner_id, tenant_id)
     if customer.provider_id != provider.partner_id and (relationship is None or not relationship.active):
-        raise Rejected("unknown_customer", rule, f"customer {tenant_id} is not a customer of the provider")
+        raise Rejected("unknown_customer", "RR-7", f"customer {tenant_id} is not a customer of the provider")
     return customer
 
 
@@ -74,7 +73,7 @@ async def associate_reseller(
     (IR-6), already_exists (the reseller is already associated).
     """
     provider = await acting_provider(uow, actor, "IR-6")
-    await providers_customer(uow, provider, cmd.customer_tenant_id, "IR-6")
+    await providers_customer(uow, provider, cmd.customer_tenant_id)
     subscription = rules.ensure_subscription_of(
         await uow.subscriptions.get(cmd.subscription_id), cmd.subscription_id, cmd.customer_tenant_id, "IR-6"
     )
@@ -105,7 +104,7 @@ def reseller_associated(
 
 async def _active_reseller(uow: UnitOfWork, provider: Partner, reseller_id: str, rule: str) -> Partner:
     """The reseller is registered and in an active partnership with the provider (IR-1)."""
-    reseller = rules.ensure_partner_known(await uow.partners.get(reseller_id), reseller_id)
+    reseller = rules.ensure_partner_known(await uow.partners.get(reseller_id), reseller_id, rule)
     rules.ensure_partnership_active(await uow.partnerships.find(provider.partner_id, reseller_id), rule)
     return reseller
 
@@ -120,7 +119,7 @@ async def assign_support_contact(
     unknown_customer, unknown_subscription, unknown_partner, partnership_not_active (IR-7).
     """
     provider = await acting_provider(uow, actor, "IR-7")
-    await providers_customer(uow, provider, cmd.customer_tenant_id, "IR-7")
+    await providers_customer(uow, provider, cmd.customer_tenant_id)
     subscription = rules.ensure_subscription_of(
         await uow.subscriptions.get(cmd.subscription_id), cmd.subscription_id, cmd.customer_tenant_id, "IR-7"
     )
