@@ -223,7 +223,7 @@ async def decline_invitation(
         require_customer(actor, invitation.invitee_id)
     else:
         reseller = rules.ensure_partner_known(
-            await uow.partners.get(invitation.invitee_id), invitation.invitee_id
+            await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
         )
         require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     invitation.use(InvitationStatus.DECLINED, now)
