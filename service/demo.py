@@ -26,8 +26,8 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -36,11 +36,16 @@ from service.embedded.broker import EmbeddedBroker, free_tcp_port
 from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    import httpx
+
 Json = dict[str, Any]
 
 LINK = re.compile(r"https?://\S+?token=[A-Za-z0-9_\-]+")
 SETTLE_SECONDS = 60.0
-"""The longest the demo waits for anything (the service's first event, an email, an answer)."""
+"""The longest the demo waits for the service's first event, an email, or the relay to settle."""
+ANSWER_SECONDS = 15.0
+"""The longest the demo waits for the service's answer to one record before going on."""
 HTTP_TIMEOUT_SECONDS = 5.0
 TIMELINE_LINES = 16
 
@@ -54,6 +59,7 @@ SHOWN_FIELDS = (
     "delegated_admin_granted",
     "associated_reseller_id",
     "associated_customer_tenant_ids",
+    "delegated_admin_unchanged",
     "template",
     "locale",
     "kind",
@@ -68,6 +74,8 @@ SHOWN_FIELDS = (
     "support_contact",
 )
 """Event fields printed as events arrive, in this order."""
+SHOWN_WHEN_NULL = frozenset({"reseller_mpn_id", "previous_reseller_mpn_id", "mpn_id", "previous_mpn_id"})
+"""Fields where ``null`` means something (cleared, none before); other null fields are left out."""
 
 ATTRIBUTION_EVENTS = ("ResellerAssociated", "PartnerOfRecordChanged")
 
@@ -112,7 +120,7 @@ def token_from(message: EmailMessage) -> str:
     """The ``token`` query parameter of the invitation link."""
     link = link_in(message)
     if link is None:
-        raise ValueError(f"the email “{message['Subject']}” carries no invitation link")
+        raise ValueError(f"the email “{subject(message)}” carries no invitation link")
     return parse_qs(urlsplit(link).query)["token"][0]
 
 
@@ -130,7 +138,15 @@ def short_time(value: str | None, precise: bool = False) -> str:
 
 
 def shown(data: Json) -> str:
-    return ", ".join(f"{key}={data[key]}" for key in SHOWN_FIELDS if key in data)
+    return ", ".join(
+        f"{key}={data[key]}"
+        for key in SHOWN_FIELDS
+        if key in data and (data[key] is not None or key in SHOWN_WHEN_NULL)
+    )
+
+
+def subject(message: EmailMessage) -> str:
+    return str(message["Subject"] or "").strip()
 
 
 class ServiceExited(RuntimeError):
@@ -153,14 +169,15 @@ class Demo:
         self.mails_shown = 0
         self.answered: set[str] = set()
         """``causationid`` of every event seen: the commands and orders the service has handled"""
-        self.awaiting: set[str] = set()
-        self.last_topic: str | None = None
+        self.unreadable = 0
+        self.ready = False
+        """the service answered a first record: it joined its consumer group (~5 s or more with Tansu)"""
         self.changes: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
         """(event type, subscription id) → ``valid_from`` of each attribution change seen"""
 
     def check_service(self) -> None:
         if self.service.returncode is not None:
-            raise ServiceExited(f"the service exited with code {self.service.returncode}; see service.log")
+            raise ServiceExited(f"the service exited with code {self.service.returncode}")
 
     async def watch(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -171,8 +188,8 @@ class Demo:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
         )
-        await consumer.start()
         try:
+            await consumer.start()
             async for record in consumer:
                 self.show(record.topic, record.value or b"", dict(record.headers or ()))
         finally:
@@ -201,9 +218,8 @@ class Demo:
             self.templates[data["template"]] += 1
         if kind == "CommandRejected":
             self.rejections[f"{data['reason']} ({data['rule']})"] += 1
-            say(
-                f"    ✗ CommandRejected  {data['command_type']}: {data['reason']} [{data['rule']}] {data['detail']}"
-            )
+            rejected = f"{data['command_type']}: {data['reason']} [{data['rule']}]"
+            say(f"    ✗ CommandRejected  {rejected} {data['detail']}")
         else:
             say(f"    ← {kind}  {shown(data)}")
 
@@ -214,32 +230,39 @@ class Demo:
             message = parser.parsebytes(path.read_bytes())
             link = link_in(message)
             target = f"link → {urlsplit(link).netloc}?token=…" if link else "no link"
-            say(f"    ✉ {message['To']}  [{message['Content-Language']}]  “{message['Subject']}”  {target}")
+            say(f"    ✉ {message['To']}  [{message['Content-Language']}]  “{subject(message)}”  {target}")
         self.mails_shown = len(paths)
 
-    async def publish(self, topic: str, key: str, value: bytes, answer_id: str | None = None) -> None:
-        """Send one record; before switching topics, wait until the service answered every record
-        sent so far (the two topics are consumed independently, so only this keeps the order)."""
-        if self.last_topic not in (None, topic):
-            await self.drain()
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
         await self.producer.send_and_wait(
             topic, value, key=key.encode(), headers=[("content-type", CONTENT_TYPE.encode())]
         )
-        self.last_topic = topic
         self.sent += 1
-        if answer_id is not None:
-            self.awaiting.add(answer_id)
 
-    async def drain(self) -> None:
-        """Wait until every awaited command or order has an event (or give up after a while)."""
+    async def wait_for_answer(self, record_id: str | None) -> None:
+        """Wait until the service answered the record: an event caused by ``record_id``, or (for
+        ``None``, an unreadable record) one more dead letter. Commands and orders come on two
+        topics consumed independently, so waiting keeps the stream's order (and the output's)."""
         started = time.monotonic()
-        while self.awaiting - self.answered:
+        while not self.answered_to(record_id):
             self.check_service()
-            if time.monotonic() - started > SETTLE_SECONDS:
-                say(f"    ! no answer to {len(self.awaiting - self.answered)} record(s); going on")
-                break
-            await asyncio.sleep(0.05)
-        self.awaiting.clear()
+            waited = time.monotonic() - started
+            if self.ready and waited > ANSWER_SECONDS:
+                say(f"    ! no answer after {ANSWER_SECONDS:.0f} s; going on")
+                return
+            if not self.ready:
+                progress(f"    … waiting for the service to join its consumer group ({waited:.0f} s)")
+                if waited > SETTLE_SECONDS:
+                    raise TimeoutError(f"the service answered nothing in {SETTLE_SECONDS:.0f} s")
+            await asyncio.sleep(0.02)
+        if not self.ready:
+            end_progress()
+            self.ready = True
+
+    def answered_to(self, record_id: str | None) -> bool:
+        if record_id is None:
+            return sum(self.dead_letters.values()) >= self.unreadable
+        return record_id in self.answered
 
     async def step(self, step: Json) -> None:
         kind = step["kind"]
@@ -248,19 +271,24 @@ class Demo:
         elif kind == "command":
             await self.publish_command(step["key"], step["event"])
         elif kind == "raw":
-            say(f"  → unreadable record ({step['key']})")
-            await self.publish(self.settings.commands_topic, step["key"], step["value"].encode())
+            await self.publish_raw(step["key"], step["value"])
         elif kind == "order":
             await self.publish_order(step)
         elif kind == "answer_email":
             await self.answer_email(step)
         else:
             say(f"  ? unknown step kind {kind!r}: skipped")
-        await asyncio.sleep(0.05)
 
     async def publish_command(self, key: str, event: Json) -> None:
         say(f"  → {event['type']}  (id …{event['id'][-12:]})")
-        await self.publish(self.settings.commands_topic, key, json.dumps(event).encode(), event["id"])
+        await self.publish(self.settings.commands_topic, key, json.dumps(event).encode())
+        await self.wait_for_answer(event["id"])
+
+    async def publish_raw(self, key: str, value: str) -> None:
+        say(f"  → unreadable record ({key})")
+        self.unreadable += 1
+        await self.publish(self.settings.commands_topic, key, value.encode())
+        await self.wait_for_answer(None)
 
     async def publish_order(self, step: Json) -> None:
         order = step["order"]
@@ -276,19 +304,19 @@ class Demo:
                 "datacontenttype": "application/json",
                 "data": order,
             }
-        status = order.get("status") or "?"
-        say(
-            f"  → Order {order['id']} ({status}) for {order['referenceCustomerId'][-4:]} ({len(order['lineItems'])} line items)"
-        )
-        await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode(), answer_id)
+        status, customer, lines = order.get("status") or "?", order["referenceCustomerId"], order["lineItems"]
+        say(f"  → Order {order['id']} ({status}) for …{customer[-4:]} ({len(lines)} line items)")
+        await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode())
+        await self.wait_for_answer(answer_id)
 
     async def answer_email(self, step: Json) -> None:
         """Publish the step's command with the token of the link in the invitation email."""
         mail = await self.wait_for_mail(step["to"], step.get("inviter"))
         event = copy.deepcopy(step["event"])
         event["data"]["token"] = token_from(mail)
-        say(f"  → {event['type']} by {event['data']['actor']['user']} with the link from “{mail['Subject']}”")
-        await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode(), event["id"])
+        say(f"  → {event['type']} by {event['data']['actor']['user']} with the link from “{subject(mail)}”")
+        await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
+        await self.wait_for_answer(event["id"])
 
     async def wait_for_mail(self, to: str, inviter: str | None) -> EmailMessage:
         """The newest email to ``to`` that names ``inviter``, once one has arrived."""
@@ -304,20 +332,6 @@ class Demo:
             if waited > SETTLE_SECONDS:
                 raise TimeoutError(f"no invitation email reached {to}")
             await asyncio.sleep(0.1)
-
-
-async def wait_until_ready(demo: Demo, first_events: int) -> None:
-    """The service joins its consumer group (Tansu makes each join wait ~5 s)."""
-    started = time.monotonic()
-    while sum(demo.events.values()) < first_events:
-        demo.check_service()
-        progress(
-            f"    … waiting for the service to join its consumer group ({time.monotonic() - started:.0f} s)"
-        )
-        if time.monotonic() - started > SETTLE_SECONDS:
-            raise TimeoutError("the service produced no event; see service.log")
-        await asyncio.sleep(0.25)
-    end_progress()
 
 
 async def settle(demo: Demo, quiet_seconds: float = 3.0) -> None:
@@ -363,13 +377,13 @@ def describe_readiness(body: Json) -> list[str]:
 
 def describe_partners(body: Json) -> list[str]:
     lines = [
-        f"{p['partner_id']}  {p['partner_name']}  DAP {'yes' if p['delegated_admin'] else 'no'}  since {short_time(p['since'])}"
+        f"{p['partner_id']}  {p['partner_name']}  DAP {'yes' if p['delegated_admin'] else 'no'}  "
+        f"since {short_time(p['since'])}"
         for p in body["partners"]
     ]
-    if body.get("indirect_provider_id") or body.get("indirect_reseller_id"):
-        lines.append(
-            f"indirect provider {body.get('indirect_provider_id')}, reseller {body.get('indirect_reseller_id')}"
-        )
+    provider, reseller = body.get("indirect_provider_id"), body.get("indirect_reseller_id")
+    if provider or reseller:
+        lines.append(f"indirect provider {provider}, associated reseller {reseller}")
     return lines or ["partners: []  (none, and no error)"]
 
 
@@ -383,7 +397,8 @@ def describe_resellers(body: Json) -> list[str]:
 
 def describe_customers(body: Json) -> list[str]:
     lines = [
-        f"{c['tenant_id']}  {c['company_name']} ({c['country']}, {c['cloud']})  reseller {c['associated_reseller_id']}"
+        f"{c['tenant_id']}  {c['company_name']} ({c['country']}, {c['cloud']})  "
+        f"reseller {c['associated_reseller_id']}"
         for c in body["customers"]
     ]
     return lines or ["customers: []"]
@@ -408,7 +423,8 @@ def describe_attribution(body: Json) -> list[str]:
 def describe_timeline(body: Json) -> list[str]:
     entries = body["entries"]
     lines = [
-        f"{e['seq']:>4}  {e['event_type']:<30} by {e['actor']['kind']:<8} {e['actor']['user'] or e['actor']['tenant_id']}  ({e['command_type']})"
+        f"{e['seq']:>4}  {e['event_type']:<30} by {e['actor']['kind']:<8} "
+        f"{e['actor']['user'] or e['actor']['tenant_id']}  ({e['command_type']})"
         for e in entries[:TIMELINE_LINES]
     ]
     if len(entries) > TIMELINE_LINES:
@@ -426,6 +442,34 @@ DESCRIBERS = {
 }
 
 
+def read_request(demo: Demo, query: Json) -> tuple[str, dict[str, str]] | None:
+    """The path and query parameters of a stream's ``query`` step (``None``: its instant is unknown)."""
+    url = urlsplit(query["path"])
+    params = dict(parse_qsl(url.query))
+    if "at" in query:
+        at = instant_between(demo, query["at"])
+        if at is None:
+            return None
+        params["at"] = at
+    return url.path, params
+
+
+async def answer_lines(client: httpx.AsyncClient, path: str, params: dict[str, str]) -> list[str]:
+    """The answer to ``GET path`` described in a few lines; a failure is one line, never raised."""
+    import httpx
+
+    try:
+        response = await client.get(path, params=params)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return [f"✗ failed: {type(exc).__name__}: {exc}"[:160]]
+    if response.status_code == 200:
+        return describe(body)
+    if isinstance(body, dict) and "checks" in body:
+        return [f"✗ HTTP {response.status_code}: {describe(body)[0]}"]
+    return [f"✗ HTTP {response.status_code}: {json.dumps(body, ensure_ascii=False)[:140]}"]
+
+
 async def ask_read_api(demo: Demo, base_url: str, queries: list[Json]) -> None:
     """Ask the read API the stream's questions (after the readiness check); failures are printed."""
     say(f"\n== Read API on {base_url}  (OpenAPI document: {base_url}/openapi.json, docs: {base_url}/docs)")
@@ -436,25 +480,14 @@ async def ask_read_api(demo: Demo, base_url: str, queries: list[Json]) -> None:
         return
     async with httpx.AsyncClient(base_url=base_url, timeout=HTTP_TIMEOUT_SECONDS) as client:
         for query in [{"title": "readiness", "path": "/health/ready"}, *queries]:
-            params: dict[str, str] = {}
-            if "at" in query:
-                at = instant_between(demo, query["at"])
-                if at is None:
-                    say(f"  GET {query['path']}  — {query['title']}: the change it asks about was not seen")
-                    continue
-                params["at"] = at
-            shown_at = f"?at={params['at']}" if params else ""
-            say(f"  GET {query['path']}{shown_at}  — {query['title']}")
-            try:
-                response = await client.get(query["path"], params=params)
-                body = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                say(f"    ✗ failed: {type(exc).__name__}: {exc}"[:160])
+            request = read_request(demo, query)
+            if request is None:
+                say(f"  GET {query['path']}  — {query['title']}: the change it asks about was not seen")
                 continue
-            if response.status_code >= 400 and "checks" not in body:
-                say(f"    ✗ HTTP {response.status_code}: {json.dumps(body, ensure_ascii=False)[:140]}")
-                continue
-            for line in describe(body):
+            path, params = request
+            shown_query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
+            say(f"  GET {path}{shown_query}  — {query['title']}")
+            for line in await answer_lines(client, path, params):
                 say(f"    {line}")
 
 
@@ -471,14 +504,12 @@ def summary(demo: Demo, workdir: Path) -> None:
     for reason, count in sorted(demo.dead_letters.items()):
         say(f"    {count:4d}  {reason}")
     locales = Counter(m["Content-Language"] for m in demo.mailbox.messages())
-    say(
-        f"  emails received: {sum(locales.values())}  ({', '.join(f'{k}: {v}' for k, v in sorted(locales.items()))})"
-    )
+    by_locale = ", ".join(f"{locale}: {count}" for locale, count in sorted(locales.items()))
+    say(f"  emails received: {sum(locales.values())}  ({by_locale})")
     for template, count in sorted(demo.templates.items()):
         say(f"    {count:4d}  {template}")
-    say(
-        f"  emails saved in {demo.mailbox.directory}; database {workdir / 'partnerlink.db'}; service log {workdir / 'service.log'}"
-    )
+    say(f"  emails saved in {demo.mailbox.directory}; database {workdir / 'partnerlink.db'}")
+    say(f"  service log {workdir / 'service.log'}")
 
 
 async def start_service(settings: Settings, workdir: Path, http_port: int) -> asyncio.subprocess.Process:
@@ -494,10 +525,16 @@ async def start_service(settings: Settings, workdir: Path, http_port: int) -> as
         "log_level": "INFO",
     }
     env = {**os.environ, **{f"PARTNERLINK_{k.upper()}": str(v) for k, v in variables.items()}}
-    log = (workdir / "service.log").open("wb")
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.cli", "serve", env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-    )
+    with (workdir / "service.log").open("wb") as log:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            env=env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
 
 async def stop_service(service: asyncio.subprocess.Process) -> None:
@@ -509,14 +546,9 @@ async def stop_service(service: asyncio.subprocess.Process) -> None:
 
 
 async def play(demo: Demo, steps: list[Json], queries: list[Json], base_url: str, workdir: Path) -> None:
-    """Publish the steps (waiting for the service on the first command), ask, summarize."""
-    first = next((i for i, step in enumerate(steps) if step["kind"] == "command"), len(steps) - 1)
-    for step in steps[: first + 1]:
+    """Publish the steps one by one, each once the previous one was answered; ask; summarize."""
+    for step in steps:
         await demo.step(step)
-    await wait_until_ready(demo, 1)
-    for step in steps[first + 1 :]:
-        await demo.step(step)
-    await demo.drain()
     await settle(demo)
     await ask_read_api(demo, base_url, queries)
     summary(demo, workdir)
@@ -531,7 +563,8 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
     steps = [step for step in lines if step["kind"] != "query"]
     queries = [step for step in lines if step["kind"] == "query"]
     say(
-        f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps and {len(queries)} queries from {source.name}"
+        f"Partnerlink demo in {workdir.resolve()}: {len(steps)} steps, {len(queries)} queries"
+        f" from {source.name}"
     )
     async with EmbeddedBroker(log_dir=workdir) as broker, FileMailbox(workdir / "mail") as mailbox:
         settings = Settings(
@@ -542,8 +575,8 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
         )
         http_port = free_tcp_port()
         say(
-            f"  broker (Tansu) on {broker.bootstrap_servers}, SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, "
-            f"SQLite, read API on 127.0.0.1:{http_port}"
+            f"  broker (Tansu) on {broker.bootstrap_servers},"
+            f" SMTP (aiosmtpd) on {mailbox.host}:{mailbox.port}, SQLite, read API on 127.0.0.1:{http_port}"
         )
         await broker.create_topics(
             [settings.commands_topic, settings.billing_topic, settings.events_topic, settings.dlq_topic]
@@ -554,8 +587,8 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
         watcher = asyncio.create_task(demo.watch())
         try:
             await play(demo, steps, queries, f"http://127.0.0.1:{http_port}", workdir)
-        except ServiceExited as exc:
-            say(f"\n✗ {exc} ({workdir / 'service.log'})")
+        except (ServiceExited, TimeoutError) as exc:
+            say(f"\n✗ {exc}; see {workdir / 'service.log'}")
             return 1
         finally:
             watcher.cancel()
