@@ -153,6 +153,10 @@ class SubscriptionRecorded(Outbound):
     offer_id: str
     quantity: int
     order_id: str
+    status: Literal["active", "cancelled"] | None = Field(
+        default=None,
+        description="addition to v1: cancelled when the order's status is cancelled or the quantity is 0",
+    )
 
 
 class ResellerAssociated(Outbound):

@@ -42,8 +42,10 @@ class HttpServer:
         self._task = asyncio.create_task(self._server.serve(), name="http-server")
         while not self._server.started:
             if self._task.done():
-                self._task.result()
-                raise OSError("the HTTP server stopped while starting")
+                with contextlib.suppress(SystemExit):  # uvicorn exits the process when it cannot bind
+                    self._task.result()
+                config = self._server.config
+                raise OSError(f"cannot serve the read API on {config.host}:{config.port} (address in use?)")
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:

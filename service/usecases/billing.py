@@ -1,9 +1,11 @@
 """Billing orders (``billing.orders``): each line item records a subscription; a line's
 ``partnerIdOnRecord`` is a reseller association at purchase time (IR-6), kept in the
-attribution ledger from the order's ``creationDate``."""
+attribution ledger from the order's ``creationDate`` (never later than now, never before
+the reseller's partnership with the provider became active, IR-1)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.billing import Order, OrderLineItem
@@ -35,7 +37,7 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     customer = await uow.customers.get(order.reference_customer_id)
     rules.ensure_order_customer_known(customer, order.id)
     assert customer is not None
-    providers: dict[str, str] = {}
+    providers: dict[str, Credit] = {}
     for item in order.line_items:
         await _ensure_line_subscription_of_customer(uow, order, item)
         reseller_id = item.partner_id_on_record
@@ -44,10 +46,11 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
             rules.ensure_reseller_on_record_known(reseller, item.line_item_number, reseller_id)
             providers[reseller_id] = await _provider_for(uow, customer, reseller_id, item.line_item_number)
     effects = Effects()
-    valid_from = order.creation_date or deps.clock()
+    now = deps.clock()
+    ordered_at = min(order.creation_date or now, now)
     cancelled = (order.status or "").lower() in CANCELLED_ORDER_STATUSES
     for item in order.line_items:
-        await _record_line(order, item, uow, effects, valid_from, cancelled, providers)
+        await _record_line(order, item, uow, effects, ordered_at, cancelled, providers)
     return effects
 
 
@@ -63,7 +66,15 @@ async def _ensure_line_subscription_of_customer(uow: UnitOfWork, order: Order, i
             )
 
 
-async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, line: int) -> str:
+@dataclass(frozen=True)
+class Credit:
+    """Who a purchase-time reseller association is under, and since when it can count (IR-1)."""
+
+    provider_id: str
+    partnership_since: datetime | None
+
+
+async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, line: int) -> Credit:
     """IR-6: the indirect provider in an active partnership with the reseller, for this customer."""
     if customer.provider_id:
         candidates = [customer.provider_id]
@@ -72,7 +83,7 @@ async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, l
     for provider_id in candidates:
         partnership = await uow.partnerships.find(provider_id, reseller_id)
         if partnership is not None and partnership.active:
-            return provider_id
+            return Credit(provider_id, partnership.accepted_at)
     raise Rejected(
         "partnership_not_active",
         "IR-6",
@@ -85,9 +96,9 @@ async def _record_line(
     item: OrderLineItem,
     uow: UnitOfWork,
     effects: Effects,
-    valid_from: datetime,
+    ordered_at: datetime,
     cancelled: bool,
-    providers: dict[str, str],
+    providers: dict[str, Credit],
 ) -> None:
     subscription_id = item.subscription_id or f"{order.id}:{item.line_item_number}"
     known = await uow.subscriptions.get(subscription_id)
@@ -102,7 +113,10 @@ async def _record_line(
     active = not cancelled and item.quantity > 0
     subscription.status = SubscriptionStatus.ACTIVE if active else SubscriptionStatus.CANCELLED
     change = None
-    if item.partner_id_on_record:
+    credit = providers.get(item.partner_id_on_record or "")
+    if item.partner_id_on_record and credit is not None:
+        since = credit.partnership_since
+        valid_from = max(ordered_at, since) if since else ordered_at
         change = await record_attribution(
             uow, subscription, Attribute.RESELLER, item.partner_id_on_record, valid_from
         )
@@ -114,7 +128,8 @@ async def _record_line(
             offer_id=item.offer_id,
             quantity=item.quantity,
             order_id=order.id,
+            status=subscription.status.value,
         )
     )
-    if change is not None and item.partner_id_on_record:
-        effects.events.append(reseller_associated(subscription, providers[item.partner_id_on_record], change))
+    if change is not None and credit is not None:
+        effects.events.append(reseller_associated(subscription, credit.provider_id, change))

@@ -201,5 +201,6 @@ async def record_offer_subscription(
         offer_id=offer.offer_id,
         quantity=offer.quantity,
         order_id=order_id,
+        status=subscription.status.value,
     )
     return [recorded, partner_of_record_changed(subscription, change)] if change else [recorded]

@@ -959,7 +959,8 @@ async def test_ir6_billing_order_with_partner_id_on_record_associates_the_resell
     else:
         tenant = await invited_customer(h, pair.provider)
     subscription_id = str(uuid4())
-    created = h.clock.now - timedelta(hours=6)
+    created = h.clock.now + timedelta(hours=2)  # after the partnership became active
+    h.clock.advance(hours=6)  # the order arrives later than it was created
 
     events = await applied(
         h,
@@ -1012,7 +1013,8 @@ async def test_ir6_a_late_older_order_does_not_override_a_newer_orders_reseller(
     await applied(h, accept_partnership(await request_partnership_token(h, pair.provider, second), second))
     tenant = await added_customer(h, pair)
     subscription_id = str(uuid4())
-    start = h.clock.now - timedelta(days=30)
+    start = h.clock.now
+    h.clock.advance(days=30)  # the orders below are all in the past, after the partnerships began
     for reseller, created in [
         (pair.reseller.partner_id, start),
         (pair.reseller.partner_id, start + timedelta(days=20)),  # the newest order
@@ -1023,6 +1025,32 @@ async def test_ir6_a_late_older_order_does_not_override_a_newer_orders_reseller(
         )
 
     assert h.db.subscriptions[subscription_id].reseller_mpn_id == pair.reseller.partner_id
+
+
+async def test_ir6_reseller_credit_never_starts_before_the_partnership_nor_in_the_future(h: Harness) -> None:
+    pair = await active_partnership(h)
+    partnership_since = h.clock.now
+    tenant = await added_customer(h, pair)
+    early, late = str(uuid4()), str(uuid4())
+    h.clock.advance(hours=1)
+
+    before = await applied(
+        h,
+        order(
+            tenant,
+            line(early, reseller=pair.reseller.partner_id),
+            created=partnership_since - timedelta(days=3),
+        ),
+        is_order=True,
+    )
+    future = await applied(
+        h,
+        order(tenant, line(late, reseller=pair.reseller.partner_id), created=h.clock.now + timedelta(days=3)),
+        is_order=True,
+    )
+
+    assert before[1]["data"]["valid_from"] == iso(partnership_since)
+    assert future[1]["data"]["valid_from"] == iso(h.clock.now)
 
 
 async def test_ir6_billing_order_cannot_touch_another_customers_subscription(h: Harness) -> None:
@@ -1436,6 +1464,7 @@ async def test_pr5_trial_offer_creates_the_subscription_with_the_partner_of_reco
         "offer_id": OFFER_ID,
         "quantity": 25,
         "order_id": subscription_id,
+        "status": "active",
     }
     assert events[2]["data"] == {
         "subscription_id": subscription_id,

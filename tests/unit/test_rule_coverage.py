@@ -44,9 +44,7 @@ def test_domain_md_has_the_rule_families() -> None:
 def test_every_rule_id_is_named_in_a_test() -> None:
     tests = _text("tests")
     missing = [
-        rule
-        for rule in _rule_ids()
-        if rule not in tests and f"{rule.replace('-', '').lower()}_" not in tests
+        rule for rule in _rule_ids() if rule not in tests and f"{rule.replace('-', '').lower()}_" not in tests
     ]
     assert not missing, f"rule ids no test names or documents: {missing}"
 
