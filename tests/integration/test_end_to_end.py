@@ -254,6 +254,7 @@ async def test_billing_order_records_subscriptions_or_is_refused(kafka, mailbox,
         "offer_id": "CFQ7TTC0LH18:0001",
         "quantity": 5,
         "order_id": "ord-1",
+        "status": "active",
     }
     rejections = {(e["data"]["reason"], e["data"]["rule"]) for e in got.of_type("CommandRejected")}
     assert rejections == {("unknown_customer", "IR-4"), ("partnership_not_active", "IR-6")}
