@@ -84,7 +84,10 @@ class CustomerRepository(Protocol):
 
 
 class InvitationRepository(Protocol):
-    async def get_by_token_hash(self, token_hash: str) -> Invitation | None: ...
+    async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
+        """The invitation, locked for this transaction (accept and decline race the expiry task)."""
+        ...
+
     async def pending_for(
         self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None
     ) -> list[Invitation]:

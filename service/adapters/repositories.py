@@ -86,7 +86,8 @@ class SqlInvitations:
         self._conn = conn
 
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
-        query = select(orm.invitations).where(orm.invitations.c.token_hash == token_hash)
+        # Locked: a concurrent expiry (SKIP LOCKED) passes it by, or we wait and see its outcome.
+        query = select(orm.invitations).where(orm.invitations.c.token_hash == token_hash).with_for_update()
         row = (await self._conn.execute(query)).first()
         return self._load(row._asdict()) if row else None
 
