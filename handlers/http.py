@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import FastAPI, HTTPException, Path, Query, Response
@@ -84,6 +84,16 @@ async def _probe(name: str, check: Callable[[], Awaitable[bool]]) -> CheckStatus
     except Exception as exc:
         log.warning("readiness check failed", check=name, reason=type(exc).__name__)
     return "failed"
+
+
+Answer = TypeVar("Answer")
+
+
+def _found(answer: Answer | None, detail: str) -> Answer:
+    """The answer, or a 404 ``{"detail": detail}`` when the query found nothing."""
+    if answer is None:
+        raise HTTPException(404, detail=detail)
+    return answer
 
 
 def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bool]]) -> FastAPI:
@@ -164,10 +174,7 @@ def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bo
         responses=NOT_FOUND,
     )
     async def provider_resellers(provider_id: PartnerIdPath) -> ProviderResellers:
-        answer = await queries.provider_resellers(engine, provider_id)
-        if answer is None:
-            raise HTTPException(404, detail="unknown provider")
-        return answer
+        return _found(await queries.provider_resellers(engine, provider_id), "unknown provider")
 
     @app.get(
         "/providers/{provider_id}/customers",
@@ -184,10 +191,7 @@ def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bo
     async def provider_customers(
         provider_id: PartnerIdPath, reseller_id: ResellerFilter = None
     ) -> ProviderCustomers:
-        answer = await queries.provider_customers(engine, provider_id, reseller_id)
-        if answer is None:
-            raise HTTPException(404, detail="unknown provider")
-        return answer
+        return _found(await queries.provider_customers(engine, provider_id, reseller_id), "unknown provider")
 
     @app.get(
         "/subscriptions/{subscription_id}/attribution",
@@ -207,8 +211,6 @@ def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bo
     ) -> SubscriptionAttribution:
         when = at.astimezone(UTC) if at is not None else datetime.now(UTC)
         answer = await queries.subscription_attribution(engine, subscription_id, when)
-        if answer is None:
-            raise HTTPException(404, detail="unknown subscription")
-        return answer
+        return _found(answer, "unknown subscription")
 
     return app

@@ -199,13 +199,8 @@ class ResellerRelationship:
         self.ended_at = now
 
 
-class PartnershipStatus(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    REMOVED = "removed"
+PartnershipStatus = RelationshipStatus
+"""A partnership goes through the same states as a reseller relationship."""
 
 
 @dataclass

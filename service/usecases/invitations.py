@@ -13,7 +13,6 @@ from service.domain.model import (
     Invitation,
     InvitationKind,
     InvitationStatus,
-    PartnershipStatus,
     RelationshipStatus,
 )
 from service.ports import UnitOfWork
@@ -46,24 +45,17 @@ def parties(invitation: Invitation) -> dict[str, str]:
 
 async def close_subject(uow: UnitOfWork, invitation: Invitation, now: datetime) -> None:
     """End the pending relationship or partnership an invitation would have activated."""
-    status = _SUBJECT_STATUS[invitation.status]
+    status = RelationshipStatus(invitation.status.value)  # declined, expired or withdrawn
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         relationship = await uow.relationships.get(invitation.subject_id)
         if relationship is not None:
-            relationship.close(RelationshipStatus(status), now)
+            relationship.close(status, now)
             await uow.relationships.save(relationship)
     else:
         partnership = await uow.partnerships.get(invitation.subject_id)
         if partnership is not None:
-            partnership.close(PartnershipStatus(status), now)
+            partnership.close(status, now)
             await uow.partnerships.save(partnership)
-
-
-_SUBJECT_STATUS = {
-    InvitationStatus.DECLINED: "declined",
-    InvitationStatus.EXPIRED: "expired",
-    InvitationStatus.WITHDRAWN: "withdrawn",
-}
 
 
 async def withdraw_pending(
