@@ -37,10 +37,15 @@ def _forbid(detail: str) -> Rejected:
     return Rejected("forbidden", "ACT-1", detail)
 
 
-def require_partner(actor: ActorRef, partner_tenant_id: str, roles: frozenset[str]) -> None:
-    """The actor is the partner itself with one of ``roles``. Raises ``Rejected(forbidden)``."""
+def require_partner_kind(actor: ActorRef) -> None:
+    """The actor is a partner (any), before we know which. Raises ``Rejected(forbidden)``."""
     if actor.kind != "partner":
         raise _forbid(f"a {actor.kind} may not issue this command; the partner must")
+
+
+def require_partner(actor: ActorRef, partner_tenant_id: str, roles: frozenset[str]) -> None:
+    """The actor is the partner itself with one of ``roles``. Raises ``Rejected(forbidden)``."""
+    require_partner_kind(actor)
     if actor.tenant_id != partner_tenant_id.lower():
         raise _forbid("a partner may act only as itself")
     if not actor.roles & roles:

@@ -5,6 +5,7 @@ Each check raises ``Rejected(reason, rule, detail)`` or returns ``None``.
 
 from __future__ import annotations
 
+from service.domain.attribution import Change
 from service.domain.errors import Rejected
 from service.domain.model import (
     CLOUDS_REQUIRING_DELEGATED_ADMIN,
@@ -80,12 +81,13 @@ def ensure_invitation_target(
     return relationship, customer
 
 
-def ensure_order_customer_known(customer: Customer | None, order_id: str) -> None:
+def ensure_order_customer_known(customer: Customer | None, order_id: str) -> Customer:
     """IR-4: orders are submitted for known customers. Raises ``Rejected(unknown_customer)``."""
     if customer is None:
         raise Rejected(
             "unknown_customer", "IR-4", f"order {order_id} is for a customer Partnerlink does not know"
         )
+    return customer
 
 
 def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: int, mpn_id: str) -> None:
@@ -261,4 +263,64 @@ def ensure_partnership_removable(partnership: Partnership | None) -> Partnership
         raise Rejected(
             "partnership_not_active", "IR-8", "the provider and the reseller have no partnership to remove"
         )
+    return partnership
+
+
+def ensure_registered_for_tenant(partner: Partner | None, rule: str) -> Partner:
+    """The acting tenant is a registered partner (``unknown_partner``)."""
+    if partner is None:
+        raise Rejected("unknown_partner", rule, "no partner is registered for the acting tenant")
+    return partner
+
+
+def ensure_provider_customer(
+    customer: Customer, provider_id: str, relationship: ResellerRelationship | None
+) -> Customer:
+    """RR-7, IR-4: the customer is in the provider's customer list: the provider added it, or
+    the customer accepted its relationship. Raises ``Rejected(unknown_customer, RR-7)``."""
+    if customer.provider_id != provider_id and (relationship is None or not relationship.active):
+        raise Rejected(
+            "unknown_customer", "RR-7", f"customer {customer.tenant_id} is not a customer of the provider"
+        )
+    return customer
+
+
+def ensure_changed(change: Change | None, rule: str, detail: str) -> Change:
+    """IR-6, PR-2: asking for the value already there is ``already_exists``."""
+    if change is None:
+        raise Rejected("already_exists", rule, detail)
+    return change
+
+
+def ensure_line_subscription_of(
+    subscription: Subscription | None, customer_tenant_id: str, line_item_number: int
+) -> None:
+    """IR-4: an order updates only its own customer's subscriptions (``unknown_subscription``)."""
+    if subscription is not None and subscription.customer_tenant_id != customer_tenant_id:
+        raise Rejected(
+            "unknown_subscription",
+            "IR-4",
+            f"line {line_item_number}: subscription {subscription.subscription_id} is another customer's",
+        )
+
+
+def ensure_an_active_partnership(
+    partnerships: list[Partnership | None], reseller_id: str, line_item_number: int
+) -> Partnership:
+    """IR-6: of the customer's providers' partnerships with the reseller, the first active one."""
+    for partnership in partnerships:
+        if partnership is not None and partnership.active:
+            return partnership
+    raise Rejected(
+        "partnership_not_active",
+        "IR-6",
+        f"line {line_item_number}: reseller {reseller_id} has no active partnership"
+        " with a provider of the customer",
+    )
+
+
+def ensure_invitation_partnership(partnership: Partnership | None) -> Partnership:
+    """INV-3: the invitation still refers to its partnership."""
+    if partnership is None:
+        raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a partnership")
     return partnership

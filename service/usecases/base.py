@@ -9,9 +9,26 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from contracts.commands import CustomerDetails
 from service.domain.actors import ActorRef
+from service.domain.model import Customer
 from service.domain.regions import RegionMap
 from service.ports import UnitOfWork
+
+
+def customer_record(details: CustomerDetails, **kept: Any) -> Customer:
+    """The domain ``Customer`` a command's customer details describe; ``kept``: the fields the
+    details do not carry (``customer_agreement_accepted_at``, ``provider_id``, ...)."""
+    return Customer(
+        details.tenant_id,
+        details.company_name,
+        details.country,
+        details.cloud,
+        details.is_csp_partner,
+        str(details.admin_email),
+        details.locale,
+        **kept,
+    )
 
 
 @dataclass(frozen=True)

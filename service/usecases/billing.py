@@ -13,7 +13,6 @@ from contracts.events import SubscriptionRecorded
 from service.domain import rules
 from service.domain.actors import ActorRef
 from service.domain.attribution import Attribute
-from service.domain.errors import Rejected
 from service.domain.model import Customer, Subscription, SubscriptionStatus
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
@@ -34,9 +33,9 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     ``partnerIdOnRecord``), partnership_not_active (IR-6: no provider of the customer is in
     an active partnership with that reseller). A refused order records no line at all.
     """
-    customer = await uow.customers.get(order.reference_customer_id)
-    rules.ensure_order_customer_known(customer, order.id)
-    assert customer is not None
+    customer = rules.ensure_order_customer_known(
+        await uow.customers.get(order.reference_customer_id), order.id
+    )
     providers: dict[str, Credit] = {}
     for item in order.line_items:
         await _ensure_line_subscription_of_customer(uow, order, item)
@@ -55,15 +54,9 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
 
 
 async def _ensure_line_subscription_of_customer(uow: UnitOfWork, order: Order, item: OrderLineItem) -> None:
-    """IR-4: an order updates only its own customer's subscriptions (``unknown_subscription``)."""
     if item.subscription_id is not None:
         known = await uow.subscriptions.get(item.subscription_id)
-        if known is not None and known.customer_tenant_id != order.reference_customer_id:
-            raise Rejected(
-                "unknown_subscription",
-                "IR-4",
-                f"line {item.line_item_number}: subscription {item.subscription_id} is another customer's",
-            )
+        rules.ensure_line_subscription_of(known, order.reference_customer_id, item.line_item_number)
 
 
 @dataclass(frozen=True)
@@ -80,15 +73,9 @@ async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, l
         candidates = [customer.provider_id]
     else:
         candidates = [r.partner_id for r in await uow.relationships.active_for_customer(customer.tenant_id)]
-    for provider_id in candidates:
-        partnership = await uow.partnerships.find(provider_id, reseller_id)
-        if partnership is not None and partnership.active:
-            return Credit(provider_id, partnership.accepted_at)
-    raise Rejected(
-        "partnership_not_active",
-        "IR-6",
-        f"line {line}: reseller {reseller_id} has no active partnership with a provider of the customer",
-    )
+    partnerships = [await uow.partnerships.find(provider_id, reseller_id) for provider_id in candidates]
+    partnership = rules.ensure_an_active_partnership(partnerships, reseller_id, line)
+    return Credit(partnership.provider_id, partnership.accepted_at)
 
 
 async def _record_line(

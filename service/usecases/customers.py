@@ -6,9 +6,9 @@ from contracts.commands import AddCustomer
 from contracts.events import CustomerAdded
 from service.domain import rules
 from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
-from service.domain.model import Customer, RelationshipStatus, ResellerRelationship
+from service.domain.model import RelationshipStatus, ResellerRelationship
 from service.ports import UnitOfWork
-from service.usecases.base import Dependencies, Effects
+from service.usecases.base import Dependencies, Effects, customer_record
 
 
 async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps: Dependencies) -> Effects:
@@ -36,16 +36,8 @@ async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps:
     rules.ensure_new_customer(await uow.customers.get(details.tenant_id), details.tenant_id)
 
     now = deps.clock()
-    customer = Customer(
-        details.tenant_id,
-        details.company_name,
-        details.country,
-        details.cloud,
-        details.is_csp_partner,
-        str(details.admin_email),
-        details.locale,
-        provider_id=provider.partner_id,
-        associated_reseller_id=reseller.partner_id,
+    customer = customer_record(
+        details, provider_id=provider.partner_id, associated_reseller_id=reseller.partner_id
     )
     await uow.customers.save(customer)
     for partner_id in (provider.partner_id, reseller.partner_id):

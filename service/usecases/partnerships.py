@@ -7,7 +7,6 @@ from contracts.commands import AcceptPartnership, RemovePartnership, RequestPart
 from contracts.events import PartnershipAccepted, PartnershipRemoved, PartnershipRequested
 from service.domain import rules
 from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
-from service.domain.errors import Rejected
 from service.domain.model import Invitation, InvitationKind, InvitationStatus, Partnership, PartnershipStatus
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
@@ -94,9 +93,7 @@ async def accept_partnership(
     require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     invitation.ensure_usable(now)
     rules.ensure_reseller_enrolled(reseller)
-    partnership = await uow.partnerships.get(invitation.subject_id)
-    if partnership is None:
-        raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a partnership")
+    partnership = rules.ensure_invitation_partnership(await uow.partnerships.get(invitation.subject_id))
     rules.ensure_no_active_partnership(
         await uow.partnerships.find(partnership.provider_id, partnership.reseller_id)
     )

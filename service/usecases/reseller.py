@@ -35,7 +35,7 @@ from service.domain.model import (
     ResellerRelationship,
 )
 from service.ports import UnitOfWork
-from service.usecases.base import Dependencies, Effects
+from service.usecases.base import Dependencies, Effects, customer_record
 from service.usecases.invitations import (
     close_subject,
     invitation_for,
@@ -145,15 +145,8 @@ async def _customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Cu
         known.provider_id or await uow.relationships.active_for_customer(known.tenant_id)
     ):
         return known
-    return Customer(
-        details.tenant_id,
-        details.company_name,
-        details.country,
-        details.cloud,
-        details.is_csp_partner,
-        str(details.admin_email),
-        details.locale,
-        known.customer_agreement_accepted_at if known else None,
+    return customer_record(
+        details, customer_agreement_accepted_at=known.customer_agreement_accepted_at if known else None
     )
 
 

@@ -13,9 +13,14 @@ from contracts.events import (
     SupportContactAssigned,
 )
 from service.domain import rules
-from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_customer, require_partner
+from service.domain.actors import (
+    PARTNER_RELATIONSHIP_ROLES,
+    ActorRef,
+    require_customer,
+    require_partner,
+    require_partner_kind,
+)
 from service.domain.attribution import Attribute, Change
-from service.domain.errors import Rejected
 from service.domain.model import Customer, Offer, Partner, ResellerRelationship, Subscription
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
@@ -43,11 +48,8 @@ async def acting_provider(uow: UnitOfWork, actor: ActorRef, rule: str) -> Partne
     Rejections: forbidden (ACT-1: not a partner or lacking a role; ``rule``: not an
     indirect provider), unknown_partner (no partner registered for the tenant).
     """
-    if actor.kind != "partner":
-        raise Rejected("forbidden", "ACT-1", f"a {actor.kind} may not issue this command; the provider must")
-    provider = await uow.partners.get_by_tenant(actor.tenant_id)
-    if provider is None:
-        raise Rejected("unknown_partner", rule, "no partner is registered for the acting tenant")
+    require_partner_kind(actor)
+    provider = rules.ensure_registered_for_tenant(await uow.partners.get_by_tenant(actor.tenant_id), rule)
     require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     return rules.ensure_indirect_provider(provider, rule)
 
@@ -57,9 +59,7 @@ async def providers_customer(uow: UnitOfWork, provider: Partner, tenant_id: str)
     the customer accepted its relationship. Raises ``Rejected(unknown_customer, RR-7)``."""
     customer = rules.ensure_customer_known(await uow.customers.get(tenant_id), tenant_id, "RR-7")
     relationship = await uow.relationships.find(provider.partner_id, tenant_id)
-    if customer.provider_id != provider.partner_id and (relationship is None or not relationship.active):
-        raise Rejected("unknown_customer", "RR-7", f"customer {tenant_id} is not a customer of the provider")
-    return customer
+    return rules.ensure_provider_customer(customer, provider.partner_id, relationship)
 
 
 async def associate_reseller(
@@ -82,8 +82,7 @@ async def associate_reseller(
     change = await record_attribution(
         uow, subscription, Attribute.RESELLER, cmd.reseller_mpn_id, deps.clock()
     )
-    if change is None:
-        raise Rejected("already_exists", "IR-6", "the subscription already has this reseller association")
+    change = rules.ensure_changed(change, "IR-6", "the subscription already has this reseller association")
     await uow.subscriptions.save(subscription)
     return Effects(events=[reseller_associated(subscription, provider.partner_id, change)])
 
@@ -159,15 +158,14 @@ async def set_partner_of_record(
     subscription = rules.ensure_subscription_of(
         await uow.subscriptions.get(cmd.subscription_id), cmd.subscription_id, cmd.customer_tenant_id, "PR-1"
     )
-    if cmd.mpn_id is not None and await uow.partners.get(cmd.mpn_id) is None:
-        raise Rejected("unknown_partner", "PR-1", f"no partner with MPN ID {cmd.mpn_id} is registered")
+    if cmd.mpn_id is not None:
+        rules.ensure_partner_known(await uow.partners.get(cmd.mpn_id), cmd.mpn_id, "PR-1")
     rules.ensure_customer_may_add_partner_of_record(customer, subscription.partner_of_record, cmd.mpn_id)
     rules.ensure_partner_of_record_changes(subscription.partner_of_record, cmd.mpn_id)
     change = await record_attribution(
         uow, subscription, Attribute.PARTNER_OF_RECORD, cmd.mpn_id, deps.clock()
     )
-    if change is None:
-        raise Rejected("already_exists", "PR-2", "the ledger already holds this partner of record now")
+    change = rules.ensure_changed(change, "PR-2", "the ledger already holds this partner of record now")
     await uow.subscriptions.save(subscription)
     return Effects(events=[partner_of_record_changed(subscription, change)])
 
