@@ -88,7 +88,7 @@ async def accept_partnership(
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.PARTNERSHIP)
     reseller = rules.ensure_partner_known(
-        await uow.partners.get(invitation.invitee_id), invitation.invitee_id
+        await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
     )
     require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
     invitation.ensure_usable(now)
