@@ -100,8 +100,8 @@ def create_app(settings: Settings | None = None) -> FastStream:
         description="Unreadable records byte for byte; x-partnerlink-error-* and original-* headers",
     )
 
-    async def publish_event(key: bytes | None, payload: bytes) -> None:
-        await events.publish(payload, key=key, headers={"content-type": CONTENT_TYPE})
+    async def publish_event(key: bytes | None, payload: bytes) -> Awaitable[object]:
+        return await events.publish(payload, key=key, headers={"content-type": CONTENT_TYPE}, no_confirm=True)
 
     async def dead_letter(record: Record, error_headers: dict[str, str]) -> None:
         original = {name: value.decode("utf-8", "replace") for name, value in record.headers}

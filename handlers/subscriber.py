@@ -36,6 +36,7 @@ def durable_router(
     @router.subscriber(
         topic,
         group_id=settings.kafka_consumer_group,
+        group_instance_id=settings.kafka_group_instance_id,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         decoder=raw_body,

@@ -72,7 +72,7 @@ async def running_service(
     try:
         if settings.database_auto_migrate:
             await migrate(engine)
-        relay = OutboxRelay(engine, publish, SmtpSender(settings), settings, new_id)
+        relay = OutboxRelay(engine, publish, lambda: SmtpSender(settings), settings, new_id)
         deps = build_dependencies(settings)
         bus = CommandBus(
             lambda: SqlUnitOfWork(engine), deps, HANDLERS, settings.event_source, on_commit=relay.wake

@@ -1,10 +1,13 @@
 """The outbox relay: publishes staged events to Kafka and sends staged emails over SMTP.
 
 A row is marked done only after the broker (acks=all) or the SMTP server confirmed it.
-Events are published in ``seq`` order, so Kafka sees them per key in commit order. Safe
-to run in several replicas: rows are claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL;
-SQLite serialises writers anyway). Email outcomes become ``EmailSent``/``EmailFailed``
-events in the same transaction that marks the email.
+Events and emails have independent loops, so a slow or hanging SMTP server never holds
+events back. Events are published in ``seq`` order per lane (``service.lanes``): on
+PostgreSQL a relay publishes a lane only while holding its advisory lock, so several
+replicas relay at once and Kafka still sees each key's events in commit order. Emails are
+claimed with ``FOR UPDATE SKIP LOCKED`` by ``smtp_connections`` concurrent senders, each
+on its own pooled connection (one on SQLite, which has no row locks). Email outcomes become
+``EmailSent``/``EmailFailed`` events in the same transaction that marks the email.
 """
 
 from __future__ import annotations
@@ -13,22 +16,25 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import EmailFailed, EmailSent
 from service.adapters import orm
-from service.adapters.smtp import SmtpPermanentError, SmtpSender, SmtpTemporaryError
+from service.adapters.smtp import SmtpAmbiguousError, SmtpPermanentError, SmtpSender, SmtpTemporaryError
 from service.envelopes import event_envelope
+from service.lanes import LOCK_NAMESPACE, lane_of
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-Publish = Callable[[bytes | None, bytes], Awaitable[None]]
-"""``publish(key, payload)``: returns once the broker acknowledged (raises otherwise)."""
+Publish = Callable[[bytes | None, bytes], Awaitable[Awaitable[object]]]
+"""``confirmation = await publish(key, payload)`` queues the record; ``await confirmation``
+returns once the broker acknowledged it (acks=all) and raises otherwise."""
 
 
 class OutboxRelay:
@@ -38,40 +44,52 @@ class OutboxRelay:
         self,
         engine: AsyncEngine,
         publish: Publish,
-        mailer: SmtpSender,
+        mailer: Callable[[], SmtpSender],
         settings: Settings,
         new_id: Callable[[], str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._publish = publish
-        self._mailer = mailer
         self._settings = settings
         self._new_id = new_id
         self._clock = clock
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._postgres = engine.dialect.name == "postgresql"
+        senders = settings.smtp_connections if self._postgres else 1
+        self._mailers = [mailer() for _ in range(senders)]
+        self._wakeups: list[asyncio.Event] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     def wake(self) -> None:
-        self._wakeup.set()
+        for wakeup in self._wakeups:
+            wakeup.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        """Start the event loop and one email loop per pooled SMTP connection."""
+        self._tasks = [asyncio.create_task(self._loop(self.relay_events), name="relay-events")]
+        self._tasks += [
+            asyncio.create_task(self._loop(partial(self.relay_emails, mailer)), name=f"relay-emails-{n}")
+            for n, mailer in enumerate(self._mailers)
+        ]
 
     async def stop(self, timeout: float = 10.0) -> None:
+        """Let the loops finish what they hold (up to ``timeout`` s), then close SMTP connections."""
         self._stopping = True
         self.wake()
-        if self._task is not None:
+        if self._tasks:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._task, timeout)
-        await self._mailer.close()
+                await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        for mailer in self._mailers:
+            await mailer.close()
 
-    async def _run(self) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[int]]) -> None:
+        wakeup = asyncio.Event()
+        self._wakeups.append(wakeup)
         backoff = 0.1
         while not self._stopping:
             try:
-                moved = await self.relay_events() + await self.relay_emails()
+                moved = await step()
                 backoff = 0.1
             except Exception:  # the database or broker is down: keep the rows, retry later
                 log.exception("relay.error", retry_in_seconds=backoff)
@@ -79,32 +97,52 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
-                self._wakeup.clear()
+                wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._settings.relay_poll_interval_seconds)
+                    await asyncio.wait_for(wakeup.wait(), self._settings.relay_poll_interval_seconds)
 
     async def relay_events(self) -> int:
-        """Publish up to ``relay_batch_size`` staged events in order; returns how many."""
+        """Publish staged events, up to ``relay_batch_size`` per lane, in order; returns how many."""
+        if not self._postgres:
+            return await self._relay_lane(None)
+        table = orm.outbox_events
+        async with self._engine.connect() as conn:
+            lanes = (await conn.execute(select(table.c.lane).distinct())).scalars().all()
+        moved = 0
+        for lane in lanes:
+            moved += await self._relay_lane(lane)
+        return moved
+
+    async def _relay_lane(self, lane: int | None) -> int:
+        """One transaction: take the lane's lock (PostgreSQL), publish its oldest rows in ``seq``
+        order, wait for every acknowledgement, delete them. ``None``: all rows (SQLite)."""
         table = orm.outbox_events
         async with self._engine.connect() as conn, conn.begin():
             query = select(table.c.seq, table.c.key, table.c.payload).order_by(table.c.seq)
-            rows = (await conn.execute(self._claim(query, conn).limit(self._settings.relay_batch_size))).all()
-            for row in rows:
-                await self._publish(row.key, row.payload)
+            if lane is not None:
+                locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE + lane)))
+                if not locked:
+                    return 0  # another replica is relaying this lane
+                query = query.where(table.c.lane == lane)
+            rows = (await conn.execute(query.limit(self._settings.relay_batch_size))).all()
+            confirmations = [await self._publish(row.key, row.payload) for row in rows]
+            await asyncio.gather(*confirmations)
             if rows:
                 await conn.execute(delete(table).where(table.c.seq.in_([row.seq for row in rows])))
         return len(rows)
 
-    async def relay_emails(self) -> int:
-        """Send the emails that are due, one transaction each; returns how many were tried."""
+    async def relay_emails(self, mailer: SmtpSender | None = None) -> int:
+        """Send the emails that are due, one transaction each, on ``mailer`` (default: the
+        first pooled connection); returns how many were tried."""
+        mailer = mailer or self._mailers[0]
         tried = 0
         for _ in range(self._settings.relay_batch_size):
-            if self._stopping or not await self._send_next_email():
+            if self._stopping or not await self._send_next_email(mailer):
                 break
             tried += 1
         return tried
 
-    async def _send_next_email(self) -> bool:
+    async def _send_next_email(self, mailer: SmtpSender) -> bool:
         table = orm.outbox_emails
         now = self._clock()
         async with self._engine.connect() as conn, conn.begin():
@@ -114,17 +152,19 @@ class OutboxRelay:
                 .order_by(table.c.seq)
                 .limit(1)
             )
-            row = (await conn.execute(self._claim(query, conn))).first()
+            row = (await conn.execute(self._claim(query))).first()
             if row is None:
                 return False
-            await self._deliver(conn, row._asdict(), now)
+            await self._deliver(conn, mailer, row._asdict(), now)
         return True
 
-    async def _deliver(self, conn: AsyncConnection, email: dict[str, Any], now: datetime) -> None:
+    async def _deliver(
+        self, conn: AsyncConnection, mailer: SmtpSender, email: dict[str, Any], now: datetime
+    ) -> None:
         table = orm.outbox_emails
         done = {"message": None, "finished_at": now, "attempts": email["attempts"] + 1}
         try:
-            await self._mailer.send(self._settings.mail_from, email["recipient"], email["message"])
+            await mailer.send(self._settings.mail_from, email["recipient"], email["message"])
         except SmtpPermanentError as exc:
             await conn.execute(
                 update(table)
@@ -134,6 +174,10 @@ class OutboxRelay:
             await self._stage_outcome(conn, email, reason=str(exc), permanent=True)
             log.warning("email.failed", email_id=email["email_id"], code=exc.code, permanent=True)
             return
+        except SmtpAmbiguousError as exc:
+            log.warning("email.ambiguous", email_id=email["email_id"], error=str(exc))
+            await self._defer(conn, email, f"ambiguous: {exc}", now, ambiguous=1)
+            return
         except SmtpTemporaryError as exc:
             await self._defer(conn, email, str(exc), now)
             return
@@ -141,15 +185,27 @@ class OutboxRelay:
         await self._stage_outcome(conn, email, reason=None, permanent=False)
         log.info("email.sent", email_id=email["email_id"], template=email["template"], locale=email["locale"])
 
-    async def _defer(self, conn: AsyncConnection, email: dict[str, Any], error: str, now: datetime) -> None:
+    async def _defer(
+        self, conn: AsyncConnection, email: dict[str, Any], error: str, now: datetime, ambiguous: int = 0
+    ) -> None:
+        """Try again after exponential backoff, or give up after ``email_give_up_after_seconds``.
+        ``ambiguous`` (0 or 1) counts an attempt that may have been delivered."""
         table = orm.outbox_emails
         s = self._settings
         attempts = email["attempts"] + 1
+        counted = {"ambiguous_attempts": email["ambiguous_attempts"] + ambiguous}
         if (now - email["created_at"]).total_seconds() >= s.email_give_up_after_seconds:
             await conn.execute(
                 update(table)
                 .where(table.c.seq == email["seq"])
-                .values(status="failed", last_error=error, attempts=attempts, message=None, finished_at=now)
+                .values(
+                    status="failed",
+                    last_error=error,
+                    attempts=attempts,
+                    message=None,
+                    finished_at=now,
+                    **counted,
+                )
             )
             await self._stage_outcome(
                 conn, email, reason=f"gave up after {attempts} attempts: {error}", permanent=False
@@ -159,7 +215,9 @@ class OutboxRelay:
         await conn.execute(
             update(table)
             .where(table.c.seq == email["seq"])
-            .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
+            .values(
+                attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay), **counted
+            )
         )
         log.warning("email.deferred", email_id=email["email_id"], attempts=attempts, retry_in_seconds=delay)
 
@@ -190,12 +248,13 @@ class OutboxRelay:
         )
         await conn.execute(
             insert(orm.outbox_events).values(
-                event_id=event_id, key=email["key"], payload=payload, created_at=self._clock()
+                event_id=event_id,
+                key=email["key"],
+                payload=payload,
+                created_at=self._clock(),
+                lane=lane_of(email["key"]),
             )
         )
 
-    @staticmethod
-    def _claim(query: Any, conn: AsyncConnection) -> Any:
-        if conn.dialect.name == "postgresql":
-            return query.with_for_update(skip_locked=True)
-        return query
+    def _claim(self, query: Any) -> Any:
+        return query.with_for_update(skip_locked=True) if self._postgres else query

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "partnerlink"
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_group_instance_id: str | None = Field(
+        default=None, description="static membership: a restarted replica takes its partitions back at once"
+    )
     commands_topic: str = "partnerlink.commands"
     billing_topic: str = "billing.orders"
     events_topic: str = "partnerlink.events"
@@ -61,6 +64,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="require STARTTLS (no silent downgrade)")
     smtp_tls: bool = Field(default=False, description="implicit TLS (SMTPS, usually port 465)")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_connections: int = Field(default=4, ge=1, description="pooled SMTP connections (1 on SQLite)")
     mail_from: str = "Partnerlink <invitations@partnerlink.example>"
 
     # Invitations and links (RR-6)

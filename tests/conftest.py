@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bench.infra.postgres import PostgresUnavailable, running_postgres
 from service.embedded.broker import EmbeddedBroker
 from service.embedded.mailbox import FileMailbox
-from tests.support.postgres import PostgresUnavailable, running_postgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -142,6 +143,8 @@ outbox_events = Table(
     Column("key", LargeBinary, nullable=True),
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("lane", SmallInteger, nullable=False, server_default="0"),
+    Index("ix_outbox_events_lane_seq", "lane", "seq"),
 )
 
 outbox_emails = Table(
@@ -162,6 +165,7 @@ outbox_emails = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=True),
+    Column("ambiguous_attempts", Integer, nullable=False, server_default="0"),
     Index("ix_outbox_emails_due", "status", "next_attempt_at"),
 )
 

@@ -27,6 +27,7 @@ from service.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
+from service.lanes import lane_of
 from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEntry
 
 
@@ -326,7 +327,11 @@ class SqlOutbox:
     async def add_event(self, event: StagedEvent) -> None:
         await self._conn.execute(
             insert(orm.outbox_events).values(
-                event_id=event.event_id, key=event.key, payload=event.payload, created_at=datetime.now(UTC)
+                event_id=event.event_id,
+                key=event.key,
+                payload=event.payload,
+                created_at=datetime.now(UTC),
+                lane=lane_of(event.key),
             )
         )
 

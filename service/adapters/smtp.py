@@ -4,6 +4,8 @@ Exception tree::
 
     SmtpError
     ├── SmtpTemporaryError   4xx reply, connection refused/lost, timeout: retry later
+    │   └── SmtpAmbiguousError  the connection failed after the message was sent in DATA and
+    │                           before the server's reply: it may have been delivered
     └── SmtpPermanentError   5xx reply: do not retry (``code`` is the SMTP reply code)
 """
 
@@ -24,8 +26,20 @@ class SmtpTemporaryError(SmtpError):
     pass
 
 
+class SmtpAmbiguousError(SmtpTemporaryError):
+    pass
+
+
 class SmtpPermanentError(SmtpError):
     pass
+
+
+_TRANSPORT_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError)
+
+
+def _refused(code: int, text: str) -> SmtpError:
+    error_type = SmtpPermanentError if 500 <= code < 600 else SmtpTemporaryError
+    return error_type(f"{code} {text}", code)
 
 
 class SmtpSender:
@@ -58,26 +72,48 @@ class SmtpSender:
         return self._client
 
     async def send(self, mail_from: str, to: str, message: bytes) -> None:
-        """Raises ``SmtpTemporaryError`` or ``SmtpPermanentError``."""
+        """MAIL, RCPT, DATA on the pooled connection. Raises ``SmtpTemporaryError`` (retry),
+        ``SmtpAmbiguousError`` (lost while the server held the message) or ``SmtpPermanentError``.
+        A pooled connection the server had closed is replaced once, before anything is sent."""
+        try:
+            client = await self._envelope(mail_from, to)
+        except aiosmtplib.SMTPServerDisconnected:
+            await self.close()  # an idle pooled connection the server dropped: one fresh try
+            try:
+                client = await self._envelope(mail_from, to)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                await self.close()
+                raise SmtpTemporaryError(f"SMTPServerDisconnected: {exc}") from None
+        try:
+            await client.data(message)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset(client)
+            raise _refused(exc.code, exc.message) from None
+        except _TRANSPORT_ERRORS as exc:
+            await self.close()
+            raise SmtpAmbiguousError(f"{type(exc).__name__} after DATA: {exc}") from None
+
+    async def _envelope(self, mail_from: str, to: str) -> aiosmtplib.SMTP:
+        """Connect if needed, then MAIL FROM and RCPT TO; nothing of the message is sent yet."""
         try:
             client = await self._connected()
-            errors, _ = await client.sendmail(mail_from, [to], message)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            await self.close()
-            code = exc.recipients[0].code if exc.recipients else 550
-            error_type = SmtpPermanentError if 500 <= code < 600 else SmtpTemporaryError
-            raise error_type(f"{code} recipient refused", code) from None
+            await client.mail(mail_from)
+            await client.rcpt(to)
+        except aiosmtplib.SMTPServerDisconnected:
+            raise
         except aiosmtplib.SMTPResponseException as exc:
             await self.close()
-            error_type = SmtpPermanentError if 500 <= exc.code < 600 else SmtpTemporaryError
-            raise error_type(f"{exc.code} {exc.message}", exc.code) from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise _refused(exc.code, exc.message) from None
+        except (aiosmtplib.SMTPException, *_TRANSPORT_ERRORS) as exc:
             await self.close()
             raise SmtpTemporaryError(f"{type(exc).__name__}: {exc}") from None
-        if errors:
-            code, text = next(iter(errors.values()))
-            error_type = SmtpPermanentError if code >= 500 else SmtpTemporaryError
-            raise error_type(f"{code} {text}", code)
+        return client
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            await self.close()
 
     async def close(self) -> None:
         client, self._client = self._client, None
