@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.types import Identifier, MpnId, TenantId
+from contracts.types import Identifier, MpnId, TenantId, Text
 
 ORDER_CREATED = "OrderCreated"
 
@@ -33,7 +33,7 @@ class Order(BaseModel):
 
     id: Identifier
     reference_customer_id: TenantId = Field(alias="referenceCustomerId")
-    billing_cycle: str | None = Field(default=None, alias="billingCycle")
+    billing_cycle: Text | None = Field(default=None, alias="billingCycle")
     creation_date: datetime | None = Field(default=None, alias="creationDate")
-    status: str | None = None
+    status: Text | None = None
     line_items: list[OrderLineItem] = Field(alias="lineItems", min_length=1, max_length=500)

@@ -21,6 +21,7 @@ from contracts.types import (
     Name,
     PartnerKind,
     TenantId,
+    Text,
 )
 
 
@@ -84,7 +85,7 @@ class RequestResellerRelationship(Command):
 
 
 class AcceptedBy(Inbound):
-    user: str = Field(min_length=1, max_length=320)
+    user: Text = Field(min_length=1, max_length=320)
     is_global_admin: bool
 
 

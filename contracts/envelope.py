@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.types import Identifier, Role
+from contracts.types import Identifier, Role, Text
 
 CONTENT_TYPE = "application/cloudevents+json"
 """Kafka ``content-type`` header of every message on our topics."""
@@ -20,8 +20,8 @@ class Actor(BaseModel):
 
     kind: Literal["partner", "customer", "system"]
     tenant_id: Identifier = Field(description="the acting party's own tenant id")
-    user: str | None = Field(default=None, max_length=320)
-    roles: list[Role | str] = Field(default_factory=list, max_length=20)
+    user: Text | None = Field(default=None, max_length=320)
+    roles: list[Role | Text] = Field(default_factory=list, max_length=20)
 
 
 class CloudEvent(BaseModel):
@@ -35,12 +35,12 @@ class CloudEvent(BaseModel):
 
     specversion: Literal["1.0"]
     id: Identifier
-    source: str = Field(min_length=1, max_length=1024)
-    type: str = Field(min_length=1, max_length=128)
-    subject: str | None = Field(default=None, max_length=256)
+    source: Text = Field(min_length=1, max_length=1024)
+    type: Text = Field(min_length=1, max_length=128)
+    subject: Text | None = Field(default=None, max_length=256)
     time: datetime | None = None
     datacontenttype: str | None = "application/json"
     dataschema: str | None = None
-    causationid: str | None = None
-    correlationid: str | None = None
+    causationid: Text | None = None
+    correlationid: Text | None = None
     data: Any = None

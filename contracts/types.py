@@ -17,6 +17,26 @@ def _tenant_id(value: str) -> str:
     return value.lower()
 
 
+_ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
+
+
+def _no_encoded_word(value: str) -> str:
+    # RFC 2047 section 5: an encoded-word must not appear in an addr-spec. Python's email
+    # package decodes one anyway when it builds the To header: the message would go to
+    # another address than the one validated ("=?utf-8?q?x?=@a.example" becomes x@a.example)
+    # or carry a CR/LF. Such an address never reached its owner, so refusing it is safe.
+    if _ENCODED_WORD.search(value):
+        raise ValueError("an email address cannot contain an RFC 2047 encoded-word (=?...?=)")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold U+0000: such a command could never be stored.
+    if "\x00" in value:
+        raise ValueError("text cannot contain NUL (U+0000)")
+    return value
+
+
 def _country(value: str) -> str:
     code = value.upper()
     if pycountry.countries.get(alpha_2=code) is None:
@@ -51,7 +71,14 @@ Locale = Annotated[
 Cloud = Literal["public", "us-government", "germany", "china-21vianet"]
 PartnerKind = Literal["direct", "indirect-provider", "indirect-reseller", "advisor"]
 Role = Literal["global-admin", "user-admin", "admin-agent", "sales-agent", "billing-admin"]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
-FreeText = Annotated[str, StringConstraints(max_length=2000)]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Email = EmailStr
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""Any inbound text: no NUL (U+0000), which no database column can store."""
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True), AfterValidator(_no_nul)
+]
+"""A display name (partner, company). Line breaks are allowed; the email composer keeps them
+out of headers."""
+FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
+Email = Annotated[EmailStr, AfterValidator(_no_encoded_word)]
+"""An address as ``email-validator`` accepts it, without RFC 2047 encoded-words."""

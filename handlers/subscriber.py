@@ -36,7 +36,9 @@ def durable_router(
     @router.subscriber(
         topic,
         group_id=settings.kafka_consumer_group,
-        group_instance_id=settings.kafka_group_instance_id,
+        group_instance_id=f"{settings.kafka_group_instance_id}-{topic}"
+        if settings.kafka_group_instance_id
+        else None,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         decoder=raw_body,

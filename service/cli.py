@@ -1,4 +1,5 @@
-"""The ``partnerlink`` command: ``serve``, ``demo``, ``contracts export DIR``, ``db upgrade``."""
+"""The ``partnerlink`` command: ``serve``, ``demo``, ``contracts export DIR``, ``db upgrade``,
+``chaos`` (the fault harness) and ``bench`` (the benchmark)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    from bench.faults.cli import main as chaos
+
+    return chaos(args.rest)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench.perf.run import main as bench
+
+    return bench(args.rest)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="partnerlink", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -57,6 +70,20 @@ def parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply Alembic migrations").set_defaults(run=_db_upgrade)
+    chaos = commands.add_parser(
+        "chaos",
+        help="the fault harness: T1..T8 against real processes (see docs/reliability.md)",
+        add_help=False,
+    )
+    chaos.add_argument("rest", nargs=argparse.REMAINDER)
+    chaos.set_defaults(run=_chaos)
+    bench = commands.add_parser(
+        "bench",
+        help="the benchmark: raw limits, naive baseline, the service (docs/performance.md)",
+        add_help=False,
+    )
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=_bench)
     return root
 
 

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_group_instance_id: str | None = Field(
-        default=None, description="static membership: a restarted replica takes its partitions back at once"
+        default=None,
+        description="static membership (one per replica; each subscriber appends its topic): "
+        "a restarted replica takes its partitions back at once",
     )
     commands_topic: str = "partnerlink.commands"
     billing_topic: str = "billing.orders"

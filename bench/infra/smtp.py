@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -69,6 +70,8 @@ class SmtpSink:
         self.port = port or free_tcp_port(host)
         self.mode = "accept"
         self.messages: list[ReceivedEmail] = []
+        self.on_delivered: Callable[[ReceivedEmail], None] | None = None
+        """Called (in the server's thread) with each message the sink acknowledged."""
         self.refusals: dict[int, int] = {}
         """SMTP code → how many DATA commands the sink refused with it."""
         self._lock = threading.Lock()
@@ -115,6 +118,8 @@ class SmtpSink:
         )
         with self._lock:
             self.messages.append(received)
+        if acknowledged and self.on_delivered is not None:
+            self.on_delivered(received)
 
     def _count_refusal(self, code: int) -> None:
         with self._lock:

@@ -1,0 +1,90 @@
+"""``partnerlink chaos [T1 ... T8 | all] [--full] [--database postgres|sqlite] [--report PATH]``.
+
+Runs each scenario, prints its figures and bounds, writes the table to ``--report``
+(``docs/reliability.md`` by default) and exits 1 when any bound broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bench.faults.options import RunOptions
+from bench.faults.report import ScenarioResult, write_markdown
+
+Scenario = Callable[[RunOptions], Awaitable[ScenarioResult]]
+
+
+def scenarios() -> dict[str, Scenario]:
+    from bench.faults import fuzz, scenarios, security
+
+    return {
+        "T1": scenarios.run_t1,
+        "T2": scenarios.run_t2,
+        "T3": scenarios.run_t3,
+        "T4": scenarios.run_t4,
+        "T5": scenarios.run_t5,
+        "T6": fuzz.run_t6,
+        "T7": security.run_t7,
+        "T8": security.run_t8,
+    }
+
+
+APPENDIX = """
+## How to run it
+
+    partnerlink chaos all --full          # every scenario at the sizes above (about an hour)
+    partnerlink chaos T1 T4 --database sqlite
+    partnerlink chaos T1 T4 T5 T7         # the reduced sizes CI runs (tests/chaos)
+
+Each scenario starts its own Tansu broker, PostgreSQL (or SQLite), SMTP sink and
+`partnerlink serve` process; logs and an `outcomes.jsonl` per run are kept in `--workdir`.
+What each figure means is in `bench/faults/verify.py`; what each scenario does, in
+`bench/faults/scenarios.py`, `fuzz.py` and `security.py`.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="partnerlink chaos", description=__doc__)
+    root.add_argument("scenarios", nargs="+", help="T1 ... T8, or all")
+    root.add_argument("--full", action="store_true", help="the sizes of the published figures")
+    root.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    root.add_argument("--workdir", default="chaos-run", help="logs, databases, outcomes (default chaos-run/)")
+    root.add_argument("--report", default="docs/reliability.md", help="where the table goes ('-' for none)")
+    root.add_argument("--seed", type=int, default=7)
+    return root
+
+
+async def run(names: Sequence[str], options: RunOptions) -> list[ScenarioResult]:
+    table = scenarios()
+    results = []
+    for name in names:
+        began = time.monotonic()
+        print(f"== {name} ({'full' if options.full else 'reduced'} size)", flush=True)
+        result = await table[name](options)
+        result.elapsed_seconds = result.elapsed_seconds or time.monotonic() - began
+        print("\n".join(result.lines()), flush=True)
+        results.append(result)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    names = list(scenarios()) if args.scenarios == ["all"] else [n.upper() for n in args.scenarios]
+    unknown = set(names) - set(scenarios())
+    if unknown:
+        print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    options = RunOptions(args.full, Path(args.workdir), args.database, args.seed)
+    results = asyncio.run(run(names, options))
+    if args.report != "-":
+        command = "partnerlink chaos " + " ".join(sys.argv[2:] if argv is None else argv)
+        write_markdown(results, Path(args.report), command, APPENDIX)
+        print(f"wrote {args.report}")
+    broken = [r.id for r in results if not r.held]
+    print("all bounds held" if not broken else f"bounds broken in: {', '.join(broken)}")
+    return 1 if broken else 0

@@ -1,0 +1,388 @@
+"""What a run produces: the figures (each with its ratio to the raw limit and to the naive
+baseline), a printed table, ``results.json``, ``latency.png`` and a dated row appended to
+``docs/performance.md``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.perf.common import ratio, short_machine
+
+MiB = 1024 * 1024
+PERCENTILES = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+RESULTS_MARKER = "<!-- results: the benchmark appends one row per run below; keep this table last -->"
+RESULTS_HEADER = (
+    "| date | mode | machine | raw Kafka msg/s | raw SMTP emails/s | naive PG / SQLite cmd/s "
+    "| service PG cmd/s | service SQLite cmd/s | p99 at 1,000/s PG / SQLite (ms) "
+    "| emails/s PG / SQLite | RSS start → end PG / SQLite (MiB, commands) |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+)
+
+
+def _figure(
+    figure: str,
+    system: str,
+    value: float | None,
+    unit: str,
+    raw: float | None = None,
+    baseline: float | None = None,
+    target: str = "",
+) -> dict[str, Any]:
+    return {
+        "figure": figure,
+        "system": system,
+        "value": value,
+        "unit": unit,
+        "ratio_to_raw": ratio(value, raw),
+        "ratio_to_baseline": ratio(value, baseline),
+        "target": target,
+    }
+
+
+def _latency_at(entries: list[dict[str, Any]], rate: float) -> dict[str, Any] | None:
+    for entry in entries:
+        if math.isclose(entry["offered_rate"], rate):
+            return dict(entry["latency"])
+    return None
+
+
+def build_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure of the run as rows: value, unit, ratio to raw, ratio to baseline, target."""
+    rows: list[dict[str, Any]] = []
+    raw = result.get("raw") or {}
+    kafka = (raw.get("kafka") or {}).get("passthrough_per_s")
+    smtp = (raw.get("smtp") or {}).get("emails_per_s")
+    raw_latency = raw.get("kafka_latency") or []
+    if raw:
+        rows.append(_figure("raw Kafka produce→consume pass-through", "raw", kafka, "msg/s"))
+        for entry in raw_latency:
+            lat = entry["latency"]
+            rows.append(
+                _figure(
+                    f"raw Kafka latency p50/p99 at {entry['offered_rate']:,.0f}/s",
+                    "raw",
+                    lat["p99_ms"],
+                    "ms (p99)",
+                    target=f"p50 {lat['p50_ms']:.1f} ms",
+                )
+            )
+        for name, db in (raw.get("database") or {}).items():
+            rows.append(
+                _figure(f"raw {name} batched insert (500/transaction)", "raw", db["rows_per_s"], "rows/s")
+            )
+            rows.append(
+                _figure(
+                    f"raw {name} insert, one row per transaction",
+                    "raw",
+                    db["rows_per_s_one_per_transaction"],
+                    "rows/s",
+                )
+            )
+        rows.append(_figure("raw SMTP, 10 pooled connections", "raw", smtp, "emails/s"))
+        rows.append(
+            _figure(
+                "raw SMTP, one connection",
+                "raw",
+                (raw.get("smtp_one_connection") or {}).get("emails_per_s"),
+                "emails/s",
+            )
+        )
+    naive = result.get("naive") or {}
+    for name, run in naive.items():
+        system = f"naive/{name}"
+        rows.append(_figure("throughput", system, run.get("throughput"), "commands/s", raw=kafka))
+        for entry in run.get("latency", []):
+            raw_at = _latency_at(raw_latency, entry["offered_rate"])
+            rows.append(
+                _figure(
+                    f"p99 latency at {entry['offered_rate']:,.0f}/s offered",
+                    system,
+                    entry["latency"]["p99_ms"],
+                    "ms",
+                    raw=raw_at["p99_ms"] if raw_at else None,
+                )
+            )
+        rows.append(_figure("RSS at end", system, _mib(run.get("rss_end_bytes")), "MiB"))
+    for name, run in (result.get("service") or {}).items():
+        system = f"service/{name}"
+        base = naive.get(name) or {}
+        rows.append(
+            _figure(
+                "throughput (commands → all events seen)",
+                system,
+                run.get("throughput"),
+                "commands/s",
+                raw=kafka,
+                baseline=base.get("throughput"),
+                target="≥ 10x baseline, ≥ 30 % of raw",
+            )
+        )
+        for entry in run.get("latency", []):
+            rate = entry["offered_rate"]
+            raw_at = _latency_at(raw_latency, rate)
+            base_at = _latency_at(base.get("latency", []), rate)
+            if (
+                base_at is None
+                and math.isclose(rate, run.get("saturation_load") or -1)
+                and base.get("latency")
+            ):
+                base_at = dict(base["latency"][-1]["latency"])  # the baseline at its own saturation load
+            label = "saturation" if math.isclose(rate, run.get("saturation_load") or -1) else f"{rate:,.0f}/s"
+            for p in PERCENTILES:
+                rows.append(
+                    _figure(
+                        f"{p.removesuffix('_ms')} latency at {label} offered ({rate:,.0f}/s)",
+                        system,
+                        entry["latency"][p],
+                        "ms",
+                        raw=raw_at[p] if raw_at else None,
+                        baseline=base_at[p] if base_at else None,
+                        target="≤ 50 ms" if p == "p99_ms" and math.isclose(rate, 1000) else "",
+                    )
+                )
+        emails = run.get("emails") or {}
+        rows.append(
+            _figure(
+                "emails delivered to SMTP",
+                system,
+                emails.get("emails_per_s"),
+                "emails/s",
+                raw=smtp,
+                target="≥ 50 % of raw",
+            )
+        )
+        memory = run.get("memory") or {}
+        rows.append(
+            _figure(
+                "RSS at start",
+                system,
+                _mib(memory.get("rss_start_bytes")),
+                "MiB",
+                baseline=_mib(base.get("rss_start_bytes")),
+            )
+        )
+        if memory.get("mark_commands"):
+            rows.append(
+                _figure(
+                    f"RSS after {memory['mark_commands']:,} commands",
+                    system,
+                    _mib(memory.get("rss_mark_bytes")),
+                    "MiB",
+                )
+            )
+        rows.append(
+            _figure(
+                f"RSS after {memory.get('end_commands', 0):,} commands",
+                system,
+                _mib(memory.get("rss_end_bytes")),
+                "MiB",
+                baseline=_mib(base.get("rss_end_bytes")),
+            )
+        )
+        rows.append(
+            _figure(
+                "RSS growth from the mark to the end",
+                system,
+                memory.get("growth_pct_from_mark"),
+                "%",
+                target="within ±10 % (100k → 1M)",
+            )
+        )
+    return rows
+
+
+def _mib(value: int | None) -> float | None:
+    return value / MiB if value else None
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if unit == "%":
+        return f"{value:+.1f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _ratio_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value * 100:.1f} %" if value < 1 else f"{value:.2f}x"
+
+
+def table(figures: list[dict[str, Any]]) -> str:
+    """The figures as an aligned text table."""
+    header = ("system", "figure", "value", "unit", "vs raw", "vs baseline", "target")
+    lines = [header] + [
+        (
+            f["system"],
+            f["figure"],
+            _number(f["value"], f["unit"]),
+            f["unit"],
+            _ratio_text(f["ratio_to_raw"]),
+            _ratio_text(f["ratio_to_baseline"]),
+            f["target"],
+        )
+        for f in figures
+    ]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append(
+            "  ".join(
+                str(cell).rjust(w) if i == 2 else str(cell).ljust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+        )
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _clean(value: Any) -> Any:
+    """NaN → None, so the JSON is standard."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(_clean(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """latency.png: p50, p95, p99 and max latency against offered load, one line per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[dict[str, Any]]] = {}
+    raw = result.get("raw") or {}
+    if raw.get("kafka_latency"):
+        series["raw Kafka (one hop)"] = raw["kafka_latency"]
+    for kind in ("naive", "service"):
+        for name, run in (result.get(kind) or {}).items():
+            if run.get("latency"):
+                series[f"{'Partnerlink' if kind == 'service' else 'naive'} / {name}"] = run["latency"]
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8.5), sharex=True)
+    styles = {
+        "raw": ("k", ":"),
+        "naive / postgres": ("tab:blue", "--"),
+        "naive / sqlite": ("tab:orange", "--"),
+        "Partnerlink / postgres": ("tab:blue", "-"),
+        "Partnerlink / sqlite": ("tab:orange", "-"),
+    }
+    for axis, p in zip(axes.flat, PERCENTILES, strict=True):
+        for label, entries in series.items():
+            points = sorted(
+                (e["offered_rate"], e["latency"][p])
+                for e in entries
+                if e["latency"].get(p) is not None and not math.isnan(e["latency"][p])
+            )
+            if not points:
+                continue
+            color, line = styles.get(label, styles["raw"] if label.startswith("raw") else ("tab:green", "-"))
+            axis.plot(
+                [x for x, _ in points],
+                [y for _, y in points],
+                marker="o",
+                color=color,
+                linestyle=line,
+                label=label,
+            )
+        if p == "p99_ms":
+            axis.axhline(
+                50, color="tab:red", linewidth=0.8, linestyle="-.", label="target p99 ≤ 50 ms at 1,000/s"
+            )
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_title(f"{p.removesuffix('_ms')} latency")
+        axis.set_ylabel("ms (command published → first event read)")
+        axis.grid(True, which="both", linewidth=0.3)
+    for axis in axes[1]:
+        axis.set_xlabel("offered load (commands/s; last point of each line = its saturation load)")
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle(
+        f"Partnerlink latency vs offered load — {result['date'][:10]}, {result['mode']} run, "
+        f"{short_machine(result['machine'])}",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def docs_row(result: dict[str, Any]) -> str:
+    """One markdown table row summarising the run."""
+    raw = result.get("raw") or {}
+    naive = result.get("naive") or {}
+    service = result.get("service") or {}
+
+    def value(v: float | None, digits: int = 0) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return f"{v:,.{digits}f}"
+
+    def svc(name: str) -> str:
+        run = service.get(name)
+        if not run:
+            return "-"
+        tp = run.get("throughput")
+        parts = [value(tp)]
+        base = (naive.get(name) or {}).get("throughput")
+        kafka = (raw.get("kafka") or {}).get("passthrough_per_s")
+        if ratio(tp, base) is not None:
+            parts.append(f"{ratio(tp, base):.1f}x naive")
+        if ratio(tp, kafka) is not None:
+            parts.append(f"{ratio(tp, kafka) * 100:.1f} % raw")  # type: ignore[operator]
+        return ", ".join(parts)
+
+    def both(pick: Any) -> str:
+        return " / ".join(value(pick(service[n])) if n in service else "-" for n in ("postgres", "sqlite"))
+
+    def p99_1000(run: dict[str, Any]) -> float | None:
+        at = _latency_at(run.get("latency", []), 1000.0)
+        return at["p99_ms"] if at else None
+
+    def rss(run: dict[str, Any]) -> str:
+        memory = run.get("memory") or {}
+        start, end = _mib(memory.get("rss_start_bytes")), _mib(memory.get("rss_end_bytes"))
+        return f"{value(start)} → {value(end)} ({memory.get('end_commands', 0):,})"
+
+    machine = result["machine"]
+    cells = [
+        result["date"][:10],
+        result["mode"],
+        f"{machine['cores']} cores, {machine['memory_gib']:.0f} GiB, {machine['os']}",
+        value((raw.get("kafka") or {}).get("passthrough_per_s")),
+        value((raw.get("smtp") or {}).get("emails_per_s")),
+        " / ".join(value((naive.get(n) or {}).get("throughput")) for n in ("postgres", "sqlite")),
+        svc("postgres"),
+        svc("sqlite"),
+        both(p99_1000),
+        both(lambda r: (r.get("emails") or {}).get("emails_per_s")),
+        " / ".join(rss(service[n]) if n in service else "-" for n in ("postgres", "sqlite")),
+    ]
+    return "| " + " | ".join(cells) + " |\n"
+
+
+def append_to_docs(result: dict[str, Any], path: Path) -> None:
+    """Append the run's row to the results table at the end of ``path`` (created if missing)."""
+    text = path.read_text() if path.exists() else ""
+    if RESULTS_MARKER not in text:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += f"\n## Results\n\n{RESULTS_MARKER}\n\n{RESULTS_HEADER}"
+    if not text.endswith("\n"):
+        text += "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + docs_row(result))

@@ -1,0 +1,222 @@
+"""``python -m bench.perf`` (or ``partnerlink bench``): measure, print, write JSON and a plot,
+append a dated row to docs/performance.md.
+
+Starts its own servers on loopback: the Tansu broker, PostgreSQL (``bench.infra.postgres``),
+an SMTP server (``bench.infra.smtp``); then measures the raw limits, the naive baseline
+and ``partnerlink serve`` on each database. ``--quick`` is the CI smoke size (a few
+thousand commands, under three minutes); the full run takes about 35 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.infra.postgres import PostgresCluster, PostgresUnavailable
+from bench.perf import report
+from bench.perf.common import background_busy_pct, machine_description, progress, short_machine
+from bench.perf.naive import run_naive
+from bench.perf.plan import Plan
+from bench.perf.raw import CountingSink, measure_raw
+from bench.perf.service_run import postgres_pids, run_service
+from bench.perf.workload import Topics, sample_command_size
+from service.embedded.broker import EmbeddedBroker
+
+DATABASES = ("postgres", "sqlite")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="partnerlink bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true", help="CI smoke size: a few thousand commands, < 3 min")
+    p.add_argument("--out", default="bench-results", help="where results.json, latency.png and logs go")
+    p.add_argument("--databases", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
+    p.add_argument("--skip-raw", action="store_true", help="do not measure the raw limits")
+    p.add_argument("--skip-naive", action="store_true", help="do not measure the naive baseline")
+    p.add_argument("--skip-service", action="store_true", help="do not measure Partnerlink")
+    p.add_argument(
+        "--duration", type=float, default=None, help="seconds per fixed offered load (20; quick 3)"
+    )
+    p.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=None,
+        help="time limit of the memory soak per database (10; quick 1)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the service with py-spy during the saturation phase (needs py-spy)",
+    )
+    p.add_argument("--docs", default="docs/performance.md", help="the file the dated row is appended to")
+    p.add_argument("--no-docs", action="store_true", help="do not append to the docs")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    unknown = set(databases) - set(DATABASES)
+    if unknown:
+        print(f"unknown database(s): {', '.join(sorted(unknown))} (use postgres, sqlite)", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(_run(args, databases))
+    except KeyboardInterrupt:
+        return 130
+    return finish(args, result)
+
+
+async def _create_database(url: str, name: str) -> str:
+    """A fresh, empty database ``name`` on the server of ``url``; returns its URL."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]:
+    plan = Plan.for_run(args.quick, args.soak_minutes, args.duration)
+    out = Path(args.out)
+    work = out / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    machine = machine_description()
+    result: dict[str, Any] = {
+        "version": 1,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if plan.quick else "full",
+        "machine": machine,
+        "plan": dict(vars(plan)),
+        "raw": None,
+        "naive": {},
+        "service": {},
+        "errors": [],
+    }
+    progress(f"{result['mode']} run on {short_machine(machine)}; output in {out}/")
+    result["background_busy_pct"] = await background_busy_pct()
+    if result["background_busy_pct"] > 15:
+        progress(
+            f"WARNING: the machine is {result['background_busy_pct']:.0f} % busy before the benchmark "
+            "starts anything: every figure will be lower than this hardware allows"
+        )
+    cluster: PostgresCluster | None = None
+    broker = EmbeddedBroker(log_dir=work)
+    sink = CountingSink()
+    try:
+        await broker.start()
+        sink.start()
+        urls: dict[str, dict[str, str]] = {}
+        if "postgres" in databases:
+            try:
+                cluster = PostgresCluster()
+                await asyncio.to_thread(cluster.start)
+            except PostgresUnavailable as exc:
+                result["errors"].append(f"postgres: {exc}")
+                progress(f"PostgreSQL unavailable, skipped: {exc}")
+                databases = [d for d in databases if d != "postgres"]
+                cluster = None
+        progress(
+            f"servers up: broker {broker.bootstrap_servers}, SMTP {sink.host}:{sink.port}"
+            + (f", PostgreSQL {cluster.port}" if cluster else "")
+        )
+        for use in ("raw", "naive", "service"):
+            urls[use] = {}
+            for name in databases:
+                if name == "postgres":
+                    assert cluster is not None
+                    urls[use][name] = await _create_database(cluster.url, f"bench_{use}")
+                else:
+                    urls[use][name] = f"sqlite+aiosqlite:///{(work / f'{use}.db').resolve()}"
+        size = sample_command_size(Topics.fresh("size"))
+        result["command_bytes"] = size
+
+        async def section(what: str, action: Any) -> Any:
+            try:
+                return await action
+            except Exception as exc:
+                progress(f"{what} FAILED: {type(exc).__name__}: {exc}")
+                result["errors"].append(f"{what}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+                return None
+
+        if not args.skip_raw:
+            result["raw"] = await section(
+                "raw",
+                measure_raw(
+                    broker,
+                    sink,
+                    urls["raw"],
+                    quick=plan.quick,
+                    command_bytes=size,
+                    partitions=plan.partitions,
+                    loads=plan.loads,
+                    duration=plan.duration,
+                ),
+            )
+        if not args.skip_naive:
+            for name in databases:
+                naive = await section(
+                    f"naive/{name}", run_naive(name, urls["naive"][name], broker, plan, work)
+                )
+                if naive is not None:
+                    result["naive"][name] = naive
+        if not args.skip_service:
+            for name in databases:
+                pids = postgres_pids(cluster.datadir) if name == "postgres" and cluster else list
+                service = await section(
+                    f"service/{name}",
+                    run_service(
+                        name, urls["service"][name], broker, sink, plan, work, pids, profile=args.profile
+                    ),
+                )
+                if service is not None:
+                    result["service"][name] = service
+    finally:
+        sink.stop()
+        await broker.stop()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.destroy)
+    result["duration_s"] = time.monotonic() - began
+    return result
+
+
+def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Figures, table, JSON, plot, docs row; 1 if any part of the run failed."""
+    out = Path(args.out)
+    work = out / "work"
+    result["figures"] = report.build_figures(result)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_json(result, out / "results.json")
+    try:
+        report.plot(result, out / "latency.png")
+    except Exception as exc:  # a plot failure must not lose the figures
+        result["errors"].append(f"plot: {type(exc).__name__}: {exc}")
+        report.write_json(result, out / "results.json")
+    print(report.table(result["figures"]))
+    print(f"\nresults: {out / 'results.json'}, plot: {out / 'latency.png'}, logs: {work}/")
+    if not args.no_docs:
+        report.append_to_docs(result, Path(args.docs))
+        print(f"row appended to {args.docs}")
+    if result["errors"]:
+        print(f"{len(result['errors'])} error(s):", file=sys.stderr)
+        for error in result["errors"]:
+            print(f"  {error.splitlines()[0]}", file=sys.stderr)
+        return 1
+    progress(f"done in {result['duration_s'] / 60:.1f} min")
+    return 0
