@@ -6,16 +6,20 @@ T6 (fuzzing) is in ``bench.faults.fuzz``; T7 and T8 (tokens, actors) in ``bench.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.faults.environment import Environment, environment, progress
+from bench.faults.faulty_service import FAULT_MARKER
 from bench.faults.options import RunOptions
 from bench.faults.report import ScenarioResult
-from bench.faults.verify import dump, email_figures, fill
-from bench.faults.workload import CustomerLifecycle
+from bench.faults.verify import dump, email_figures, fill, outcome_of
+from bench.faults.workload import PARTNER_A, PARTNER_B, SYSTEM, CustomerLifecycle, cloud_event, customer
+from samples.make_stream import Partner
 
 
 async def settle(env: Environment, timeout: float, emails: bool = True) -> bool:  # noqa: ASYNC109
@@ -172,7 +176,9 @@ def merge(total: ScenarioResult, part: ScenarioResult) -> None:
 async def run_t2(options: RunOptions) -> ScenarioResult:
     """T2: SIGTERM while commands are in flight, then a restart."""
     customers = options.size(150, 1000)
-    result = ScenarioResult("T2", "SIGTERM with work in flight", f"{5 * customers + 2:,} commands, {options.database}")
+    result = ScenarioResult(
+        "T2", "SIGTERM with work in flight", f"{5 * customers + 2:,} commands, {options.database}"
+    )
     async with environment(options, "t2") as env:
         await start_ready(env)
         lifecycle = CustomerLifecycle(env.workload, customers, rate=options.size(300, 300), seed=options.seed)
@@ -190,7 +196,9 @@ async def run_t2(options: RunOptions) -> ScenarioResult:
         settled = await settle(env, options.size(300, 900))
         result.recovery_seconds = await recoveries.finish()
         await verify(env, result)
-        result.figures.update({"unanswered when SIGTERM was sent": in_flight, "seconds to exit": round(stopped, 2)})
+        result.figures.update(
+            {"unanswered when SIGTERM was sent": in_flight, "seconds to exit": round(stopped, 2)}
+        )
         result.figures["exit code"] = str(code)
         result.bound("exit code after SIGTERM (graceful)", code if code is not None else -1, "==", 0)
         result.bound("settled (all outcomes, outbox and emails drained)", int(settled), "==", 1)
@@ -204,8 +212,9 @@ async def run_t3(options: RunOptions) -> ScenarioResult:
     outages = (30.0, 120.0) if options.full else (5.0, 15.0)
     customers = options.size(200, 1500)
     result = ScenarioResult(
-        "T3", "PostgreSQL stopped under load", f"outages of {', '.join(f'{o:g} s' for o in outages)}; "
-        f"{5 * customers + 2:,} commands"
+        "T3",
+        "PostgreSQL stopped under load",
+        f"outages of {', '.join(f'{o:g} s' for o in outages)}; {5 * customers + 2:,} commands",
     )
     if options.database != "postgres":
         result.notes.append("T3 needs PostgreSQL; run with --database postgres")
@@ -218,20 +227,203 @@ async def run_t3(options: RunOptions) -> ScenarioResult:
         work = asyncio.create_task(lifecycle.run(asyncio.get_running_loop().time() + options.size(900, 2400)))
         recoveries = Recoveries()
         for n, outage in enumerate(outages, 1):
-            await env.tail.wait_until(lambda n=n: len(env.outcomes.events) >= n * customers // 2, 300)
+            enough = n * customers // 2
+            await env.tail.wait_until(lambda: len(env.outcomes.events) >= enough, 300)  # noqa: B023
             progress(f"T3 stopping PostgreSQL for {outage:g} s")
             await asyncio.to_thread(env.postgres.stop, "fast")
             await asyncio.sleep(outage)
             began = time.monotonic()
             await asyncio.to_thread(env.postgres.start)
             recoveries.watch(env, began)
-            result.bound(f"service alive after the {outage:g} s outage (no crash loop)", int(env.service.running), "==", 1)
+            result.bound(
+                f"service alive after the {outage:g} s outage (no crash loop)",
+                int(env.service.running),
+                "==",
+                1,
+            )
         await work
         settled = await settle(env, options.size(300, 900))
         result.recovery_seconds = await recoveries.finish()
         await verify(env, result)
         result.figures["service starts (1 = never restarted)"] = env.service.starts
         result.bound("service starts", env.service.starts, "==", 1)
+        result.bound("settled (all outcomes, outbox and emails drained)", int(settled), "==", 1)
+        result.elapsed_seconds = env.elapsed()
+    return result
+
+
+# --------------------------------------------------------------------------------------- T4
+async def send_requests(env: Environment, first: int, count: int) -> set[str]:
+    """``count`` invitations from partner A (one email each); returns their command ids."""
+    await env.workload.flush()
+    before = len(env.workload.sent)
+    for number in range(first, first + count):
+        await env.workload.request(PARTNER_A, customer(number), dap=True)
+    await env.workload.flush()
+    return {s.command_id for s in env.workload.sent[before:]}
+
+
+async def wait_delivered(env: Environment, commands: set[str], timeout: float) -> bool:  # noqa: ASYNC109
+    """Until the SMTP sink acknowledged an email caused by each of ``commands``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        causes = (await env.database()).email_causes
+        if commands <= {causes.get(m.email_id) for m in env.sink.delivered()}:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+def email_failures(env: Environment, commands: set[str]) -> list[dict[str, Any]]:
+    return [e for c in commands for e in env.outcomes.by_cause.get(c, []) if e["type"] == "EmailFailed"]
+
+
+async def run_t4(options: RunOptions) -> ScenarioResult:
+    """T4: SMTP down, then 421 and 451 replies, then 550, then hanging after DATA."""
+    n = options.size(15, 200)
+    outage, refusing = options.size(15, 600), options.size(6, 60)
+    timeout = options.size(3, 10)
+    result = ScenarioResult(
+        "T4",
+        "SMTP down; 421/451; 550; hanging after DATA",
+        f"{n} emails per phase, down {outage} s, 4xx {2 * refusing} s, timeout {timeout} s"
+        f", {options.database}",
+    )
+    async with environment(options, "t4", smtp_timeout_seconds=str(timeout)) as env:
+        await start_ready(env)
+        await env.workload.register(PARTNER_A)
+        progress(f"T4 SMTP down for {outage} s")
+        env.sink.stop()
+        down = await send_requests(env, 1, n)
+        await asyncio.sleep(outage)
+        began = time.monotonic()
+        env.sink.start()
+        delivered = await wait_delivered(env, down, options.size(120, 900))
+        result.recovery_seconds = time.monotonic() - began
+        result.bound("emails sent while SMTP was down, delivered after", int(delivered), "==", 1)
+
+        progress("T4 replying 421, then 451")
+        env.sink.mode = "reply:421"
+        deferred = await send_requests(env, 1001, n)
+        await asyncio.sleep(refusing)
+        env.sink.mode = "reply:451"
+        await asyncio.sleep(refusing)
+        env.sink.mode = "accept"
+        delivered = await wait_delivered(env, deferred, options.size(120, 600))
+        result.bound("emails refused with 421/451, delivered after", int(delivered), "==", 1)
+        result.figures["DATA refused with 421 / 451"] = (
+            f"{env.sink.refusals.get(421, 0)} / {env.sink.refusals.get(451, 0)}"
+        )
+
+        progress("T4 replying 550")
+        env.sink.mode = "reply:550"
+        refused = await send_requests(env, 2001, n)
+        await env.tail.wait_until(lambda: len(email_failures(env, refused)) >= n, options.size(120, 600))
+        env.sink.mode = "accept"
+        failures = email_failures(env, refused)
+        with_code = [f for f in failures if f["data"]["permanent"] and "550" in f["data"]["reason"]]
+        result.bound("EmailFailed (permanent, with the code 550) per refused email", len(with_code), "==", n)
+        result.bound("550 refusals at the server (no retry)", env.sink.refusals.get(550, 0), "==", n)
+
+        progress("T4 hanging after DATA")
+        env.sink.mode = "hang"
+        hung = await send_requests(env, 3001, max(2, n // 3))
+        await env.tail.wait_until(lambda: len(env.sink.ambiguous()) >= 1, 120)
+        await asyncio.sleep(timeout * 2 + 1)
+        env.sink.mode = "accept"
+        delivered = await wait_delivered(env, hung, options.size(120, 600))
+        result.bound("emails sent into a hanging server, delivered after", int(delivered), "==", 1)
+
+        settled = await settle(env, options.size(180, 900))
+        await verify(env, result)
+        db = await env.database()
+        result.bound(
+            "ambiguous sends counted by the service = held by the server unacknowledged",
+            db.ambiguous_attempts,
+            "==",
+            len(env.sink.ambiguous()),
+        )
+        result.bound("ambiguous sends", db.ambiguous_attempts, ">=", 1)
+        result.bound("settled (all outcomes, outbox and emails drained)", int(settled), "==", 1)
+        result.notes.append(
+            "an ambiguous send is retried with the same Message-ID: the recipient's server may hold two "
+            "copies of one email (they are not counted as duplicate emails, which are distinct emails)"
+        )
+        result.elapsed_seconds = env.elapsed()
+    return result
+
+
+# --------------------------------------------------------------------------------------- T5
+POISON_KINDS = ("not_json", "not_cloudevent", "unknown_type", "schema_invalid", "handler_error")
+
+
+def poison(kind: str, n: int) -> tuple[bytes, str, str]:
+    """A record that cannot be applied: ``(value, key, command id)``; the DLQ reason is ``kind``."""
+    key = f"poison-{n}"
+    if kind == "not_json":
+        return b'{"specversion": "1.0", "id": "p' + str(n).encode() + b'", \xff', key, f"poison-{n}"
+    if kind == "not_cloudevent":
+        return json.dumps({"hello": "world", "n": n}).encode(), key, f"poison-{n}"
+    if kind == "unknown_type":
+        event = cloud_event("DeletePartnerCenter", {"everything": True}, key)
+    elif kind == "schema_invalid":
+        event = cloud_event("RequestResellerRelationship", {"actor": SYSTEM, "partner_id": "not-an-mpn"}, key)
+    else:
+        bad = Partner(f"{9_000_000 + n}", f"{FAULT_MARKER} partner {n}", "SE", f"p{n}@chaos.example", "en-US")
+        event = cloud_event("RegisterPartner", {**bad.registration(), "actor": SYSTEM}, bad.mpn_id)
+    return json.dumps(event).encode(), key, str(event["id"])
+
+
+async def run_t5(options: RunOptions) -> ScenarioResult:
+    """T5: 1 % poison among valid commands; the service runs with an injected failing handler."""
+    customers = options.size(250, 2500)
+    result = ScenarioResult(
+        "T5",
+        "1 % poison: not JSON, not a CloudEvent, unknown type, schema-invalid, handler raises",
+        f"{2 * customers + 2:,} valid commands + 1 poison per 100, {options.database}",
+    )
+    async with environment(options, "t5", module="bench.faults.faulty_service") as env:
+        await start_ready(env)
+        w = env.workload
+        await w.register(PARTNER_A)
+        await w.register(PARTNER_B)
+        poisoned: dict[str, str] = {}
+        for number in range(1, customers + 1):
+            await w.request(PARTNER_A, customer(number), dap=True)
+            await w.request(PARTNER_B, customer(number), dap=False)
+            if number % 50 == 0:
+                kind = POISON_KINDS[(number // 50) % len(POISON_KINDS)]
+                value, key, command_id = poison(kind, number)
+                await w.send_raw(value, key, command_id, kind, readable=False)
+                poisoned[command_id] = kind
+        await w.flush()
+        settled = await settle(env, options.size(300, 1200))
+        await verify(env, result)
+        letters = [
+            (s, env.outcomes.dead_letters.get((s.topic, s.partition, s.offset)))
+            for s in w.sent
+            if not s.readable
+        ]
+        right = [
+            s
+            for s, h in letters
+            if h is not None
+            and h.get("x-partnerlink-error-reason") == poisoned[s.command_id]
+            and h.get("_digest") == s.digest
+            and all(
+                h.get(f"x-partnerlink-{name}") for name in ("error-class", "error-message", "original-topic")
+            )
+        ]
+        result.figures["poison records"] = len(poisoned)
+        result.bound(
+            "poison records in the DLQ with their reason, headers and original bytes",
+            len(right),
+            "==",
+            len(poisoned),
+        )
+        result.bound("dead letters written twice (redelivery loop)", env.outcomes.dead_letter_copies, "==", 0)
+        readable_lost = sum(1 for s in w.sent if s.readable and outcome_of(s, env.outcomes) is None)
+        result.bound("valid commands without an outcome", readable_lost, "==", 0)
         result.bound("settled (all outcomes, outbox and emails drained)", int(settled), "==", 1)
         result.elapsed_seconds = env.elapsed()
     return result

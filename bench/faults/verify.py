@@ -159,6 +159,8 @@ class DatabaseFigures:
     events_unpublished: int
     emails_by_status: dict[str, int]
     ambiguous_attempts: int
+    emails_retried: int
+    """emails that needed more than one attempt"""
     email_causes: dict[str, str]
     email_errors: dict[str, str]
 
@@ -174,6 +176,7 @@ async def database_figures(url: str) -> DatabaseFigures:
                 (await conn.execute(select(t.c.status, func.count()).group_by(t.c.status))).all()
             )
             ambiguous = await conn.scalar(select(func.coalesce(func.sum(t.c.ambiguous_attempts), 0)))
+            retried = await conn.scalar(select(func.count()).select_from(t).where(t.c.attempts > 1))
             rows = (await conn.execute(select(t.c.email_id, t.c.causation_id, t.c.last_error))).all()
     finally:
         await engine.dispose()
@@ -182,6 +185,7 @@ async def database_figures(url: str) -> DatabaseFigures:
         int(unpublished or 0),
         {str(k): int(v) for k, v in statuses.items()},
         int(ambiguous or 0),
+        int(retried or 0),
         {r.email_id: r.causation_id for r in rows},
         {r.email_id: r.last_error or "" for r in rows},
     )
@@ -210,7 +214,8 @@ def fill(
     result.duplicate_emails = emails.duplicates
     result.emails_delivered = emails.delivered
     result.emails_failed_permanently = db.emails_by_status.get("failed", 0)
-    result.emails_deferred = db.emails_by_status.get("pending", 0)
+    result.emails_deferred = db.emails_retried
+    result.figures["emails still pending at the end"] = db.emails_by_status.get("pending", 0)
     result.ambiguous_sends = db.ambiguous_attempts
     result.figures.update(
         {
