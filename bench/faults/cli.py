@@ -1,7 +1,8 @@
 """``partnerlink chaos [T1 ... T8 | all] [--full] [--database postgres|sqlite] [--report PATH]``.
 
-Runs each scenario, prints its figures and bounds, writes the table to ``--report``
-(``docs/reliability.md`` by default) and exits 1 when any bound broke.
+Runs each scenario, prints its figures and bounds, stores them in ``<report>.json`` (replacing
+those scenarios' previous figures, keeping the others), renders ``--report``
+(``docs/reliability.md`` by default) from it, and exits 1 when any bound broke.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bench.faults.options import RunOptions
-from bench.faults.report import ScenarioResult, write_markdown
+from bench.faults.report import ScenarioResult, merge_into, write_markdown
 
 Scenario = Callable[[RunOptions], Awaitable[ScenarioResult]]
 
@@ -83,8 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = asyncio.run(run(names, options))
     if args.report != "-":
         command = "partnerlink chaos " + " ".join(sys.argv[2:] if argv is None else argv)
-        write_markdown(results, Path(args.report), command, APPENDIX)
-        print(f"wrote {args.report}")
+        report = Path(args.report)
+        every = merge_into(report.with_suffix(".json"), results, command)
+        write_markdown(every, report, command, APPENDIX)
+        print(f"wrote {report} and {report.with_suffix('.json')}")
     broken = [r.id for r in results if not r.held]
     print("all bounds held" if not broken else f"bounds broken in: {', '.join(broken)}")
     return 1 if broken else 0
