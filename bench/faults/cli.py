@@ -32,6 +32,7 @@ def scenarios() -> dict[str, Scenario]:
         "T6": fuzz.run_t6,
         "T7": security.run_t7,
         "T8": security.run_t8,
+        "S1": scenarios.run_s1,
     }
 
 
@@ -51,7 +52,7 @@ What each figure means is in `bench/faults/verify.py`; what each scenario does, 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="partnerlink chaos", description=__doc__)
-    root.add_argument("scenarios", nargs="+", help="T1 ... T8, or all")
+    root.add_argument("scenarios", nargs="+", help="T1 ... T8 (all: every T), or S1 (scale-out)")
     root.add_argument("--full", action="store_true", help="the sizes of the published figures")
     root.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     root.add_argument("--workdir", default="chaos-run", help="logs, databases, outcomes (default chaos-run/)")
@@ -75,7 +76,8 @@ async def run(names: Sequence[str], options: RunOptions) -> list[ScenarioResult]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    names = list(scenarios()) if args.scenarios == ["all"] else [n.upper() for n in args.scenarios]
+    faults = [name for name in scenarios() if name.startswith("T")]
+    names = faults if args.scenarios == ["all"] else [n.upper() for n in args.scenarios]
     unknown = set(names) - set(scenarios())
     if unknown:
         print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
