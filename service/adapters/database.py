@@ -15,12 +15,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout of 30 s and foreign keys on."""
+    """An async engine; SQLite gets WAL, a busy timeout of 30 s and foreign keys on.
+
+    Statement parameters never appear in error messages (``hide_parameters``): they hold
+    email addresses, rendered emails with invitation links, and event payloads, and a
+    database error's text reaches logs and dead-letter headers.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
