@@ -30,12 +30,15 @@ def durable_router(
     topic: str, settings: Settings, consumer: Callable[[], CommandConsumer], read: Reader, description: str
 ) -> KafkaRouter:
     """A router with one subscriber on ``topic`` whose offsets are committed only after the
-    record's outcome is durable (manual ack); if processing raises, the record is read again."""
+    record's outcome is durable (manual ack); if processing raises, the record is read again.
+
+    Each input topic has its own consumer group, ``<kafka_consumer_group>.<topic>``: a member
+    joining or leaving for one topic never makes the other topic's consumers rebalance."""
     router = KafkaRouter()
 
     @router.subscriber(
         topic,
-        group_id=settings.kafka_consumer_group,
+        group_id=f"{settings.kafka_consumer_group}.{topic}",
         group_instance_id=f"{settings.kafka_group_instance_id}-{topic}"
         if settings.kafka_group_instance_id
         else None,

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
-    kafka_consumer_group: str = "partnerlink"
+    kafka_consumer_group: str = Field(
+        default="partnerlink", description="group id prefix: each input topic's group is <prefix>.<topic>"
+    )
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_group_instance_id: str | None = Field(

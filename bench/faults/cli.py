@@ -58,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--workdir", default="chaos-run", help="logs, databases, outcomes (default chaos-run/)")
     root.add_argument("--report", default="docs/reliability.md", help="where the table goes ('-' for none)")
     root.add_argument("--seed", type=int, default=7)
+    root.add_argument("--rounds", type=int, default=None, help="T1 rounds (default: 3 at --full, else 1)")
     return root
 
 
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
-    options = RunOptions(args.full, Path(args.workdir), args.database, args.seed)
+    options = RunOptions(args.full, Path(args.workdir), args.database, args.seed, args.rounds)
     results = asyncio.run(run(names, options))
     if args.report != "-":
         command = "partnerlink chaos " + " ".join(sys.argv[2:] if argv is None else argv)

@@ -17,6 +17,8 @@ class RunOptions:
     workdir: Path = Path("chaos-run")
     database: Literal["postgres", "sqlite"] = "postgres"
     seed: int = 7
+    rounds: int | None = None
+    """T1's rounds (None: 3 at full size, 1 reduced)"""
 
     def size(self, reduced: int, full: int) -> int:
         return full if self.full else reduced

@@ -86,7 +86,7 @@ async def start_ready(env: Environment) -> float:
 async def run_t1(options: RunOptions) -> ScenarioResult:
     """T1: the lifecycle workload while the service is SIGKILLed every 2-13 s and restarted."""
     customers = options.size(120, 2000)
-    rounds = options.size(1, 3)
+    rounds = options.rounds or options.size(1, 3)
     total = ScenarioResult(
         "T1",
         "SIGKILL at random every 2-13 s, restarted",

@@ -47,6 +47,10 @@ class Outgoing:
     """whether it sends an email (complete only once its ``EmailSent`` is read)"""
 
 
+class SystemUnderTestDied(RuntimeError):
+    """The service (or the baseline) exited while the benchmark was driving it."""
+
+
 class Workload(Protocol):
     def next(self) -> Outgoing: ...
 
@@ -250,10 +254,12 @@ class Driver:
         drain_timeout: float = 300.0,
         next_out: Callable[[], Outgoing] | None = None,
         on_progress: Callable[[], str] = lambda: "",
+        alive: Callable[[], bool] = lambda: True,
     ) -> PhaseStats:
         """Publish at ``rate`` per second (``None``: as fast as ``window`` allows) for
         ``duration`` seconds or ``count`` commands (whichever first), then wait up to
-        ``drain_timeout`` for every command of the phase to complete."""
+        ``drain_timeout`` for every command of the phase to complete. Raises
+        ``SystemUnderTestDied`` as soon as ``alive()`` is false."""
         assert duration is not None or count is not None
         phase = PhaseStats(name, rate)
         produce = next_out or self.workload.next
@@ -279,6 +285,8 @@ class Driver:
             if now - last_report >= 5.0:
                 report("running")
                 last_report = now
+                if not alive():
+                    raise SystemUnderTestDied(f"the process under test exited during {name}")
             if rate is not None:
                 due = int((now - began) * rate) - phase.sent
                 if count is not None:
@@ -303,6 +311,8 @@ class Driver:
             if loop.time() - last_report >= 5.0:
                 report("draining")
                 last_report = loop.time()
+                if not alive():
+                    raise SystemUnderTestDied(f"the process under test exited during {name}")
             self._progressed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progressed.wait(), 0.5)

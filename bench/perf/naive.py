@@ -198,6 +198,9 @@ class NaiveProcess:
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
     @property
     def pid(self) -> int:
         assert self.process is not None
@@ -281,7 +284,9 @@ async def run_naive(
         async def phase(name: str, **kwargs: Any) -> dict[str, Any]:
             meter = CpuMeter(groups)
             meter.start()
-            stats = await driver.run_phase(name, drain_timeout=plan.drain_timeout, **kwargs)
+            stats = await driver.run_phase(
+                name, drain_timeout=plan.drain_timeout, alive=process.running, **kwargs
+            )
             summary = stats.summary()
             summary.update(meter.stop())
             result["phases"].append(summary)

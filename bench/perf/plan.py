@@ -16,7 +16,7 @@ class Plan:
     """commands published as fast as the window allows, for the throughput figure"""
     saturation_seconds: float = 60.0
     """... or for this long, whichever comes first"""
-    window: int = 5000
+    window: int = 1000
     """at most this many unfinished commands while saturating"""
     email_burst: int = 2000
     """RequestResellerRelationship commands published at once for the emails/s figure"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = asyncio.run(_run(args, databases))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted: every server this run started was stopped", file=sys.stderr)
         return 130
     return finish(args, result)
 
@@ -91,6 +93,10 @@ async def _create_database(url: str, name: str) -> str:
 
 
 async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]:
+    # SIGTERM cancels the run like Ctrl-C, so that every server started here is stopped
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     plan = Plan.for_run(args.quick, args.soak_minutes, args.duration)
     out = Path(args.out)
     work = out / "work"

@@ -125,10 +125,12 @@ def summarize_profile(path: Path, top: int = 20) -> dict[str, Any]:
         ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
         return [{"function": name, "share_pct": n / total * 100 if total else 0.0} for name, n in ranked]
 
+    ours = {name: n for name, n in inclusive.items() if " (service/" in name or " (handlers/" in name}
     return {
         "samples": total,
         "own": shares(own),
         "inclusive": shares(inclusive),
+        "inclusive_in_our_code": shares(ours),
         "areas": shares(areas),
         "raw": str(path),
     }
@@ -221,7 +223,11 @@ async def run_service(
             if with_profile:
                 spy = asyncio.create_task(py_spy(pid, plan.profile_seconds, workdir / f"profile-{label}.txt"))
             stats: PhaseStats = await driver.run_phase(
-                name, on_progress=status, drain_timeout=plan.drain_timeout, **kwargs
+                name,
+                on_progress=status,
+                drain_timeout=plan.drain_timeout,
+                alive=lambda: service.running,
+                **kwargs,
             )
             summary = stats.summary()
             summary.update(meter.stop())
