@@ -122,7 +122,10 @@ class CpuMeter:
         now = self._read()
         wall = max(time.monotonic() - self._wall, 1e-9)
         busy, total = machine_busy_seconds()
-        result = {f"{name}_cpu_pct": (now[name] - self._start.get(name, 0.0)) / wall * 100 for name in now}
+        # a group whose processes came and went (database backends) can read as slightly negative
+        result = {
+            f"{name}_cpu_pct": max(0.0, now[name] - self._start.get(name, 0.0)) / wall * 100 for name in now
+        }
         spent = total - self._machine[1]
         result["machine_busy_pct"] = (busy - self._machine[0]) / spent * 100 if spent > 0 else math.nan
         # what the rest of the machine used meanwhile (other users, PostgreSQL's helpers, the kernel)

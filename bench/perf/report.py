@@ -94,11 +94,13 @@ def build_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     for name, run in naive.items():
         system = f"naive/{name}"
         rows.append(_figure("throughput", system, run.get("throughput"), "commands/s", raw=kafka))
-        for entry in run.get("latency", []):
+        entries = run.get("latency", [])
+        for n, entry in enumerate(entries):
             raw_at = _latency_at(raw_latency, entry["offered_rate"])
+            label = "saturation" if n == len(entries) - 1 else f"{entry['offered_rate']:,.0f}/s"
             rows.append(
                 _figure(
-                    f"p99 latency at {entry['offered_rate']:,.0f}/s offered",
+                    f"p99 latency at {label} offered ({entry['offered_rate']:,.0f}/s)",
                     system,
                     entry["latency"]["p99_ms"],
                     "ms",
@@ -309,7 +311,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         axis.set_ylabel("ms (command published → first event read)")
         axis.grid(True, which="both", linewidth=0.3)
     for axis in axes[1]:
-        axis.set_xlabel("offered load (commands/s; last point of each line = its saturation load)")
+        axis.set_xlabel("offered load (commands/s): 100, 1,000 and each system's saturation throughput")
     axes[0][0].legend(fontsize=8)
     figure.suptitle(
         f"Partnerlink latency vs offered load — {result['date'][:10]}, {result['mode']} run, "
