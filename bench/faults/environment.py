@@ -14,14 +14,12 @@ from pathlib import Path
 from bench.faults.options import RunOptions
 from bench.faults.verify import (
     DatabaseFigures,
-    EmailFigures,
     Outcomes,
     database_figures,
-    email_figures,
     outcome_of,
 )
-from bench.faults.workload import Sent, Topics, Workload
-from bench.infra.kafka import Sender, Tail
+from bench.faults.workload import Sent, Workload
+from bench.infra.kafka import Sender, Tail, Topics
 from bench.infra.postgres import PostgresCluster
 from bench.infra.service import ServiceProcess
 from bench.infra.smtp import SmtpSink
@@ -49,10 +47,6 @@ class Environment:
 
     async def database(self) -> DatabaseFigures:
         return await database_figures(self.database_url)
-
-    async def emails(self) -> EmailFigures:
-        db = await self.database()
-        return email_figures(self.sink.delivered(), db.email_causes)
 
     def unanswered(self) -> list[Sent]:
         """Records sent that have no outcome yet (no event, no dead letter)."""

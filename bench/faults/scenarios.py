@@ -82,6 +82,17 @@ async def start_ready(env: Environment) -> float:
     return await env.service.wait_ready(120)
 
 
+def start_lifecycle(
+    env: Environment, customers: int, rate: float, seed: int, within: float
+) -> tuple[CustomerLifecycle, asyncio.Task[None]]:
+    """The customer lifecycle of ``customers`` customers, fed by the SMTP sink, running in a
+    task that sends for at most ``within`` seconds."""
+    lifecycle = CustomerLifecycle(env.workload, customers, rate=rate, seed=seed)
+    env.sink.on_delivered = lifecycle.on_email
+    deadline = asyncio.get_running_loop().time() + within
+    return lifecycle, asyncio.create_task(lifecycle.run(deadline))
+
+
 # --------------------------------------------------------------------------------------- T1
 async def run_t1(options: RunOptions) -> ScenarioResult:
     """T1: the lifecycle workload while the service is SIGKILLed every 2-13 s and restarted."""
@@ -103,14 +114,14 @@ async def _t1_round(options: RunOptions, customers: int, seed: int) -> ScenarioR
     rng = random.Random(seed)
     async with environment(options, f"t1-{seed}") as env:
         await start_ready(env)
-        lifecycle = CustomerLifecycle(env.workload, customers, rate=options.size(150, 300), seed=seed)
-        env.sink.on_delivered = lifecycle.on_email
         stop = asyncio.Event()
         recoveries = Recoveries()
         kills: list[float] = []
         killer = asyncio.create_task(_kill_loop(env, rng, stop, recoveries, kills))
-        loop = asyncio.get_running_loop()
-        await lifecycle.run(deadline=loop.time() + options.size(600, 3600))
+        lifecycle, work = start_lifecycle(
+            env, customers, options.size(150, 300), seed, options.size(600, 3600)
+        )
+        await work
         progress(
             f"T1 {len(env.workload.sent):,} records sent; waiting for outcomes ({len(kills)} kills so far)"
         )
@@ -182,9 +193,7 @@ async def run_t2(options: RunOptions) -> ScenarioResult:
     )
     async with environment(options, "t2") as env:
         await start_ready(env)
-        lifecycle = CustomerLifecycle(env.workload, customers, rate=options.size(300, 300), seed=options.seed)
-        env.sink.on_delivered = lifecycle.on_email
-        work = asyncio.create_task(lifecycle.run(asyncio.get_running_loop().time() + options.size(600, 1800)))
+        _, work = start_lifecycle(env, customers, 300, options.seed, options.size(600, 1800))
         await env.tail.wait_until(lambda: len(env.outcomes.events) >= customers // 2, 300)
         in_flight = len(env.unanswered())
         began = time.monotonic()
@@ -223,9 +232,9 @@ async def run_t3(options: RunOptions) -> ScenarioResult:
     async with environment(options, "t3") as env:
         assert env.postgres is not None
         await start_ready(env)
-        lifecycle = CustomerLifecycle(env.workload, customers, rate=options.size(200, 300), seed=options.seed)
-        env.sink.on_delivered = lifecycle.on_email
-        work = asyncio.create_task(lifecycle.run(asyncio.get_running_loop().time() + options.size(900, 2400)))
+        _, work = start_lifecycle(
+            env, customers, options.size(200, 300), options.seed, options.size(900, 2400)
+        )
         recoveries = Recoveries()
         for n, outage in enumerate(outages, 1):
             enough = n * customers // 2
@@ -488,9 +497,7 @@ async def run_s1(options: RunOptions) -> ScenarioResult:
     progress("S1 three replicas, killed and restarted one at a time")
     async with environment(options, "s1-churn", partitions=6) as env:
         processes = await _replicas(env, 3)
-        lifecycle = CustomerLifecycle(env.workload, customers, rate=300, seed=options.seed)
-        env.sink.on_delivered = lifecycle.on_email
-        work = asyncio.create_task(lifecycle.run(asyncio.get_running_loop().time() + options.size(900, 2400)))
+        _, work = start_lifecycle(env, customers, 300, options.seed, options.size(900, 2400))
         rng = random.Random(options.seed)
         kills = 0
         while not work.done():

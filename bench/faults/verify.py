@@ -229,10 +229,6 @@ def fill(
     return per_command
 
 
-def event_types(outcomes: Outcomes) -> Counter[str]:
-    return Counter(e["type"] for e in outcomes.events)
-
-
 def dump(path: Any, sent: Sequence[Sent], per_command: dict[str, str | None]) -> None:
     """Write each sent record with its outcome, for whoever investigates a broken bound."""
     with open(path, "w", encoding="utf-8") as out:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.infra.kafka import Sender
+from bench.infra.kafka import Sender, Topics
 from bench.infra.smtp import ReceivedEmail
 from samples.make_stream import Customer, Partner, line, order
 
@@ -49,27 +49,6 @@ class Sent:
     """False for poison that must end in the dead-letter topic."""
     digest: str = ""
     """SHA-256 of the value (hex): the dead letter must carry the same bytes"""
-
-
-@dataclass
-class Topics:
-    commands: str
-    billing: str
-    events: str
-    dlq: str
-
-    @classmethod
-    def fresh(cls) -> Topics:
-        run = uuid.uuid4().hex[:8]
-        return cls(f"commands-{run}", f"orders-{run}", f"events-{run}", f"dlq-{run}")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "PARTNERLINK_COMMANDS_TOPIC": self.commands,
-            "PARTNERLINK_BILLING_TOPIC": self.billing,
-            "PARTNERLINK_EVENTS_TOPIC": self.events,
-            "PARTNERLINK_DLQ_TOPIC": self.dlq,
-        }
 
 
 def cloud_event(

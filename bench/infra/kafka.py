@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,30 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts.envelope import CONTENT_TYPE
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The four topics of one run, fresh names each time (``<prefix>-commands-<run>``, ...)."""
+
+    commands: str
+    billing: str
+    events: str
+    dlq: str
+
+    @classmethod
+    def fresh(cls, prefix: str = "chaos") -> Topics:
+        run = uuid.uuid4().hex[:8]
+        return cls(*(f"{prefix}-{name}-{run}" for name in ("commands", "billing", "events", "dlq")))
+
+    def env(self) -> dict[str, str]:
+        """The service's settings that name them."""
+        return {
+            "PARTNERLINK_COMMANDS_TOPIC": self.commands,
+            "PARTNERLINK_BILLING_TOPIC": self.billing,
+            "PARTNERLINK_EVENTS_TOPIC": self.events,
+            "PARTNERLINK_DLQ_TOPIC": self.dlq,
+        }
 
 
 @dataclass(frozen=True)
@@ -32,7 +57,8 @@ class Seen:
 
 
 class Sender:
-    """``await sender.send(topic, key, value)`` returns once the broker acknowledged (acks=all)."""
+    """``confirmation = await sender.enqueue(topic, key, value)``; the confirmation resolves once
+    the broker acknowledged the record (acks=all)."""
 
     def __init__(self, bootstrap_servers: str, linger_ms: int = 5) -> None:
         self._producer = AIOKafkaProducer(
@@ -44,9 +70,6 @@ class Sender:
 
     async def stop(self) -> None:
         await self._producer.stop()
-
-    async def send(self, topic: str, key: str | bytes | None, value: bytes) -> None:
-        await (await self.enqueue(topic, key, value))
 
     async def enqueue(self, topic: str, key: str | bytes | None, value: bytes) -> asyncio.Future[Any]:
         """Queue the record; the returned future resolves once the broker acknowledged it."""

@@ -33,10 +33,11 @@ from sqlalchemy import DateTime, String, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bench.infra.kafka import Topics
 from bench.perf.common import CpuMeter, progress, rss_bytes
 from bench.perf.driver import Driver
 from bench.perf.plan import Plan
-from bench.perf.workload import DIRECT, FAR_AWAY, RequestsWorkload, Topics
+from bench.perf.workload import DIRECT, FAR_AWAY, RequestsWorkload
 from contracts.commands import RegisterPartner, RequestResellerRelationship
 from contracts.envelope import CloudEvent
 from service.adapters.regions import load_region_map

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.infra.kafka import Topics
 from bench.infra.postgres import PostgresCluster, PostgresUnavailable
 from bench.perf import report
 from bench.perf.common import background_busy_pct, machine_description, progress, short_machine
@@ -30,7 +31,7 @@ from bench.perf.naive import run_naive
 from bench.perf.plan import Plan
 from bench.perf.raw import CountingSink, measure_raw
 from bench.perf.service_run import postgres_pids, run_service
-from bench.perf.workload import Topics, sample_command_size
+from bench.perf.workload import sample_command_size
 from service.embedded.broker import EmbeddedBroker
 
 DATABASES = ("postgres", "sqlite")

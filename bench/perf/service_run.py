@@ -22,12 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.infra.kafka import Topics
 from bench.infra.service import ServiceProcess
 from bench.perf.common import CpuMeter, children, progress, rss_bytes
 from bench.perf.driver import Driver, Json, PhaseStats
 from bench.perf.plan import Plan
 from bench.perf.raw import CountingSink
-from bench.perf.workload import MixedWorkload, Topics, setup_steps
+from bench.perf.workload import MixedWorkload, setup_steps
 from service.embedded.broker import EmbeddedBroker
 
 MiB = 1024 * 1024

@@ -31,30 +31,13 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from bench.infra.kafka import Topics
 from bench.perf.driver import Json, Outgoing
 
 SYSTEM = {"kind": "system", "tenant_id": "partner-center", "user": "onboarding-sync"}
 TIME = "2026-11-21T10:00:00Z"
 LOCALES = ("en-US", "sv-SE", "tr-TR", "de-DE", "nb-NO")
 REJECT_SHARE = 0.15
-
-
-@dataclass(frozen=True)
-class Topics:
-    commands: str
-    billing: str
-    events: str
-    dlq: str
-
-    @classmethod
-    def fresh(cls, prefix: str) -> Topics:
-        run = uuid.uuid4().hex[:8]
-        return cls(
-            f"{prefix}-commands-{run}",
-            f"{prefix}-billing-{run}",
-            f"{prefix}-events-{run}",
-            f"{prefix}-dlq-{run}",
-        )
 
 
 @dataclass(frozen=True)
