@@ -68,7 +68,7 @@ async def running_service(
     settings: Settings, publish: Publish, dead_letter: DeadLetter
 ) -> AsyncIterator[Service]:
     """Build, migrate (if ``database_auto_migrate``), yield, dispose."""
-    engine = create_engine(settings.database_url, settings.database_pool_size)
+    engine = create_engine(settings.database_url, settings.pool_size())
     try:
         if settings.database_auto_migrate:
             await migrate(engine)

@@ -1,4 +1,4 @@
-"""The command bus: inbox check, use case, outbox staging, one commit.
+"""The command bus: inbox check, use case, outbox staging, one commit (per command or per batch).
 
 Delivery is at least once; effects are exactly once: the state change, the command's id
 (inbox) and the outgoing events and emails (outbox) commit in one transaction. A
@@ -7,7 +7,7 @@ redelivered command (same CloudEvent ``id``) commits nothing and stages nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 
 import structlog
@@ -30,7 +30,8 @@ class Outcome(StrEnum):
 
 
 class CommandBus:
-    """Runs one command to its durable outcome. ``handle`` returns the ``Outcome``.
+    """Runs commands to their durable outcome, one at a time (``handle``) or a batch in one
+    transaction (``handle_batch``), in order.
 
     Errors: ``UnreadableMessage`` for a contract command with no use case; database
     errors propagate (the caller retries; nothing was committed).
@@ -51,33 +52,55 @@ class CommandBus:
         self._on_commit = on_commit
 
     async def handle(self, incoming: IncomingCommand, key: bytes | None) -> Outcome:
+        """One command in its own transaction; ``DUPLICATE`` also when a concurrent delivery
+        of the same command committed first."""
+        try:
+            (outcome,) = await self.handle_batch([(incoming, key)])
+        except DuplicateCommit:
+            return Outcome.DUPLICATE
+        return outcome
+
+    async def handle_batch(self, commands: Sequence[tuple[IncomingCommand, bytes | None]]) -> list[Outcome]:
+        """``(command, Kafka key)`` pairs applied in order in one transaction, each inside a
+        savepoint (a refused command's writes are undone, the others' kept); one outcome each.
+
+        Raises ``DuplicateCommit`` when a concurrent delivery committed one of them first
+        (nothing of the batch is committed; handled alone, it is a ``DUPLICATE``), and any
+        error a use case raised other than ``Rejected`` (nothing is committed)."""
+        handlers = [self._handler(incoming) for incoming, _ in commands]
+        async with self._uow_factory() as uow:
+            outcomes = [
+                await self._apply(uow, handler, incoming, key)
+                for handler, (incoming, key) in zip(handlers, commands, strict=True)
+            ]
+            if any(outcome is not Outcome.DUPLICATE for outcome in outcomes):
+                await uow.commit()
+                self._on_commit()
+        for (incoming, _), outcome in zip(commands, outcomes, strict=True):
+            envelope = incoming.envelope
+            log.debug("command.handled", type=envelope.type, id=envelope.id, outcome=outcome.value)
+        return outcomes
+
+    def _handler(self, incoming: IncomingCommand) -> Handler:
         handler = self._handlers.get(incoming.envelope.type)
         if handler is None:
             raise UnreadableMessage("unknown_type", f"{incoming.envelope.type} is not supported yet")
-        async with self._uow_factory() as uow:
-            if await uow.inbox.seen(incoming.envelope.id):
-                return Outcome.DUPLICATE
-            effects, outcome = await self._run(handler, incoming, uow)
-            try:
-                await uow.inbox.record(incoming.envelope.id, incoming.envelope.type)
-                await stage(uow, effects, self._cause(incoming, key), self._deps, self._source)
-                await uow.commit()
-            except DuplicateCommit:
-                return Outcome.DUPLICATE
-        self._on_commit()
-        log.info(
-            "command.handled", type=incoming.envelope.type, id=incoming.envelope.id, outcome=outcome.value
-        )
-        return outcome
+        return handler
 
-    async def _run(
-        self, handler: Handler, incoming: IncomingCommand, uow: UnitOfWork
-    ) -> tuple[Effects, Outcome]:
+    async def _apply(
+        self, uow: UnitOfWork, handler: Handler, incoming: IncomingCommand, key: bytes | None
+    ) -> Outcome:
+        if await uow.inbox.seen(incoming.envelope.id):
+            return Outcome.DUPLICATE  # also when the same id came twice in this batch
         try:
-            return await handler(incoming.command, incoming.actor, uow, self._deps), Outcome.APPLIED
+            async with uow.savepoint():  # a refused command changes nothing
+                effects = await handler(incoming.command, incoming.actor, uow, self._deps)
+            outcome = Outcome.APPLIED
         except Rejected as rejection:
-            await uow.rollback()  # a refused command changes nothing
-            return Effects(events=[self._rejected(incoming, rejection)]), Outcome.REJECTED
+            effects, outcome = Effects(events=[self._rejected(incoming, rejection)]), Outcome.REJECTED
+        await uow.inbox.record(incoming.envelope.id, incoming.envelope.type)
+        await stage(uow, effects, self._cause(incoming, key), self._deps, self._source)
+        return outcome
 
     @staticmethod
     def _cause(incoming: IncomingCommand, key: bytes | None) -> Cause:

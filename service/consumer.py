@@ -1,9 +1,10 @@
 """From one Kafka record to its durable outcome: applied, rejected, duplicate or dead-lettered.
 
-The caller commits the record's offset only after ``process`` returned, i.e. after the
-outcome is durable (database commit, or the dead-letter topic acknowledged). Transient
-failures (database or broker unreachable) are retried here with capped exponential
-backoff, keeping the partition's order; nothing is skipped.
+The caller commits a record's offset only after ``process`` (one record) or
+``process_batch`` (one fetch) returned, i.e. after the outcome is durable (database
+commit, or the dead-letter topic acknowledged). Transient failures (database or broker
+unreachable) are retried here with capped exponential backoff, keeping the partition's
+order; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -74,8 +75,16 @@ class CommandConsumer:
         """The outcome, or ``None`` when the record was dead-lettered. ``read`` parses the value."""
         try:
             incoming = read(record.value)
-            return await self._retrying(lambda: self._bus.handle(incoming, record.key))
         except UnreadableMessage as exc:
+            await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
+            return None
+        return await self._apply(record, incoming)
+
+    async def _apply(self, record: Record, incoming: IncomingCommand) -> Outcome | None:
+        """One command in its own transaction; dead-lettered if its handler fails."""
+        try:
+            return await self._retrying(lambda: self._bus.handle(incoming, record.key))
+        except UnreadableMessage as exc:  # a contract command with no use case
             await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
         except Exception as exc:
             if is_transient(exc):
@@ -85,6 +94,36 @@ class CommandConsumer:
             )
             await self._send_to_dlq(record, "handler_error", type(exc).__name__, str(exc))
         return None
+
+    async def process_batch(
+        self, records: Sequence[Record], read: Callable[[bytes | None], IncomingCommand] = read_command
+    ) -> list[Outcome | None]:
+        """Records of one fetch, in order: unreadable ones to the DLQ, the others applied in one
+        transaction (``CommandBus.handle_batch``). If that transaction fails for a reason other
+        than an unreachable database or broker (a handler error, a concurrent duplicate), each
+        command is processed again on its own, so only the faulty one is dead-lettered.
+        One outcome per record (``None``: dead-lettered); returns once every one is durable."""
+        outcomes: list[Outcome | None] = [None] * len(records)
+        readable: list[tuple[int, IncomingCommand]] = []
+        for index, record in enumerate(records):
+            try:
+                readable.append((index, read(record.value)))
+            except UnreadableMessage as exc:
+                await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
+        if not readable:
+            return outcomes
+        batch = [(incoming, records[index].key) for index, incoming in readable]
+        applied: Sequence[Outcome | None]
+        try:
+            applied = await self._retrying(lambda: self._bus.handle_batch(batch))
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.info("command.batch_split", size=len(batch), error=type(exc).__name__)
+            applied = [await self._apply(records[index], incoming) for index, incoming in readable]
+        for (index, _), outcome in zip(readable, applied, strict=True):
+            outcomes[index] = outcome
+        return outcomes
 
     async def _send_to_dlq(self, record: Record, reason: str, error_class: str, message: str) -> None:
         headers = dlq_headers(record, reason, error_class, message)

@@ -98,6 +98,16 @@ def asyncapi_document() -> dict[str, Any]:
         description=ASYNCAPI_DESCRIPTION,
     ).to_specification()
     document: dict[str, Any] = specification.to_jsonable()
+    return _records_not_batches(document)
+
+
+def _records_not_batches(document: dict[str, Any]) -> dict[str, Any]:
+    """FastStream describes a batch subscriber's payload as the list its handler receives; on
+    the wire each record is one message, so each such payload becomes its item schema."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        if name.endswith(":Message:Payload") and schema.get("type") == "array":
+            schemas[name] = {**schema["items"], "title": schema.get("title", name)}
     return document
 
 

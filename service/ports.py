@@ -6,6 +6,7 @@ Adapters implement them for SQLAlchemy (``service.adapters``); tests use small f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -166,4 +167,7 @@ class UnitOfWork(Protocol):
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
     async def commit(self) -> None: ...
-    async def rollback(self) -> None: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """``async with uow.savepoint(): ...``: if the block raises, its writes are undone
+        and the exception goes on; the transaction stays open."""
+        ...

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     )
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_max_batch_records: int = Field(
+        default=500,
+        ge=1,
+        description="records per fetch applied in one database transaction, then one offset commit",
+    )
     kafka_group_instance_id: str | None = Field(
         default=None,
         description="static membership (one per replica; each subscriber appends its topic): "
@@ -58,7 +63,11 @@ class Settings(BaseSettings):
     # Database
     database_url: str = "sqlite+aiosqlite:///./partnerlink.db"
     database_auto_migrate: bool = True
-    database_pool_size: int = Field(default=5, ge=1)
+    database_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="PostgreSQL connections kept open (default: smtp_connections + 6, one per user)",
+    )
 
     # SMTP
     smtp_host: str = "127.0.0.1"
@@ -102,6 +111,11 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+
+    def pool_size(self) -> int:
+        """``database_pool_size``, or one connection per concurrent user: the two subscribers,
+        the event relay, each SMTP connection's email loop, the expiry sweep, two for the read API."""
+        return self.database_pool_size or self.smtp_connections + 6
 
     def link_bases(self) -> dict[str, str]:
         """cloud → invitation link base (RR-6)."""

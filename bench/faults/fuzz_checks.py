@@ -22,6 +22,7 @@ import json
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
@@ -305,10 +306,8 @@ class RecordingUnitOfWork:
         self._pending = Commit()
         self._outbox.pending = self._pending
 
-    async def rollback(self) -> None:
-        await self._inner.rollback()
-        self._pending = Commit()
-        self._outbox.pending = self._pending
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        return self._inner.savepoint()  # use cases stage nothing in the outbox: nothing to forget
 
 
 def recording(factory: Callable[[], UnitOfWork], recorder: Recorder) -> Callable[[], UnitOfWork]:

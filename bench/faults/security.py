@@ -221,8 +221,7 @@ class Lab:
                 await HANDLERS[type_](incoming.command, incoming.actor, uow, self.deps)
             except Rejected as rejection:
                 return rejection.reason
-            await uow.rollback()
-        return None
+        return None  # leaving without commit rolls it back
 
     async def drain(self) -> dict[str, list[tuple[str, str | None]]]:
         """Events staged since the last drain, by ``causationid``: ``[(type, reason)]``. The rows
@@ -708,7 +707,7 @@ class Guesser:
 async def guess_in_batches(lab: Lab, guesser: Guesser, count: int, per_transaction: int = 1000) -> Verdicts:
     """``count`` guesses through the token lookup path, many per transaction: each is read from
     its CloudEvent bytes by ``read_command`` and given to the real use case (``HANDLERS``) on a
-    real ``SqlUnitOfWork``, rolled back after each rejection as the bus does; no inbox, no
+    real ``SqlUnitOfWork``, each in a savepoint as the bus does; no inbox, no
     outbox, and the transaction is never committed. A use case that returns instead of
     raising ``Rejected`` is an accepted guess."""
     verdicts = Verdicts()
@@ -730,9 +729,9 @@ async def guess_in_batches(lab: Lab, guesser: Guesser, count: int, per_transacti
                         verdicts.miss(f"batched {a.label} {a.type}: {exc.reason}, expected {a.expected}")
                     continue
                 try:
-                    await HANDLERS[a.type](incoming.command, incoming.actor, uow, lab.deps)
+                    async with uow.savepoint():
+                        await HANDLERS[a.type](incoming.command, incoming.actor, uow, lab.deps)
                 except Rejected as rejection:
-                    await uow.rollback()
                     verdicts.rejected[rejection.reason] += 1
                     if rejection.reason != a.expected:
                         verdicts.wrong_reason += 1
@@ -742,7 +741,6 @@ async def guess_in_batches(lab: Lab, guesser: Guesser, count: int, per_transacti
                     continue
                 verdicts.applied += 1
                 verdicts.miss(f"batched {a.label} {a.type}: ACCEPTED")
-                await uow.rollback()
     return verdicts
 
 

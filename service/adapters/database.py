@@ -15,7 +15,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout of 30 s and foreign keys on.
+    """An async engine; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout of 30 s.
+
+    ``pool_size`` (PostgreSQL): connections kept open; size it to the number of concurrent
+    users (consumers, relay loops, expiry, read API), or connections are opened and closed
+    under load and lose their prepared statements. There is no ping on checkout: a
+    connection the server dropped fails its first statement, is invalidated, and the caller's
+    retry (consumer, relay) gets a fresh one.
+
+    SQLite transactions are real ones: ``BEGIN IMMEDIATE`` at the start of each (the
+    driver's own implicit ``BEGIN`` before the first write is turned off), so a unit of
+    work's reads and writes see one snapshot and savepoints nest inside it.
 
     Statement parameters never appear in error messages (``hide_parameters``): they hold
     email addresses, rendered emails with invitation links, and event payloads, and a
@@ -24,13 +34,17 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: ``_sqlite_begin`` emits ours
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

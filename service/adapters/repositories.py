@@ -7,9 +7,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, delete, insert, select, update
+from sqlalchemy import Table, case, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
 from service.adapters import orm
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
@@ -32,11 +34,12 @@ from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEnt
 
 
 async def _upsert(conn: AsyncConnection, table: Table, key: str, values: dict[str, Any]) -> None:
-    """Update the row whose ``key`` matches, or insert it (one transaction, portable)."""
-    column = table.c[key]
-    result = await conn.execute(update(table).where(column == values[key]).values(**values))
-    if result.rowcount == 0:
-        await conn.execute(insert(table).values(**values))
+    """Insert the row, or update the one whose ``key`` matches: one ``INSERT ... ON CONFLICT
+    DO UPDATE`` on PostgreSQL and SQLite (``key`` is the primary key)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(table).values(**values)
+    statement: Executable = upsert.on_conflict_do_update(index_elements=[table.c[key]], set_=values)
+    await conn.execute(statement)
 
 
 class SqlPartners:
@@ -287,69 +290,107 @@ class SqlAttributions:
             await self._conn.execute(insert(table), rows)
 
 
+class AppendOnlyRows:
+    """Rows a unit of work only appends (inbox, outbox, timeline), kept in memory and
+    written by ``flush`` just before the commit: one multi-row ``INSERT`` per table for the
+    whole transaction instead of one round trip per row. Nothing reads them back within the
+    transaction except the inbox (``SqlInbox.seen`` looks here too)."""
+
+    def __init__(self) -> None:
+        self.inbox: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.emails: list[dict[str, Any]] = []
+        self.timeline: list[dict[str, Any]] = []
+
+    def clear(self) -> None:
+        self.undo_to((0, 0, 0, 0))
+
+    def mark(self) -> tuple[int, int, int, int]:
+        return len(self.inbox), len(self.events), len(self.emails), len(self.timeline)
+
+    def undo_to(self, mark: tuple[int, int, int, int]) -> None:
+        """Forget the rows added since ``mark()`` (a savepoint was rolled back to)."""
+        del self.inbox[mark[0] :], self.events[mark[1] :], self.emails[mark[2] :], self.timeline[mark[3] :]
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        """Insert every row, in the order added; raises ``DuplicateCommit`` when an inbox id
+        was committed by a concurrent delivery."""
+        if self.inbox:
+            try:
+                await conn.execute(insert(orm.inbox), self.inbox)
+            except IntegrityError:
+                raise DuplicateCommit(", ".join(row["command_id"] for row in self.inbox)) from None
+        for table, rows in (
+            (orm.outbox_events, self.events),
+            (orm.outbox_emails, self.emails),
+            (orm.timeline, self.timeline),
+        ):
+            if rows:
+                await conn.execute(insert(table), rows)
+        self.clear()
+
+
 class SqlTimeline:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, rows: AppendOnlyRows) -> None:
+        self._rows = rows
 
     async def add(self, entries: Sequence[TimelineEntry]) -> None:
-        if entries:
-            await self._conn.execute(insert(orm.timeline), [asdict(entry) for entry in entries])
+        self._rows.timeline.extend(asdict(entry) for entry in entries)
 
 
 class SqlInbox:
     """Processed command ids: a redelivered command is recognised by its CloudEvent ``id``."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, rows: AppendOnlyRows) -> None:
         self._conn = conn
+        self._rows = rows
 
     async def seen(self, command_id: str) -> bool:
+        if any(row["command_id"] == command_id for row in self._rows.inbox):
+            return True
         query = select(orm.inbox.c.command_id).where(orm.inbox.c.command_id == command_id)
         return (await self._conn.execute(query)).first() is not None
 
     async def record(self, command_id: str, command_type: str) -> None:
-        """Raises ``DuplicateCommit`` when a concurrent delivery recorded it first."""
-        try:  # no savepoint: on a duplicate the whole transaction is abandoned anyway
-            await self._conn.execute(
-                insert(orm.inbox).values(
-                    command_id=command_id, command_type=command_type, processed_at=datetime.now(UTC)
-                )
-            )
-        except IntegrityError:
-            raise DuplicateCommit(command_id) from None
+        """Written at commit, which raises ``DuplicateCommit`` when a concurrent delivery
+        recorded it first."""
+        self._rows.inbox.append(
+            {"command_id": command_id, "command_type": command_type, "processed_at": datetime.now(UTC)}
+        )
 
 
 class SqlOutbox:
-    """Staged events and emails, written in the command's transaction."""
+    """Staged events and emails, written in the command's transaction (at its commit)."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, rows: AppendOnlyRows) -> None:
+        self._rows = rows
 
     async def add_event(self, event: StagedEvent) -> None:
-        await self._conn.execute(
-            insert(orm.outbox_events).values(
-                event_id=event.event_id,
-                key=event.key,
-                payload=event.payload,
-                created_at=datetime.now(UTC),
-                lane=lane_of(event.key),
-            )
+        self._rows.events.append(
+            {
+                "event_id": event.event_id,
+                "key": event.key,
+                "payload": event.payload,
+                "created_at": datetime.now(UTC),
+                "lane": lane_of(event.key),
+            }
         )
 
     async def add_email(self, email: StagedEmail) -> None:
         now = datetime.now(UTC)
-        await self._conn.execute(
-            insert(orm.outbox_emails).values(
-                email_id=email.email_id,
-                template=email.template,
-                locale=email.locale,
-                recipient=email.to,
-                message=email.message,
-                causation_id=email.causation_id,
-                correlation_id=email.correlation_id,
-                key=email.key,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        self._rows.emails.append(
+            {
+                "email_id": email.email_id,
+                "template": email.template,
+                "locale": email.locale,
+                "recipient": email.to,
+                "message": email.message,
+                "causation_id": email.causation_id,
+                "correlation_id": email.correlation_id,
+                "key": email.key,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from service.adapters.repositories import (
+    AppendOnlyRows,
     SqlAttributions,
     SqlCustomers,
     SqlInbox,
@@ -34,7 +37,8 @@ from service.ports import (
 
 class SqlUnitOfWork:
     """``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``; leaving without
-    commit rolls back. Database errors propagate unchanged (the caller retries)."""
+    commit rolls back; ``uow.savepoint()`` undoes part of it. Database errors propagate
+    unchanged (the caller retries)."""
 
     partners: PartnerRepository
     customers: CustomerRepository
@@ -63,9 +67,10 @@ class SqlUnitOfWork:
         self.partnerships = SqlPartnerships(conn)
         self.subscriptions = SqlSubscriptions(conn)
         self.attributions = SqlAttributions(conn)
-        self.timeline = SqlTimeline(conn)
-        self.inbox = SqlInbox(conn)
-        self.outbox = SqlOutbox(conn)
+        self._rows = AppendOnlyRows()
+        self.timeline = SqlTimeline(self._rows)
+        self.inbox = SqlInbox(conn, self._rows)
+        self.outbox = SqlOutbox(self._rows)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -77,11 +82,21 @@ class SqlUnitOfWork:
                 await self._conn.close()
 
     async def commit(self) -> None:
-        assert self._tx is not None
+        """Write the inbox, outbox and timeline rows (``AppendOnlyRows``), then commit.
+        Raises ``DuplicateCommit`` (nothing committed) when a concurrent delivery recorded
+        one of the inbox's command ids first."""
+        assert self._tx is not None and self._conn is not None
+        await self._rows.flush(self._conn)
         await self._tx.commit()
 
-    async def rollback(self) -> None:
-        """Discard everything so far and start a fresh transaction on the same connection."""
-        assert self._tx is not None and self._conn is not None
-        await self._tx.rollback()
-        self._tx = await self._conn.begin()
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """``SAVEPOINT``; released when the block ends, rolled back to if it raises."""
+        assert self._conn is not None
+        mark = self._rows.mark()
+        try:
+            async with self._conn.begin_nested():
+                yield
+        except BaseException:
+            self._rows.undo_to(mark)
+            raise

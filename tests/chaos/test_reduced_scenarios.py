@@ -36,5 +36,9 @@ async def test_reduced_scenario_holds_every_bound(scenario: str, options: RunOpt
         assert result.emails_failed_permanently > 0 and result.ambiguous_sends > 0
     if scenario == "T5":
         assert set(result.dead_lettered) == {
-            "not_json", "not_cloudevent", "unknown_type", "schema_invalid", "handler_error"
+            "not_json",
+            "not_cloudevent",
+            "unknown_type",
+            "schema_invalid",
+            "handler_error",
         }

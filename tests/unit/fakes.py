@@ -2,9 +2,9 @@
 
 ``FakeDatabase`` holds the *committed* state. A ``FakeUnitOfWork`` takes a private copy
 of it when entered (snapshot isolation), lets its repositories read and write that copy,
-and writes back only the rows it wrote when ``commit()`` is called. ``rollback()``
-discards everything and starts again from the committed state (as ``SqlUnitOfWork``
-does); leaving the ``async with`` block without committing discards too. Repositories
+and writes back only the rows it wrote when ``commit()`` is called. ``savepoint()``
+undoes the writes of a block that raises (as ``SqlUnitOfWork``'s ``SAVEPOINT`` does);
+leaving the ``async with`` block without committing discards everything. Repositories
 hand out copies, so a use case mutating a domain object changes nothing until it saves.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Self, TypeVar
@@ -392,9 +393,22 @@ class FakeUnitOfWork:
         self.commits += 1
         self.db.commits += 1
 
-    async def rollback(self) -> None:
-        self._discard()
-        self.rollbacks += 1
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        saved = [(table.rows, table.written) for table in self._tables]
+        staged = (self.outbox.events, self.outbox.emails, self.timeline.entries)
+        for table in self._tables:
+            table.rows, table.written = copy.deepcopy(table.rows), set(table.written)
+        self.outbox.events, self.outbox.emails = list(staged[0]), list(staged[1])
+        self.timeline.entries = list(staged[2])
+        try:
+            yield
+        except BaseException:
+            for table, (rows, written) in zip(self._tables, saved, strict=True):
+                table.rows, table.written = rows, written
+            self.outbox.events, self.outbox.emails, self.timeline.entries = staged
+            self.rollbacks += 1
+            raise
 
     def _discard(self) -> None:
         for table in self._tables:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from uuid import uuid4
 
@@ -41,18 +42,28 @@ async def test_writes_reach_the_database_only_on_commit() -> None:
     assert (uow.committed, uow.commits, db.commits) == (True, 1, 1)
 
 
-async def test_rollback_discards_writes_and_staged_effects() -> None:
+async def test_savepoint_undoes_only_the_writes_of_the_block_that_raised() -> None:
     db = FakeDatabase()
 
     async with db.unit_of_work() as uow:
-        await uow.partners.save(a_partner())
-        await uow.inbox.record("cmd-1", "RegisterPartner")
-        await uow.rollback()
+        await uow.inbox.record("cmd-0", "RegisterPartner")
+        with contextlib.suppress(ValueError):
+            async with uow.savepoint():
+                await uow.partners.save(a_partner())
+                await uow.inbox.record("cmd-1", "RegisterPartner")
+                raise ValueError
         assert await uow.partners.get("1234567") is None
         assert await uow.inbox.seen("cmd-1") is False
+        async with uow.savepoint():
+            await uow.inbox.record("cmd-2", "RegisterPartner")
         await uow.commit()
 
-    assert (db.partners, db.inbox, db.events, db.emails) == ({}, {}, [], [])
+    assert (db.partners, db.inbox, db.events, db.emails) == (
+        {},
+        {"cmd-0": "RegisterPartner", "cmd-2": "RegisterPartner"},
+        [],
+        [],
+    )
     assert uow.rollbacks == 1
 
 
