@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 
 from service.adapters import orm
 from service.adapters.database import create_engine
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, cloud_event
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 
@@ -217,6 +217,26 @@ async def test_unreadable_records_go_to_the_dead_letter_topic_byte_for_byte(
         assert headers["x-partnerlink-original-topic"] == h.settings.commands_topic.encode()
         assert b"victim" not in headers["x-partnerlink-error-message"], "errors never echo input"
     assert [int(h_["x-partnerlink-original-offset"]) for _, _, h_ in got.dead_letters] == [0, 1, 2, 3]
+
+
+async def test_header_values_that_are_not_utf8_neither_stop_nor_lose_a_record(
+    kafka, mailbox, sqlite_url
+) -> None:
+    """FastStream's parser decodes header values as strict UTF-8; a record it could not parse
+    would never reach the handler, and the next record's commit would pass it by."""
+    partner, poisoned = a_partner(), a_partner()
+    async with Harness(kafka, mailbox, sqlite_url) as h:
+        await h._producer.send_and_wait(
+            h.settings.commands_topic,
+            json.dumps(cloud_event("RegisterPartner", poisoned, subject=poisoned["partner_id"])).encode(),
+            key=b"k",
+            headers=[("content-type", b"\xff\xfe not utf-8"), ("traceparent", b"\xc3")],
+        )
+        await h.send("RegisterPartner", partner, key=partner["partner_id"])
+        got = await h.wait_until(lambda r: len(r.of_type("PartnerRegistered")) == 2)
+
+    registered = {e["data"]["partner_id"] for e in got.of_type("PartnerRegistered")}
+    assert registered == {partner["partner_id"], poisoned["partner_id"]}
 
 
 async def test_billing_order_records_subscriptions_or_is_refused(kafka, mailbox, sqlite_url) -> None:
