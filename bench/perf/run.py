@@ -218,8 +218,15 @@ def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
     print(report.table(result["figures"]))
     print(f"\nresults: {out / 'results.json'}, plot: {out / 'latency.png'}, logs: {work}/")
     if not args.no_docs:
-        report.append_to_docs(result, Path(args.docs))
-        print(f"row appended to {args.docs}")
+        docs = Path(args.docs)
+        report.append_to_docs(result, docs)
+        for made, kept in (
+            (out / "latency.png", "performance-latency.png"),
+            (out / "results.json", "performance.json"),
+        ):
+            if made.exists():
+                shutil.copyfile(made, docs.with_name(kept))
+        print(f"row appended to {docs}; this run's plot and figures copied beside it")
     if result["errors"]:
         print(f"{len(result['errors'])} error(s):", file=sys.stderr)
         for error in result["errors"]:
