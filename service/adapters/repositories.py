@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -36,10 +37,17 @@ from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEnt
 async def _upsert(conn: AsyncConnection, table: Table, key: str, values: dict[str, Any]) -> None:
     """Insert the row, or update the one whose ``key`` matches: one ``INSERT ... ON CONFLICT
     DO UPDATE`` on PostgreSQL and SQLite (``key`` is the primary key)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(table).values(**values)
-    statement: Executable = upsert.on_conflict_do_update(index_elements=[table.c[key]], set_=values)
-    await conn.execute(statement)
+    await conn.execute(_upsert_statement(conn.dialect.name, table, key, tuple(values)), values)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, key: str, columns: tuple[str, ...]) -> Executable:
+    """Built once per table and column set (statement construction costs more than its
+    execution); the update sets exactly ``columns``, from the row that was refused."""
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    changed = {name: upsert.excluded[name] for name in columns if name != key}
+    statement: Executable = upsert.on_conflict_do_update(index_elements=[table.c[key]], set_=changed)
+    return statement
 
 
 class SqlPartners:
