@@ -69,8 +69,9 @@ class CommandBus:
         error a use case raised other than ``Rejected`` (nothing is committed)."""
         handlers = [self._handler(incoming) for incoming, _ in commands]
         async with self._uow_factory() as uow:
+            seen = await uow.inbox.seen_among([incoming.envelope.id for incoming, _ in commands])
             outcomes = [
-                await self._apply(uow, handler, incoming, key)
+                await self._apply(uow, handler, incoming, key, seen)
                 for handler, (incoming, key) in zip(handlers, commands, strict=True)
             ]
             if any(outcome is not Outcome.DUPLICATE for outcome in outcomes):
@@ -88,10 +89,12 @@ class CommandBus:
         return handler
 
     async def _apply(
-        self, uow: UnitOfWork, handler: Handler, incoming: IncomingCommand, key: bytes | None
+        self, uow: UnitOfWork, handler: Handler, incoming: IncomingCommand, key: bytes | None, seen: set[str]
     ) -> Outcome:
-        if await uow.inbox.seen(incoming.envelope.id):
-            return Outcome.DUPLICATE  # also when the same id came twice in this batch
+        """One command of the batch; ``seen``: ids processed before, and so far in this batch."""
+        if incoming.envelope.id in seen:
+            return Outcome.DUPLICATE
+        seen.add(incoming.envelope.id)
         try:
             async with uow.savepoint():  # a refused command changes nothing
                 effects = await handler(incoming.command, incoming.actor, uow, self._deps)

@@ -142,6 +142,10 @@ class Timeline(Protocol):
 
 class Inbox(Protocol):
     async def seen(self, command_id: str) -> bool: ...
+    async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
+        """Which of ``command_ids`` were processed already (one query for a batch)."""
+        ...
+
     async def record(self, command_id: str, command_type: str) -> None: ...
 
 

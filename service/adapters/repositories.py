@@ -359,6 +359,11 @@ class SqlInbox:
         query = select(orm.inbox.c.command_id).where(orm.inbox.c.command_id == command_id)
         return (await self._conn.execute(query)).first() is not None
 
+    async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
+        pending = {row["command_id"] for row in self._rows.inbox}
+        query = select(orm.inbox.c.command_id).where(orm.inbox.c.command_id.in_(command_ids))
+        return pending.intersection(command_ids) | set((await self._conn.execute(query)).scalars())
+
     async def record(self, command_id: str, command_type: str) -> None:
         """Written at commit, which raises ``DuplicateCommit`` when a concurrent delivery
         recorded it first."""

@@ -297,6 +297,9 @@ class FakeInbox:
     async def seen(self, command_id: str) -> bool:
         return command_id in self._table.rows
 
+    async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
+        return {command_id for command_id in command_ids if command_id in self._table.rows}
+
     async def record(self, command_id: str, command_type: str) -> None:
         # The committed dict is read live, not from the snapshot: a concurrent delivery
         # that committed after we started is caught here, like a primary-key violation.
