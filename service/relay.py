@@ -7,7 +7,9 @@ PostgreSQL a relay publishes a lane only while holding its advisory lock, so sev
 replicas relay at once and Kafka still sees each key's events in commit order. Emails are
 claimed with ``FOR UPDATE SKIP LOCKED`` by ``smtp_connections`` concurrent senders, each
 on its own pooled connection (one on SQLite, which has no row locks). Email outcomes become
-``EmailSent``/``EmailFailed`` events in the same transaction that marks the email.
+``EmailSent``/``EmailFailed`` events in the same transaction that marks the email; an email
+the server accepted whose transaction then failed is recorded on the next attempt, not
+sent again (by this process; a crash in that window resends it, same ``Message-ID``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class OutboxRelay:
         self._postgres = engine.dialect.name == "postgresql"
         senders = settings.smtp_connections if self._postgres else 1
         self._mailers = [mailer() for _ in range(senders)]
+        self._sent_unrecorded: set[str] = set()
+        """email ids the SMTP server accepted whose transaction then failed (database gone):
+        the next attempt records them without sending them again"""
         self._wakeups: list[asyncio.Event] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -155,7 +160,9 @@ class OutboxRelay:
             row = (await conn.execute(self._claim(query))).first()
             if row is None:
                 return False
-            await self._deliver(conn, mailer, row._asdict(), now)
+            email = row._asdict()
+            await self._deliver(conn, mailer, email, now)
+        self._sent_unrecorded.discard(email["email_id"])  # committed
         return True
 
     async def _deliver(
@@ -164,7 +171,9 @@ class OutboxRelay:
         table = orm.outbox_emails
         done = {"message": None, "finished_at": now, "attempts": email["attempts"] + 1}
         try:
-            await mailer.send(self._settings.mail_from, email["recipient"], email["message"])
+            if email["email_id"] not in self._sent_unrecorded:
+                await mailer.send(self._settings.mail_from, email["recipient"], email["message"])
+                self._sent_unrecorded.add(email["email_id"])
         except SmtpPermanentError as exc:
             await conn.execute(
                 update(table)
