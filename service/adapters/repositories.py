@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, delete, insert, select
+from sqlalchemy import Table, bindparam, case, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,20 +50,83 @@ def _upsert_statement(dialect: str, table: Table, key: str, columns: tuple[str, 
     return statement
 
 
+def _param(column: Any) -> Any:
+    """``column = :name``, the parameter named like the column."""
+    return column == bindparam(column.name)
+
+
+def _active_first(status: Any, active: str) -> Any:
+    """Sort key: the active row first."""
+    return case((status == active, 0), else_=1)
+
+
+class Q:
+    """The statements the command path runs, built once (building one costs more than running
+    it); each takes its values as bound parameters named like the columns."""
+
+    _rel, _pship, _att = orm.reseller_relationships, orm.partnerships, orm.attributions
+    partner = select(orm.partners).where(_param(orm.partners.c.partner_id))
+    partner_by_tenant = (
+        select(orm.partners)
+        .where(_param(orm.partners.c.tenant_id))
+        .order_by(orm.partners.c.partner_id)
+        .limit(1)
+    )
+    customer = select(orm.customers).where(_param(orm.customers.c.tenant_id))
+    invitation_by_token_hash = (
+        select(orm.invitations).where(_param(orm.invitations.c.token_hash)).with_for_update()
+    )
+    relationship = select(_rel).where(_param(_rel.c.relationship_id))
+    relationship_between = (
+        select(_rel)
+        .where(
+            _param(_rel.c.partner_id),
+            _param(_rel.c.customer_tenant_id),
+        )
+        .order_by(_active_first(_rel.c.status, RelationshipStatus.ACTIVE.value), _rel.c.requested_at.desc())
+        .limit(1)
+    )
+    active_relationships = (
+        select(_rel)
+        .where(
+            _param(_rel.c.customer_tenant_id),
+            _rel.c.status == RelationshipStatus.ACTIVE.value,
+        )
+        .order_by(_rel.c.partner_id)
+    )
+    partnership = select(_pship).where(_param(_pship.c.partnership_id))
+    partnership_between = (
+        select(_pship)
+        .where(_param(_pship.c.provider_id), _param(_pship.c.reseller_id))
+        .order_by(
+            _active_first(_pship.c.status, PartnershipStatus.ACTIVE.value), _pship.c.requested_at.desc()
+        )
+        .limit(1)
+    )
+    subscription = select(orm.subscriptions).where(_param(orm.subscriptions.c.subscription_id))
+    subscriptions_of = (
+        select(orm.subscriptions)
+        .where(_param(orm.subscriptions.c.customer_tenant_id))
+        .order_by(orm.subscriptions.c.subscription_id)
+    )
+    attributions = (
+        select(_att.c.value, _att.c.valid_from, _att.c.valid_to)
+        .where(_param(_att.c.subscription_id), _param(_att.c.attribute))
+        .order_by(_att.c.valid_from)
+    )
+    forget_attributions = delete(_att).where(_param(_att.c.subscription_id), _param(_att.c.attribute))
+
+
 class SqlPartners:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, partner_id: str) -> Partner | None:
-        row = (
-            await self._conn.execute(select(orm.partners).where(orm.partners.c.partner_id == partner_id))
-        ).first()
+        row = (await self._conn.execute(Q.partner, {"partner_id": partner_id})).first()
         return Partner(**row._asdict()) if row else None
 
     async def get_by_tenant(self, tenant_id: str) -> Partner | None:
-        table = orm.partners
-        query = select(table).where(table.c.tenant_id == tenant_id.lower()).order_by(table.c.partner_id)
-        row = (await self._conn.execute(query.limit(1))).first()
+        row = (await self._conn.execute(Q.partner_by_tenant, {"tenant_id": tenant_id.lower()})).first()
         return Partner(**row._asdict()) if row else None
 
     async def save(self, partner: Partner) -> None:
@@ -75,9 +138,7 @@ class SqlCustomers:
         self._conn = conn
 
     async def get(self, tenant_id: str) -> Customer | None:
-        row = (
-            await self._conn.execute(select(orm.customers).where(orm.customers.c.tenant_id == tenant_id))
-        ).first()
+        row = (await self._conn.execute(Q.customer, {"tenant_id": tenant_id})).first()
         return Customer(**row._asdict()) if row else None
 
     async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
@@ -99,8 +160,7 @@ class SqlInvitations:
 
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
         # Locked: a concurrent expiry (SKIP LOCKED) passes it by, or we wait and see its outcome.
-        query = select(orm.invitations).where(orm.invitations.c.token_hash == token_hash).with_for_update()
-        row = (await self._conn.execute(query)).first()
+        row = (await self._conn.execute(Q.invitation_by_token_hash, {"token_hash": token_hash})).first()
         return self._load(row._asdict()) if row else None
 
     async def pending_for(
@@ -153,31 +213,16 @@ class SqlRelationships:
         self._conn = conn
 
     async def get(self, relationship_id: str) -> ResellerRelationship | None:
-        table = orm.reseller_relationships
-        row = (
-            await self._conn.execute(select(table).where(table.c.relationship_id == relationship_id))
-        ).first()
+        row = (await self._conn.execute(Q.relationship, {"relationship_id": relationship_id})).first()
         return self._load(row._asdict()) if row else None
 
     async def find(self, partner_id: str, customer_tenant_id: str) -> ResellerRelationship | None:
-        table = orm.reseller_relationships
-        active_first = case((table.c.status == RelationshipStatus.ACTIVE.value, 0), else_=1)
-        query = (
-            select(table)
-            .where(table.c.partner_id == partner_id, table.c.customer_tenant_id == customer_tenant_id)
-            .order_by(active_first, table.c.requested_at.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(query)).first()
+        keys = {"partner_id": partner_id, "customer_tenant_id": customer_tenant_id}
+        row = (await self._conn.execute(Q.relationship_between, keys)).first()
         return self._load(row._asdict()) if row else None
 
     async def active_for_customer(self, customer_tenant_id: str) -> list[ResellerRelationship]:
-        table = orm.reseller_relationships
-        query = select(table).where(
-            table.c.customer_tenant_id == customer_tenant_id,
-            table.c.status == RelationshipStatus.ACTIVE.value,
-        )
-        rows = await self._conn.execute(query.order_by(table.c.partner_id))
+        rows = await self._conn.execute(Q.active_relationships, {"customer_tenant_id": customer_tenant_id})
         return [self._load(row._asdict()) for row in rows]
 
     async def save(self, relationship: ResellerRelationship) -> None:
@@ -202,22 +247,12 @@ class SqlPartnerships:
         self._conn = conn
 
     async def get(self, partnership_id: str) -> Partnership | None:
-        table = orm.partnerships
-        row = (
-            await self._conn.execute(select(table).where(table.c.partnership_id == partnership_id))
-        ).first()
+        row = (await self._conn.execute(Q.partnership, {"partnership_id": partnership_id})).first()
         return self._load(row._asdict()) if row else None
 
     async def find(self, provider_id: str, reseller_id: str) -> Partnership | None:
-        table = orm.partnerships
-        active_first = case((table.c.status == PartnershipStatus.ACTIVE.value, 0), else_=1)
-        query = (
-            select(table)
-            .where(table.c.provider_id == provider_id, table.c.reseller_id == reseller_id)
-            .order_by(active_first, table.c.requested_at.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(query)).first()
+        keys = {"provider_id": provider_id, "reseller_id": reseller_id}
+        row = (await self._conn.execute(Q.partnership_between, keys)).first()
         return self._load(row._asdict()) if row else None
 
     async def save(self, partnership: Partnership) -> None:
@@ -236,16 +271,11 @@ class SqlSubscriptions:
         self._conn = conn
 
     async def get(self, subscription_id: str) -> Subscription | None:
-        table = orm.subscriptions
-        row = (
-            await self._conn.execute(select(table).where(table.c.subscription_id == subscription_id))
-        ).first()
+        row = (await self._conn.execute(Q.subscription, {"subscription_id": subscription_id})).first()
         return self._load(row._asdict()) if row else None
 
     async def for_customer(self, customer_tenant_id: str) -> list[Subscription]:
-        table = orm.subscriptions
-        query = select(table).where(table.c.customer_tenant_id == customer_tenant_id)
-        rows = await self._conn.execute(query.order_by(table.c.subscription_id))
+        rows = await self._conn.execute(Q.subscriptions_of, {"customer_tenant_id": customer_tenant_id})
         return [self._load(row._asdict()) for row in rows]
 
     async def save(self, subscription: Subscription) -> None:
@@ -266,24 +296,17 @@ class SqlAttributions:
         self._conn = conn
 
     async def get(self, subscription_id: str, attribute: Attribute) -> AttributionLedger:
-        table = orm.attributions
-        query = (
-            select(table.c.value, table.c.valid_from, table.c.valid_to)
-            .where(table.c.subscription_id == subscription_id, table.c.attribute == attribute.value)
-            .order_by(table.c.valid_from)
-        )
+        keys = {"subscription_id": subscription_id, "attribute": attribute.value}
         entries = [
-            Attribution(row.value, row.valid_from, row.valid_to) for row in await self._conn.execute(query)
+            Attribution(row.value, row.valid_from, row.valid_to)
+            for row in await self._conn.execute(Q.attributions, keys)
         ]
         return AttributionLedger(subscription_id, attribute, entries)
 
     async def save(self, ledger: AttributionLedger) -> None:
         table = orm.attributions
-        await self._conn.execute(
-            delete(table).where(
-                table.c.subscription_id == ledger.subscription_id, table.c.attribute == ledger.attribute.value
-            )
-        )
+        keys = {"subscription_id": ledger.subscription_id, "attribute": ledger.attribute.value}
+        await self._conn.execute(Q.forget_attributions, keys)
         if ledger.entries:
             rows = [
                 {
