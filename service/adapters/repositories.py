@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,11 @@ def _upsert_statement(dialect: str, table: Table, key: str, columns: tuple[str, 
     changed = {name: upsert.excluded[name] for name in columns if name != key}
     statement: Executable = upsert.on_conflict_do_update(index_elements=[table.c[key]], set_=changed)
     return statement
+
+
+def _columns(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a row, shallow (``dataclasses.asdict`` deep-copies every value)."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
 
 
 def _param(column: Any) -> Any:
@@ -130,7 +135,7 @@ class SqlPartners:
         return Partner(**row._asdict()) if row else None
 
     async def save(self, partner: Partner) -> None:
-        await _upsert(self._conn, orm.partners, "partner_id", asdict(partner))
+        await _upsert(self._conn, orm.partners, "partner_id", _columns(partner))
 
 
 class SqlCustomers:
@@ -151,7 +156,7 @@ class SqlCustomers:
         return [Customer(**row._asdict()) for row in await self._conn.execute(query)]
 
     async def save(self, customer: Customer) -> None:
-        await _upsert(self._conn, orm.customers, "tenant_id", asdict(customer))
+        await _upsert(self._conn, orm.customers, "tenant_id", _columns(customer))
 
 
 class SqlInvitations:
@@ -202,7 +207,7 @@ class SqlInvitations:
 
     @staticmethod
     def _row(invitation: Invitation) -> dict[str, Any]:
-        values = asdict(invitation)
+        values = _columns(invitation)
         values["kind"] = invitation.kind.value
         values["status"] = invitation.status.value
         return values
@@ -226,12 +231,12 @@ class SqlRelationships:
         return [self._load(row._asdict()) for row in rows]
 
     async def save(self, relationship: ResellerRelationship) -> None:
-        values = asdict(relationship)
+        values = _columns(relationship)
         offer = values.pop("offer")
         values["status"] = relationship.status.value
-        values["offer_id"] = offer["offer_id"] if offer else None
-        values["offer_kind"] = offer["kind"] if offer else None
-        values["offer_quantity"] = offer["quantity"] if offer else None
+        values["offer_id"] = offer.offer_id if offer else None
+        values["offer_kind"] = offer.kind if offer else None
+        values["offer_quantity"] = offer.quantity if offer else None
         await _upsert(self._conn, orm.reseller_relationships, "relationship_id", values)
 
     @staticmethod
@@ -256,7 +261,7 @@ class SqlPartnerships:
         return self._load(row._asdict()) if row else None
 
     async def save(self, partnership: Partnership) -> None:
-        values = asdict(partnership)
+        values = _columns(partnership)
         values["status"] = partnership.status.value
         await _upsert(self._conn, orm.partnerships, "partnership_id", values)
 
@@ -279,7 +284,7 @@ class SqlSubscriptions:
         return [self._load(row._asdict()) for row in rows]
 
     async def save(self, subscription: Subscription) -> None:
-        values = asdict(subscription)
+        values = _columns(subscription)
         values["status"] = subscription.status.value
         await _upsert(self._conn, orm.subscriptions, "subscription_id", values)
 
@@ -366,7 +371,7 @@ class SqlTimeline:
         self._rows = rows
 
     async def add(self, entries: Sequence[TimelineEntry]) -> None:
-        self._rows.timeline.extend(asdict(entry) for entry in entries)
+        self._rows.timeline.extend(_columns(entry) for entry in entries)
 
 
 class SqlInbox:
