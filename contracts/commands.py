@@ -92,7 +92,7 @@ class AcceptedBy(Inbound):
 class AcceptResellerRelationship(Command):
     """The customer's global admin accepts with the invitation's token (RR-5, RR-7)."""
 
-    token: str = Field(min_length=1, max_length=512)
+    token: Text = Field(min_length=1, max_length=512)
     accepted_by: AcceptedBy
     accept_customer_agreement: bool = False
 
@@ -100,7 +100,7 @@ class AcceptResellerRelationship(Command):
 class DeclineInvitation(Command):
     """The invitee declines an invitation (reseller relationship or partnership)."""
 
-    token: str = Field(min_length=1, max_length=512)
+    token: Text = Field(min_length=1, max_length=512)
     reason: FreeText | None = None
 
 
@@ -128,7 +128,7 @@ class RequestPartnership(Command):
 class AcceptPartnership(Command):
     """The indirect reseller accepts the partnership invitation (IR-3)."""
 
-    token: str = Field(min_length=1, max_length=512)
+    token: Text = Field(min_length=1, max_length=512)
 
 
 class RemovePartnership(Command):

@@ -39,8 +39,8 @@ class CloudEvent(BaseModel):
     type: Text = Field(min_length=1, max_length=128)
     subject: Text | None = Field(default=None, max_length=256)
     time: datetime | None = None
-    datacontenttype: str | None = "application/json"
-    dataschema: str | None = None
+    datacontenttype: Text | None = "application/json"
+    dataschema: Text | None = None
     causationid: Text | None = None
     correlationid: Text | None = None
     data: Any = None

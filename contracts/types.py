@@ -18,6 +18,7 @@ def _tenant_id(value: str) -> str:
 
 
 _ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_encoded_word(value: str) -> str:
@@ -30,10 +31,13 @@ def _no_encoded_word(value: str) -> str:
     return value
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text and jsonb cannot hold U+0000: such a command could never be stored.
+def _storable(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold U+0000, and a lone surrogate (U+D800-U+DFFF, which
+    # JSON's "\ud800" escape yields) has no UTF-8 form: such a command could never be stored.
     if "\x00" in value:
         raise ValueError("text cannot contain NUL (U+0000)")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ValueError("text cannot contain a lone surrogate (U+D800-U+DFFF)")
     return value
 
 
@@ -71,14 +75,14 @@ Locale = Annotated[
 Cloud = Literal["public", "us-government", "germany", "china-21vianet"]
 PartnerKind = Literal["direct", "indirect-provider", "indirect-reseller", "advisor"]
 Role = Literal["global-admin", "user-admin", "admin-agent", "sales-agent", "billing-admin"]
-Text = Annotated[str, AfterValidator(_no_nul)]
-"""Any inbound text: no NUL (U+0000), which no database column can store."""
+Text = Annotated[str, AfterValidator(_storable)]
+"""Any inbound text: no NUL (U+0000) and no lone surrogate, which no database column can store."""
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True), AfterValidator(_no_nul)
+    str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True), AfterValidator(_storable)
 ]
 """A display name (partner, company). Line breaks are allowed; the email composer keeps them
 out of headers."""
-FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
+FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_storable)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_storable)]
 Email = Annotated[EmailStr, AfterValidator(_no_encoded_word)]
 """An address as ``email-validator`` accepts it, without RFC 2047 encoded-words."""

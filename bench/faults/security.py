@@ -700,6 +700,8 @@ class Guesser:
         # a near-miss is presented by the rightful owner, with the token slightly wrong
         actor = target.owner if kind in NEAR_MISSES else rng.choice(self.actors_for[type_])
         data = accept_data(guess) if type_ == "AcceptResellerRelationship" else {"token": guess}
+        if "\x00" in guess:  # no stored text may hold NUL: the contract refuses it when read
+            kind = "unreadable"
         expected = DEAD + "schema_invalid" if kind == "unreadable" else "invalid_token"
         return Attempt(type_, data, actor, kind, expected)
 

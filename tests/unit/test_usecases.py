@@ -1193,6 +1193,23 @@ def test_read_command_refuses_an_unknown_type() -> None:
     assert raised.value.reason == "unknown_type"
 
 
+@pytest.mark.parametrize("text", ["\\u0000", "\\ud800", "ok\\udfffok"], ids=["nul", "high", "low"])
+def test_text_no_database_can_store_is_schema_invalid(text: str) -> None:
+    """Found by T6 at full size: a lone surrogate (JSON ``"\\ud800"``) in ``actor.user`` or a
+    token passed validation and crashed the insert (it has no UTF-8 form)."""
+    registration = register_command(new_partner())
+    decline = decline_command("TOKEN", str(uuid4()))
+    read_command(registration), read_command(decline)  # both readable as they are
+
+    for document in (
+        registration.replace(b'"crm-sync"', f'"{text}"'.encode()),
+        decline.replace(b'"TOKEN"', f'"{text}"'.encode()),
+    ):
+        with pytest.raises(UnreadableMessage) as raised:
+            read_command(document)
+        assert raised.value.reason == "schema_invalid"
+
+
 SECRET_TOKEN = "tok_" + "S3cr3t" * 100  # longer than the 512 characters a token may have
 
 
