@@ -51,9 +51,10 @@ the bound is 0. An email acknowledged again is the same email (same email id and
 restart. No protocol closes that window (SMTP has no idempotent submission), so it is
 counted, not bounded; receiving systems drop the copy by its `Message-ID`, and so does
 the verifier. Under T1's SIGKILLs every 2–13 s with four SMTP connections busy it was
-34 in 30,006 commands; under SIGTERM (T2) 0. In T3 (6 in the recorded run) the database
-went away in that window; since then the relay remembers such an email and records it
-without sending it again (`tests/integration/test_relay.py`), so only a crash resends.
+34 in 30,006 commands; under SIGTERM (T2) 0. In T3 the database can go away in that
+window: that resent 6 emails over two outages until the relay learned to remember such an
+email and record it without sending it again (`tests/integration/test_relay.py`); the
+recorded T3 run, made since, shows 0. Only a crash resends.
 
 Each scenario starts its own Tansu broker, PostgreSQL (or SQLite), SMTP sink and
 `partnerlink serve` process; logs and an `outcomes.jsonl` per run are kept in `--workdir`.
