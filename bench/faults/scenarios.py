@@ -87,7 +87,9 @@ def start_lifecycle(
 ) -> tuple[CustomerLifecycle, asyncio.Task[None]]:
     """The customer lifecycle of ``customers`` customers, fed by the SMTP sink, running in a
     task that sends for at most ``within`` seconds."""
-    lifecycle = CustomerLifecycle(env.workload, customers, rate=rate, seed=seed)
+    lifecycle = CustomerLifecycle(
+        env.workload, customers, rate=rate, seed=seed, registered=lambda: env.wait_answered(120, idle=0)
+    )
     env.sink.on_delivered = lifecycle.on_email
     deadline = asyncio.get_running_loop().time() + within
     return lifecycle, asyncio.create_task(lifecycle.run(deadline))

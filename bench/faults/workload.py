@@ -16,7 +16,7 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,12 +174,16 @@ class CustomerLifecycle:
 
     ``on_email`` is fed every email the SMTP sink acknowledges; an invitation from partner A
     makes the lifecycle send that customer's acceptance, order and partner of record.
+    ``registered`` returns once the two partners' registrations have their outcome: they are
+    keyed by MPN ID, the requests by tenant, so with several consumers nothing else orders
+    them (without it, requests raced the registration and were refused ``unknown_partner``).
     """
 
     workload: Workload
     customers: int
     rate: float
     seed: int = 7
+    registered: Callable[[], Awaitable[object]] | None = None
     answered: set[int] = field(default_factory=set)
     _inbox: asyncio.Queue[tuple[int, str]] = field(default_factory=asyncio.Queue)
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_event_loop)
@@ -206,6 +210,8 @@ class CustomerLifecycle:
         await w.register(PARTNER_A)
         await w.register(PARTNER_B)
         await w.flush()
+        if self.registered is not None:
+            await self.registered()
         answers = asyncio.create_task(self._answer(deadline))
         order = list(range(1, self.customers + 1))
         random.Random(self.seed).shuffle(order)
