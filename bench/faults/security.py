@@ -845,8 +845,8 @@ async def run_t7(options: RunOptions) -> ScenarioResult:
         "CommandRejected, nothing else), and the domain tables are compared before and after.",
         f"Lookup path ({fast.sent:,} guesses): the same CloudEvent bytes → read_command → the real "
         "use case (HANDLERS: token hash, invitation lookup on the real repository, actor and "
-        "invitation checks) on a real SqlUnitOfWork, 1,000 per transaction, rolled back after each "
-        "rejection as the bus does, never committed: no inbox, no outbox, no commit per guess. "
+        "invitation checks) on a real SqlUnitOfWork, 1,000 per transaction, each in a savepoint "
+        "as the bus does, never committed: no inbox, no outbox, no commit per guess. "
         "A use case that does not raise Rejected counts as accepted. Why two paths: at the full "
         f"path's measured rate 10^6 commands would take ~{full_path_minutes:.0f} min on this machine.",
     ]
