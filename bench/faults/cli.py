@@ -39,7 +39,7 @@ def scenarios() -> dict[str, Scenario]:
 APPENDIX = """
 ## How to run it
 
-    partnerlink chaos all --full          # every scenario at the sizes above (about an hour)
+    partnerlink chaos all --full          # every T scenario at the sizes above (about 90 min; T6 alone 40)
     partnerlink chaos T1 T4 --database sqlite
     partnerlink chaos T1 T4 T5 T7         # the reduced sizes CI runs (tests/chaos)
 
