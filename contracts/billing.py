@@ -19,10 +19,10 @@ class OrderLineItem(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
-    line_item_number: int = Field(alias="lineItemNumber", ge=0)
+    line_item_number: int = Field(alias="lineItemNumber", ge=0, le=1_000_000)
     offer_id: Identifier = Field(alias="offerId")
     subscription_id: Identifier | None = Field(default=None, alias="subscriptionId")
-    quantity: int = Field(alias="quantity", ge=0)
+    quantity: int = Field(alias="quantity", ge=0, le=1_000_000)
     partner_id_on_record: MpnId | None = Field(default=None, alias="partnerIdOnRecord")
 
 

@@ -28,7 +28,7 @@ from service.domain.model import (
     RelationshipStatus,
     SubscriptionStatus,
 )
-from service.inbound import read_command, read_order
+from service.inbound import UnreadableMessage, read_command, read_order
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import hash_token
 from service.usecases import HANDLERS
@@ -1578,3 +1578,16 @@ async def test_timeline_has_no_entry_for_partnership_events(h: Harness) -> None:
     assert [(e.event_type, e.customer_tenant_id, e.command_type) for e in h.db.timeline] == [
         ("CustomerAdded", tenant, "AddCustomer")
     ]
+
+
+@pytest.mark.parametrize("field", ["quantity", "lineItemNumber"])
+def test_an_order_number_no_column_can_hold_is_schema_invalid(field: str) -> None:
+    """Found by T6 at full size: a quantity of 10^30 passed the contract and crashed the insert
+    (the columns are 32-bit integers); the bound is the one a 21Vianet offer has."""
+    item = line(str(uuid4()))
+    read_order(order(str(uuid4()), item))  # readable as it is
+
+    with pytest.raises(UnreadableMessage) as raised:
+        read_order(order(str(uuid4()), {**item, field: 10**30}))
+
+    assert raised.value.reason == "schema_invalid"
