@@ -141,7 +141,6 @@ class Timeline(Protocol):
 
 
 class Inbox(Protocol):
-    async def seen(self, command_id: str) -> bool: ...
     async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
         """Which of ``command_ids`` were processed already (one query for a batch)."""
         ...

@@ -330,7 +330,7 @@ class AppendOnlyRows:
     """Rows a unit of work only appends (inbox, outbox, timeline), kept in memory and
     written by ``flush`` just before the commit: one multi-row ``INSERT`` per table for the
     whole transaction instead of one round trip per row. Nothing reads them back within the
-    transaction except the inbox (``SqlInbox.seen`` looks here too)."""
+    transaction except the inbox (``SqlInbox.seen_among`` looks here too)."""
 
     def __init__(self) -> None:
         self.inbox: list[dict[str, Any]] = []
@@ -380,12 +380,6 @@ class SqlInbox:
     def __init__(self, conn: AsyncConnection, rows: AppendOnlyRows) -> None:
         self._conn = conn
         self._rows = rows
-
-    async def seen(self, command_id: str) -> bool:
-        if any(row["command_id"] == command_id for row in self._rows.inbox):
-            return True
-        query = select(orm.inbox.c.command_id).where(orm.inbox.c.command_id == command_id)
-        return (await self._conn.execute(query)).first() is not None
 
     async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
         pending = {row["command_id"] for row in self._rows.inbox}

@@ -294,9 +294,6 @@ class FakeInbox:
         self._table = table
         self._committed = committed
 
-    async def seen(self, command_id: str) -> bool:
-        return command_id in self._table.rows
-
     async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
         return {command_id for command_id in command_ids if command_id in self._table.rows}
 

@@ -53,7 +53,7 @@ async def test_savepoint_undoes_only_the_writes_of_the_block_that_raised() -> No
                 await uow.inbox.record("cmd-1", "RegisterPartner")
                 raise ValueError
         assert await uow.partners.get("1234567") is None
-        assert await uow.inbox.seen("cmd-1") is False
+        assert await uow.inbox.seen_among(["cmd-1"]) == set()
         async with uow.savepoint():
             await uow.inbox.record("cmd-2", "RegisterPartner")
         await uow.commit()
@@ -96,7 +96,7 @@ async def test_inbox_record_of_an_id_committed_meanwhile_raises_duplicate_commit
     db = FakeDatabase()
 
     async with db.unit_of_work() as late:
-        assert await late.inbox.seen("cmd-1") is False
+        assert await late.inbox.seen_among(["cmd-1"]) == set()
         async with db.unit_of_work() as early:
             await early.inbox.record("cmd-1", "RegisterPartner")
             await early.commit()
