@@ -175,7 +175,7 @@ def from_json(document: dict[str, Any]) -> ScenarioResult:
     result.bounds = [Bound(**bound) for bound in document.get("bounds", [])]
     ran = document.get("ran", {})
     if ran:
-        result.notes.append(f"ran {ran.get('at')} with `{ran.get('command')}`")
+        result.notes = [*result.notes, f"ran {ran.get('at')} with `{ran.get('command')}`"]
     return result
 
 
