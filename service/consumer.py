@@ -1,10 +1,9 @@
 """From one Kafka record to its durable outcome: applied, rejected, duplicate or dead-lettered.
 
-The caller commits a record's offset only after ``process`` (one record) or
-``process_batch`` (one fetch) returned, i.e. after the outcome is durable (database
-commit, or the dead-letter topic acknowledged). Transient failures (database or broker
-unreachable) are retried here with capped exponential backoff, keeping the partition's
-order; nothing is skipped.
+The caller commits a fetch's offsets only after ``process_batch`` returned, i.e. after
+every outcome is durable (database commit, or the dead-letter topic acknowledged).
+Transient failures (database or broker unreachable) are retried here with capped
+exponential backoff, keeping the partition's order; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -61,24 +60,13 @@ def dlq_headers(record: Record, reason: str, error_class: str, message: str) -> 
 
 
 class CommandConsumer:
-    """``await consumer.process(record)`` returns once the record's outcome is durable."""
+    """``await consumer.process_batch(records)`` returns once every record's outcome is durable."""
 
     def __init__(self, bus: CommandBus, dead_letter: DeadLetter, max_backoff_seconds: float = 30.0) -> None:
         self._bus = bus
         self._dead_letter = dead_letter
         self._max_backoff = max_backoff_seconds
         self.stopping = asyncio.Event()
-
-    async def process(
-        self, record: Record, read: Callable[[bytes | None], IncomingCommand] = read_command
-    ) -> Outcome | None:
-        """The outcome, or ``None`` when the record was dead-lettered. ``read`` parses the value."""
-        try:
-            incoming = read(record.value)
-        except UnreadableMessage as exc:
-            await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
-            return None
-        return await self._apply(record, incoming)
 
     async def _apply(self, record: Record, incoming: IncomingCommand) -> Outcome | None:
         """One command in its own transaction; dead-lettered if its handler fails."""
