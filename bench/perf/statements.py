@@ -16,6 +16,11 @@ on 15.18: three ``SAVEPOINT sa_savepoint_1`` on one connection count once, three
 ``ROLLBACK`` from asyncpg's transactions (simple protocol) and every ``SELECT`` / ``INSERT``
 / ``UPDATE`` / ``DELETE`` are counted exactly. ``read()`` therefore names the kinds seen
 whose count is only a lower bound.
+
+A ``calls`` is one execution: an ``executemany`` of N rows (asyncpg pipelines one
+Bind/Execute per row; SQLAlchemy Core ``insert(table)`` with a list of rows and no
+``RETURNING`` goes that way on asyncpg) counts N; a multi-row ``VALUES`` or ``unnest``
+statement counts 1.
 """
 
 from __future__ import annotations
