@@ -75,6 +75,8 @@ def _register_partner(cmd: RegisterPartner, actor: ActorRef, needs: Needs) -> No
 def _request_relationship(cmd: RequestResellerRelationship, actor: ActorRef, needs: Needs) -> None:
     needs.partners.add(cmd.partner_id)
     needs.customers.add(cmd.customer.tenant_id)
+    # read by an acceptance later in the same fetch (it withdraws the pair's other invitations)
+    needs.pending_invitations.add((RESELLER, cmd.partner_id, cmd.customer.tenant_id))
 
 
 def _by_token(
@@ -97,6 +99,7 @@ def _remove_relationship(cmd: RemoveResellerRelationship, actor: ActorRef, needs
 def _request_partnership(cmd: RequestPartnership, actor: ActorRef, needs: Needs) -> None:
     needs.partners.update((cmd.provider_id, cmd.reseller_id))
     needs.partnerships.add((cmd.provider_id, cmd.reseller_id))
+    needs.pending_invitations.add((PARTNERSHIP, cmd.provider_id, cmd.reseller_id))
 
 
 def _remove_partnership(cmd: RemovePartnership, actor: ActorRef, needs: Needs) -> None:
