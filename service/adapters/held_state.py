@@ -30,14 +30,16 @@ PENDING_RESELLER = InvitationKind.RESELLER_RELATIONSHIP.value
 
 def lock_names(needs: Needs) -> set[str]:
     """The advisory locks a load takes: one per key under which a concurrent fetch could
-    create or change rows this one reads (a partner, a customer with its relationships,
-    invitations and subscriptions, a subscription with its ledgers, a provider-reseller
-    pair with its partnerships and invitations). Rows that already exist are also locked
-    one by one (``FOR UPDATE``) as they load."""
-    names = {f"partner:{p}" for p in needs.partners | needs.pending_invitations_of}
-    names |= {f"customer:{c}" for c in needs.customers | needs.customer_subscriptions}
+    create rows this one depends on, where no existing row could be locked instead: a
+    customer (its row, relationships, reseller invitations and subscriptions are created
+    by requests, AddCustomer and orders), a subscription (created by orders and offers,
+    with its ledgers), a provider-reseller pair whose pending partnership invitations or
+    associated customers are read. Rows that exist are locked one by one (``FOR UPDATE``)
+    as they load, which is enough for partners and partnerships: they are only updated,
+    or created by an upsert whose outcome is that of some serial order."""
+    names = {f"customer:{c}" for c in needs.customers | needs.customer_subscriptions}
     names |= {f"subscription:{s}" for s in needs.subscriptions}
-    names |= {f"pair:{p}:{r}" for p, r in needs.partnerships | needs.associated_customers}
+    names |= {f"pair:{p}:{r}" for p, r in needs.associated_customers}
     for kind, inviter, invitee in needs.pending_invitations:
         names.add(f"customer:{invitee}" if kind == PENDING_RESELLER else f"pair:{inviter}:{invitee}")
     return names
