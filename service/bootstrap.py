@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters.database import create_engine, migrate
+from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
+from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
@@ -51,16 +52,19 @@ class Service:
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
-    templates = settings.templates_dir or default_templates_dir()
     return Dependencies(
         clock=utcnow,
         regions=load_region_map(settings.region_classification, settings.region_overrides),
         link_bases=settings.link_bases(),
         invitation_ttl=timedelta(seconds=settings.invitation_ttl_seconds),
-        composer=JinjaEmailComposer(templates, settings.mail_from),
         new_token=new_token,
         new_id=new_id,
     )
+
+
+def build_composer(settings: Settings) -> JinjaEmailComposer:
+    """The relay's email renderer: ``templates_dir`` (default: the installed templates)."""
+    return JinjaEmailComposer(settings.templates_dir or default_templates_dir(), settings.mail_from, utcnow)
 
 
 @asynccontextmanager
@@ -72,7 +76,14 @@ async def running_service(
     try:
         if settings.database_auto_migrate:
             await migrate(engine)
-        relay = OutboxRelay(engine, publish, lambda: SmtpSender(settings), settings, new_id)
+        relay = OutboxRelay(
+            SqlOutboxStore(engine),
+            publish,
+            lambda: SmtpSender(settings),
+            build_composer(settings),
+            settings,
+            new_id,
+        )
         deps = build_dependencies(settings)
         bus = CommandBus(
             lambda: SqlUnitOfWork(engine), deps, HANDLERS, settings.event_source, on_commit=relay.wake
@@ -85,6 +96,7 @@ async def running_service(
             settings.expiry_batch_size,
             on_commit=relay.wake,
         )
-        yield Service(settings, engine, bus, CommandConsumer(bus, dead_letter), relay, expiry)
+        consumer = CommandConsumer(bus, dead_letter, is_transient=is_transient)
+        yield Service(settings, engine, bus, consumer, relay, expiry)
     finally:
         await engine.dispose()

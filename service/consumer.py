@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from service.bus import CommandBus, Outcome
@@ -40,19 +39,10 @@ DeadLetter = Callable[[Record, dict[str, str]], Awaitable[None]]
 """``dead_letter(record, error_headers)``: publish the original bytes to the DLQ, confirmed."""
 
 
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-"""PostgreSQL: serialization failure, deadlock detected, lock not available. The
-transaction was rolled back; the same fetch, run again, can succeed."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the database or network was unreachable, or the transaction
-    lost a race with a concurrent one (``RETRYABLE_SQLSTATES``); not a bad command."""
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-    ):
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
+IsTransient = Callable[[BaseException], bool]
+"""``is_transient(error)``: True when the database or network was unreachable (worth
+retrying), False for a bad command; the adapters classify their own errors
+(``service.adapters.database.is_transient``)."""
 
 
 def dlq_headers(record: Record, reason: str, error_class: str, message: str) -> dict[str, str]:
@@ -68,11 +58,22 @@ def dlq_headers(record: Record, reason: str, error_class: str, message: str) -> 
 
 
 class CommandConsumer:
-    """``await consumer.process_batch(records)`` returns once every record's outcome is durable."""
+    """``await consumer.process_batch(records)`` returns once every record's outcome is durable.
 
-    def __init__(self, bus: CommandBus, dead_letter: DeadLetter, max_backoff_seconds: float = 30.0) -> None:
+    ``is_transient`` sorts errors into transient (retried, then left to redelivery) and
+    permanent (the command is dead-lettered)."""
+
+    def __init__(
+        self,
+        bus: CommandBus,
+        dead_letter: DeadLetter,
+        *,
+        is_transient: IsTransient,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
         self._bus = bus
         self._dead_letter = dead_letter
+        self._is_transient = is_transient
         self._max_backoff = max_backoff_seconds
         self.stopping = asyncio.Event()
 
@@ -83,7 +84,7 @@ class CommandConsumer:
         except UnreadableMessage as exc:  # a contract command with no use case
             await self._send_to_dlq(record, exc.reason, type(exc).__name__, exc.message)
         except Exception as exc:
-            if is_transient(exc):
+            if self._is_transient(exc):
                 raise  # only when stopping: the caller does not commit, the record is redelivered
             log.exception(
                 "command.handler_error", topic=record.topic, partition=record.partition, offset=record.offset
@@ -113,7 +114,7 @@ class CommandConsumer:
         try:
             applied = await self._retrying(lambda: self._bus.handle_batch(batch))
         except Exception as exc:
-            if is_transient(exc):
+            if self._is_transient(exc):
                 raise
             log.info("command.batch_split", size=len(batch), error=type(exc).__name__)
             applied = [await self._apply(records[index], incoming) for index, incoming in readable]
@@ -128,7 +129,7 @@ class CommandConsumer:
 
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: is_transient(e) and not self.stopping.is_set()),
+            retry=retry_if_exception(lambda e: self._is_transient(e) and not self.stopping.is_set()),
             wait=wait_exponential_jitter(multiplier=0.1, max=self._max_backoff),
             reraise=True,
             before_sleep=lambda state: log.warning(

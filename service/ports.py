@@ -38,13 +38,15 @@ class StagedEvent:
 
 @dataclass(frozen=True)
 class StagedEmail:
-    """A rendered email waiting for SMTP: RFC 5322 ``message`` bytes plus what its events report."""
+    """An email waiting for the relay, which renders it when it sends: ``template`` in the
+    requested ``locale`` for ``to``, with the JSON ``params`` (``EmailRequest``), plus what
+    its events report."""
 
     email_id: str
     template: str
     locale: str
     to: str
-    message: bytes
+    params: dict[str, Any]
     causation_id: str
     correlation_id: str
     key: bytes | None

@@ -1,42 +1,101 @@
 """The outbox relay: publishes staged events to Kafka and sends staged emails over SMTP.
 
-A row is marked done only after the broker (acks=all) or the SMTP server confirmed it.
-Events and emails have independent loops, so a slow or hanging SMTP server never holds
-events back. Events are published in ``seq`` order per lane (``service.lanes``): on
-PostgreSQL a relay publishes a lane only while holding its advisory lock, so several
-replicas relay at once and Kafka still sees each key's events in commit order. Emails are
-claimed with ``FOR UPDATE SKIP LOCKED`` by ``smtp_connections`` concurrent senders, each
-on its own pooled connection (one on SQLite, which has no row locks). Email outcomes become
-``EmailSent``/``EmailFailed`` events in the same transaction that marks the email; an email
-the server accepted whose transaction then failed is recorded on the next attempt, not
-sent again (by this process; a crash in that window resends it, same ``Message-ID``).
+It works through ports only (``service.relay_ports``): the outbox's storage, the email
+renderer and the mail server. A row is done only after the broker (acks=all) or the mail
+server confirmed it. Events and emails have independent loops, so a slow or hanging SMTP
+server never holds events back.
+
+Events are published in ``seq`` order per lane (``service.lanes``): a lane's batch is
+queued on the producer without waiting for each acknowledgement, the acknowledgements are
+awaited together, and the rows are deleted in one statement. On PostgreSQL a relay
+publishes a lane only while holding its lock, so several replicas relay at once and Kafka
+still sees each key's events in commit order.
+
+Emails are rendered when they are sent, from the template parameters the outbox kept.
+``smtp_connections`` senders (one where claims are not exclusive, SQLite) each claim a
+batch of due emails (held, not written: a relay that dies leaves them due at once) and send
+them one after the other on their own SMTP connection. Each outcome is made durable before
+that sender sends its next email, so a crash resends at most the one email in flight per
+connection (with the same ``Message-ID``); the outcomes of all senders are written together,
+one transaction for whatever finished meanwhile (``GroupCommit``), with their
+``EmailSent``/``EmailFailed`` events. An email the server accepted whose outcome then could
+not be written is recorded on the next attempt, not sent again (by this process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Generic, TypeVar
 
 import structlog
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import EmailFailed, EmailSent
-from service.adapters import orm
-from service.adapters.smtp import SmtpAmbiguousError, SmtpPermanentError, SmtpSender, SmtpTemporaryError
 from service.envelopes import event_envelope
-from service.lanes import LOCK_NAMESPACE, lane_of
+from service.ports import StagedEvent
+from service.relay_ports import (
+    EmailNotRenderable,
+    EmailOutcome,
+    EmailRenderer,
+    MailAmbiguousError,
+    Mailer,
+    MailPermanentError,
+    MailTemporaryError,
+    OutboxStore,
+    PendingEmail,
+)
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 Publish = Callable[[bytes | None, bytes], Awaitable[Awaitable[object]]]
 """``confirmation = await publish(key, payload)`` queues the record; ``await confirmation``
 returns once the broker acknowledged it (acks=all) and raises otherwise."""
+
+
+class GroupCommit(Generic[T]):
+    """``await group.submit(item)`` returns once ``write`` stored a batch holding ``item``.
+
+    Items submitted while a write is under way are written together by the next one: the
+    first submitter writes (the leader) until nothing is left, the others wait. When a write
+    fails, every submitter of its batch gets the error."""
+
+    def __init__(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._queued: list[tuple[T, asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def submit(self, item: T) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((item, done))
+        if not self._writing:
+            await self._lead()
+        await done
+
+    async def _lead(self) -> None:
+        self._writing = True
+        batch: list[tuple[T, asyncio.Future[None]]] = []
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    await self._write([item for item, _ in batch])
+                except Exception as exc:
+                    for _, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        done.set_result(None)
+        finally:
+            self._writing = False
+            for _, done in (*batch, *self._queued):  # cancelled mid-write: nobody waits forever
+                if not done.done():
+                    done.set_exception(RuntimeError("the write was cancelled"))
+            self._queued = []
 
 
 class OutboxRelay:
@@ -44,24 +103,27 @@ class OutboxRelay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: OutboxStore,
         publish: Publish,
-        mailer: Callable[[], SmtpSender],
+        mailer: Callable[[], Mailer],
+        renderer: EmailRenderer,
         settings: Settings,
         new_id: Callable[[], str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._publish = publish
+        self._renderer = renderer
         self._settings = settings
         self._new_id = new_id
         self._clock = clock
-        self._postgres = engine.dialect.name == "postgresql"
-        senders = settings.smtp_connections if self._postgres else 1
+        senders = settings.smtp_connections if store.exclusive_claims else 1
         self._mailers = [mailer() for _ in range(senders)]
-        self._sent_unrecorded: set[str] = set()
-        """email ids the SMTP server accepted whose transaction then failed (database gone):
-        the next attempt records them without sending them again"""
+        self._claim_size = max(1, settings.relay_batch_size // senders)
+        self._outcomes: GroupCommit[EmailOutcome] = GroupCommit(store.record_emails)
+        self._sent_unrecorded: dict[str, str] = {}
+        """email id → locale, of the emails the server accepted whose outcome could not be
+        written (database gone): the next attempt records them without sending them again"""
         self._wakeups: list[asyncio.Event] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -106,164 +168,154 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), self._settings.relay_poll_interval_seconds)
 
+    # ------------------------------------------------------------------------- events
+
     async def relay_events(self) -> int:
         """Publish staged events, up to ``relay_batch_size`` per lane, in order; returns how many."""
-        if not self._postgres:
-            return await self._relay_lane(None)
-        table = orm.outbox_events
-        async with self._engine.connect() as conn:
-            lanes = (await conn.execute(select(table.c.lane).distinct())).scalars().all()
         moved = 0
-        for lane in lanes:
+        for lane in await self._store.event_lanes():
             moved += await self._relay_lane(lane)
         return moved
 
     async def _relay_lane(self, lane: int | None) -> int:
-        """One transaction: take the lane's lock (PostgreSQL), publish its oldest rows in ``seq``
-        order, wait for every acknowledgement, delete them. ``None``: all rows (SQLite)."""
-        table = orm.outbox_events
-        async with self._engine.connect() as conn, conn.begin():
-            query = select(table.c.seq, table.c.key, table.c.payload).order_by(table.c.seq)
-            if lane is not None:
-                locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE + lane)))
-                if not locked:
-                    return 0  # another replica is relaying this lane
-                query = query.where(table.c.lane == lane)
-            rows = (await conn.execute(query.limit(self._settings.relay_batch_size))).all()
-            confirmations = [await self._publish(row.key, row.payload) for row in rows]
+        """Queue the lane's oldest events in ``seq`` order, await every acknowledgement, delete
+        them; all in the store's transaction (which holds the lane's lock on PostgreSQL)."""
+        async with self._store.lane_events(lane, self._settings.relay_batch_size) as batch:
+            if not batch.events:
+                return 0
+            confirmations = [await self._publish(event.key, event.payload) for event in batch.events]
             await asyncio.gather(*confirmations)
-            if rows:
-                await conn.execute(delete(table).where(table.c.seq.in_([row.seq for row in rows])))
-        return len(rows)
+            await batch.delete()
+        return len(batch.events)
 
-    async def relay_emails(self, mailer: SmtpSender | None = None) -> int:
-        """Send the emails that are due, one transaction each, on ``mailer`` (default: the
-        first pooled connection); returns how many were tried."""
+    # ------------------------------------------------------------------------- emails
+
+    async def relay_emails(self, mailer: Mailer | None = None) -> int:
+        """Claim a batch of due emails and send them on ``mailer`` (default: the first pooled
+        connection), each outcome durable before the next is sent; returns how many were
+        tried. Raises when an outcome cannot be written (the rest of the batch stays due)."""
         mailer = mailer or self._mailers[0]
         tried = 0
-        for _ in range(self._settings.relay_batch_size):
-            if self._stopping or not await self._send_next_email(mailer):
-                break
-            tried += 1
+        async with self._store.claim_emails(self._clock(), self._claim_size) as claim:
+            for email in claim.emails:
+                if self._stopping or not claim.held():
+                    break
+                await self._outcomes.submit(await self._attempt(mailer, email))
+                self._sent_unrecorded.pop(email.email_id, None)
+                tried += 1
         return tried
 
-    async def _send_next_email(self, mailer: SmtpSender) -> bool:
-        table = orm.outbox_emails
+    async def _attempt(self, mailer: Mailer, email: PendingEmail) -> EmailOutcome:
+        """Render and send ``email`` once; the outcome to record (nothing is written here)."""
         now = self._clock()
-        async with self._engine.connect() as conn, conn.begin():
-            query = (
-                select(table)
-                .where(table.c.status == "pending", table.c.next_attempt_at <= now)
-                .order_by(table.c.seq)
-                .limit(1)
-            )
-            row = (await conn.execute(self._claim(query))).first()
-            if row is None:
-                return False
-            email = row._asdict()
-            await self._deliver(conn, mailer, email, now)
-        self._sent_unrecorded.discard(email["email_id"])  # committed
-        return True
-
-    async def _deliver(
-        self, conn: AsyncConnection, mailer: SmtpSender, email: dict[str, Any], now: datetime
-    ) -> None:
-        table = orm.outbox_emails
-        done = {"message": None, "finished_at": now, "attempts": email["attempts"] + 1}
+        locale = self._sent_unrecorded.get(email.email_id)
         try:
-            if email["email_id"] not in self._sent_unrecorded:
-                await mailer.send(self._settings.mail_from, email["recipient"], email["message"])
-                self._sent_unrecorded.add(email["email_id"])
-        except SmtpPermanentError as exc:
-            await conn.execute(
-                update(table)
-                .where(table.c.seq == email["seq"])
-                .values(status="failed", last_error=str(exc), **done)
-            )
-            await self._stage_outcome(conn, email, reason=str(exc), permanent=True)
-            log.warning("email.failed", email_id=email["email_id"], code=exc.code, permanent=True)
-            return
-        except SmtpAmbiguousError as exc:
-            log.warning("email.ambiguous", email_id=email["email_id"], error=str(exc))
-            await self._defer(conn, email, f"ambiguous: {exc}", now, ambiguous=1)
-            return
-        except SmtpTemporaryError as exc:
-            await self._defer(conn, email, str(exc), now)
-            return
-        await conn.execute(update(table).where(table.c.seq == email["seq"]).values(status="sent", **done))
-        await self._stage_outcome(conn, email, reason=None, permanent=False)
-        log.info("email.sent", email_id=email["email_id"], template=email["template"], locale=email["locale"])
+            if locale is None:
+                locale, message = self._message(email)
+                await mailer.send(self._settings.mail_from, email.recipient, message)
+                self._sent_unrecorded[email.email_id] = locale
+        except EmailNotRenderable as exc:
+            log.warning("email.not_renderable", email_id=email.email_id, template=email.template)
+            reason = _without_link(f"not renderable: {exc}", email)
+            return self._finished(email, email.locale, now, failure=reason, permanent=True)
+        except MailPermanentError as exc:
+            log.warning("email.failed", email_id=email.email_id, code=exc.code, permanent=True)
+            return self._finished(email, locale or email.locale, now, failure=str(exc), permanent=True)
+        except MailAmbiguousError as exc:
+            log.warning("email.ambiguous", email_id=email.email_id, error=str(exc))
+            return self._deferred(email, locale or email.locale, f"ambiguous: {exc}", now, ambiguous=1)
+        except MailTemporaryError as exc:
+            return self._deferred(email, locale or email.locale, str(exc), now)
+        log.info("email.sent", email_id=email.email_id, template=email.template, locale=locale)
+        return self._finished(email, locale, now)
 
-    async def _defer(
-        self, conn: AsyncConnection, email: dict[str, Any], error: str, now: datetime, ambiguous: int = 0
-    ) -> None:
+    def _message(self, email: PendingEmail) -> tuple[str, bytes]:
+        """The chosen locale and the RFC 5322 bytes; a row staged before parameters existed
+        carries its rendered bytes. Raises ``EmailNotRenderable``."""
+        if email.params is not None:
+            rendered = self._renderer.render(
+                email.email_id, email.template, email.locale, email.recipient, email.params
+            )
+            return rendered.locale, rendered.message
+        if email.message is not None:
+            return email.locale, email.message
+        raise EmailNotRenderable("the outbox row has neither parameters nor a rendered message")
+
+    def _finished(
+        self,
+        email: PendingEmail,
+        locale: str,
+        now: datetime,
+        *,
+        failure: str | None = None,
+        permanent: bool = False,
+        last_error: str | None = None,
+        ambiguous: int = 0,
+    ) -> EmailOutcome:
+        """Sent (``failure`` None) or failed for ``failure`` (the event's reason; the row keeps
+        ``last_error``, by default the same): the outcome and its ``EmailSent``/``EmailFailed``."""
+        return EmailOutcome(
+            seq=email.seq,
+            status="sent" if failure is None else "failed",
+            attempts=email.attempts + 1,
+            ambiguous_attempts=email.ambiguous_attempts + ambiguous,
+            at=now,
+            last_error=last_error or failure,
+            event=self._outcome_event(email, locale, failure, permanent, now),
+        )
+
+    def _deferred(
+        self, email: PendingEmail, locale: str, error: str, now: datetime, ambiguous: int = 0
+    ) -> EmailOutcome:
         """Try again after exponential backoff, or give up after ``email_give_up_after_seconds``.
         ``ambiguous`` (0 or 1) counts an attempt that may have been delivered."""
-        table = orm.outbox_emails
         s = self._settings
-        attempts = email["attempts"] + 1
-        counted = {"ambiguous_attempts": email["ambiguous_attempts"] + ambiguous}
-        if (now - email["created_at"]).total_seconds() >= s.email_give_up_after_seconds:
-            await conn.execute(
-                update(table)
-                .where(table.c.seq == email["seq"])
-                .values(
-                    status="failed",
-                    last_error=error,
-                    attempts=attempts,
-                    message=None,
-                    finished_at=now,
-                    **counted,
-                )
-            )
-            await self._stage_outcome(
-                conn, email, reason=f"gave up after {attempts} attempts: {error}", permanent=False
-            )
-            return
+        attempts = email.attempts + 1
+        if (now - email.created_at).total_seconds() >= s.email_give_up_after_seconds:
+            reason = f"gave up after {attempts} attempts: {error}"
+            return self._finished(email, locale, now, failure=reason, last_error=error, ambiguous=ambiguous)
         delay = min(s.email_retry_initial_seconds * 2 ** (attempts - 1), s.email_retry_max_backoff_seconds)
-        await conn.execute(
-            update(table)
-            .where(table.c.seq == email["seq"])
-            .values(
-                attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay), **counted
-            )
+        log.warning("email.deferred", email_id=email.email_id, attempts=attempts, retry_in_seconds=delay)
+        return EmailOutcome(
+            seq=email.seq,
+            status="pending",
+            attempts=attempts,
+            ambiguous_attempts=email.ambiguous_attempts + ambiguous,
+            at=now,
+            last_error=error,
+            retry_at=now + timedelta(seconds=delay),
         )
-        log.warning("email.deferred", email_id=email["email_id"], attempts=attempts, retry_in_seconds=delay)
 
-    async def _stage_outcome(
-        self, conn: AsyncConnection, email: dict[str, Any], reason: str | None, permanent: bool
-    ) -> None:
+    def _outcome_event(
+        self, email: PendingEmail, locale: str, failure: str | None, permanent: bool, now: datetime
+    ) -> StagedEvent:
         common = {
-            "email_id": email["email_id"],
-            "template": email["template"],
-            "locale": email["locale"],
-            "to": email["recipient"],
-            "causationid": email["causation_id"],
+            "email_id": email.email_id,
+            "template": email.template,
+            "locale": locale,
+            "to": email.recipient,
+            "causationid": email.causation_id,
         }
         event = (
             EmailSent(**common)
-            if reason is None
-            else EmailFailed(**common, reason=reason, permanent=permanent)
+            if failure is None
+            else EmailFailed(**common, reason=failure, permanent=permanent)
         )
         event_id = self._new_id()
         payload = event_envelope(
             event,
             event_id=event_id,
             source=self._settings.event_source,
-            causation_id=email["causation_id"],
-            correlation_id=email["correlation_id"],
+            causation_id=email.causation_id,
+            correlation_id=email.correlation_id,
             subject=None,
-            now=self._clock(),
+            now=now,
         )
-        await conn.execute(
-            insert(orm.outbox_events).values(
-                event_id=event_id,
-                key=email["key"],
-                payload=payload,
-                created_at=self._clock(),
-                lane=lane_of(email["key"]),
-            )
-        )
+        return StagedEvent(event_id, email.key, payload)
 
-    def _claim(self, query: Any) -> Any:
-        return query.with_for_update(skip_locked=True) if self._postgres else query
+
+def _without_link(text: str, email: PendingEmail) -> str:
+    """``text`` with the email's invitation link (its token) masked, as events never carry
+    a failure's parameters."""
+    link = (email.params or {}).get("invitation_url")
+    return text.replace(link, "<invitation link>") if isinstance(link, str) and link else text

@@ -58,7 +58,7 @@ async def stage(uow: UnitOfWork, effects: Effects, cause: Cause, deps: Dependenc
                 email.template,
                 email.locale,
                 email.to,
-                email.message,
+                email.params,
                 cause.command_id,
                 cause.correlation_id,
                 cause.key,

@@ -61,7 +61,8 @@ from service.adapters.regions import load_region_map
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import CommandBus, Outcome
 from service.inbound import IncomingCommand, read_command, read_order
-from service.ports import UnitOfWork
+from service.ports import StagedEmail, UnitOfWork
+from service.relay_ports import EmailNotRenderable, RenderedEmail
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import new_token
 from service.usecases import HANDLERS
@@ -180,10 +181,11 @@ class World:
             regions=load_region_map(),
             link_bases=dict(DEFAULT_LINK_BASES),
             invitation_ttl=TTL,
-            composer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
             new_token=new_token,
             new_id=self.new_id,
         )
+        self.composer = JinjaEmailComposer(default_templates_dir(), MAIL_FROM, lambda: self.now)
+        """renders each staged email as the relay would send it"""
         self.bus = CommandBus(recording(uow_factory, self.recorder), self.deps, HANDLERS, SOURCE)
         self.tally = Tally()
         self.partners: dict[str, PartnerInfo] = {}
@@ -329,9 +331,19 @@ class World:
         problems = []
         for staged in delivery.emails:
             self.tally.emails_checked += 1
-            found = email_problems(
-                staged, intended=intended, mail_from=MAIL_FROM, data_strings=strings, links=links
-            )
+            try:
+                rendered = self.render(staged)
+            except EmailNotRenderable as exc:
+                found = [f"the relay would not send it: {exc}"]
+            else:
+                found = email_problems(
+                    staged,
+                    rendered,
+                    intended=intended,
+                    mail_from=MAIL_FROM,
+                    data_strings=strings,
+                    links=links,
+                )
             if len(delivery.emails) != 1:
                 found.append(f"{len(delivery.emails)} emails for one command")
             if found:
@@ -340,6 +352,10 @@ class World:
                     self.tally.live_template_or_html += 1
             problems += found
         return problems
+
+    def render(self, staged: StagedEmail) -> RenderedEmail:
+        """``staged`` as the relay would render it. Raises ``EmailNotRenderable``."""
+        return self.composer.render(staged.email_id, staged.template, staged.locale, staged.to, staged.params)
 
     # -- seed data -----------------------------------------------------------------------
 

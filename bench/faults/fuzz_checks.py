@@ -11,7 +11,8 @@ Shared by ``bench.faults.fuzz`` (``partnerlink chaos T6``) and ``tests/fuzz`` (C
 * ``deliver(...)``: raw bytes → reader → ``CommandBus.handle``; the one outcome it had
   (dead-lettered, applied, rejected, duplicate; anything else raised is a crash) and what
   it committed, checked by ``outcome_problems``.
-* ``email_problems(...)``: a staged email parsed back with ``BytesParser(policy=default)``:
+* ``email_problems(...)``: a staged email as the relay renders it, parsed back with
+  ``BytesParser(policy=default)``:
   exactly the expected headers, exactly one recipient (the intended one), a text and an
   HTML part in which no template syntax was evaluated and no markup from data is live.
 """
@@ -51,6 +52,7 @@ from service.ports import (
     Timeline,
     UnitOfWork,
 )
+from service.relay_ports import RenderedEmail
 
 # --- hostile values -------------------------------------------------------------------------
 
@@ -438,18 +440,20 @@ def _without(text: str, values: Sequence[str]) -> str:
 
 def email_problems(
     staged: StagedEmail,
+    rendered: RenderedEmail,
     *,
     intended: str,
     mail_from: str,
     data_strings: Iterable[str],
     links: Iterable[str] = (),
 ) -> list[str]:
-    """Check one staged email. ``intended``: its one recipient; ``data_strings``: every string
-    that came from input data (any of them may be rendered); ``links``: the invitation URLs."""
+    """Check one staged email as the relay would send it (``rendered`` from its parameters).
+    ``intended``: its one recipient; ``data_strings``: every string that came from input data
+    (any of them may be rendered); ``links``: the invitation URLs."""
     problems: list[str] = []
     if staged.to != intended:
         problems.append(f"staged for {staged.to!r}, intended {intended!r}")
-    message = BytesParser(policy=default_policy).parsebytes(staged.message)
+    message = BytesParser(policy=default_policy).parsebytes(rendered.message)
     assert isinstance(message, EmailMessage)
     names = list(message.keys())
     if sorted(n.lower() for n in names) != sorted(n.lower() for n in TOP_HEADERS):
@@ -468,8 +472,8 @@ def email_problems(
         problems.append(f"From {message.get('From')!r}")
     if message.get("X-Partnerlink-Template") != staged.template:
         problems.append("X-Partnerlink-Template differs from the staged template")
-    if message.get("Content-Language") != staged.locale:
-        problems.append("Content-Language differs from the staged locale")
+    if message.get("Content-Language") != rendered.locale:
+        problems.append("Content-Language differs from the rendered locale")
     if message.defects:
         problems.append(f"defects {message.defects}")
     if message.get_content_type() != "multipart/alternative":

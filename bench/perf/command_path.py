@@ -29,7 +29,7 @@ from bench.infra.kafka import Topics
 from bench.perf.driver import Outgoing
 from bench.perf.workload import MixedWorkload, setup_steps
 from service.adapters import orm
-from service.adapters.database import create_engine, migrate
+from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.uow import SqlUnitOfWork
 from service.bootstrap import build_dependencies
 from service.bus import CommandBus
@@ -79,7 +79,7 @@ class CommandPath:
         settings = Settings(database_url=database_url)
         self.tally = Tally()
         self.bus = CommandBus(self._unit_of_work, build_dependencies(settings), HANDLERS, "urn:bench")
-        self.consumer = CommandConsumer(self.bus, self._dead_letter)
+        self.consumer = CommandConsumer(self.bus, self._dead_letter, is_transient=is_transient)
         self.topics = Topics.fresh("bench")
 
     def _unit_of_work(self) -> SqlUnitOfWork:

@@ -197,7 +197,8 @@ async def database_inserts(url: str, rows: int, batch: int = 500, single: int = 
 def rendered_invitation() -> bytes:
     """The invitation email the service sends for a RequestResellerRelationship (en-US)."""
     composer = JinjaEmailComposer(default_templates_dir(), MAIL_FROM)
-    email = composer.compose(
+    email = composer.render(
+        str(uuid.uuid4()),
         "reseller_relationship_invitation",
         "en-US",
         "admin@customer.example",
@@ -209,7 +210,7 @@ def rendered_invitation() -> bytes:
             "include_delegated_admin": True,
             "invitation_url": "https://admin.microsoft.com/Adminportal/Home/PartnerInvitation?token="
             + "t" * 43,
-            "expires_at": datetime.now(UTC) + timedelta(days=14),
+            "expires_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
             "message": "As agreed on the phone: here is the invitation.",
             "offer": None,
         },

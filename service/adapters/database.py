@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -37,6 +38,23 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available. The
+transaction was rolled back; the same fetch, run again, can succeed."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: the database or network was unreachable (an operational or
+    interface error, a connection the driver invalidated, ``OSError``, ``TimeoutError``,
+    ``ConnectionError``), or the transaction lost a race with a concurrent one
+    (``RETRYABLE_SQLSTATES``); not a bad command (an integrity or data error is permanent)."""
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    ):
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
 
 
 def _sqlite_begin(conn: Connection) -> None:

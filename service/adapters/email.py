@@ -1,13 +1,16 @@
-"""Rendering localized multipart invitation emails from ``templates/email/``.
+"""Rendering localized multipart invitation emails from ``templates/email/`` (the relay's
+``EmailRenderer``), at send time, from the parameters the outbox kept.
 
 Layout: ``templates/email/<template>/<locale>/{subject.txt.j2, body.txt.j2, body.html.j2}``.
 HTML is autoescaped; data never becomes template syntax. Messages are built with the
-standard library's ``EmailMessage`` (header values cannot carry CR/LF). Data reaches two
-headers, ``Subject`` (names) and ``To`` (a validated address). The standard library decodes
-RFC 2047 encoded-words found in a value it is given and, before Python 3.11.10/3.12.5,
-writes a decoded CR/LF out raw (CVE-2024-6923): a partner named
+standard library's ``email`` package: the message and its headers with the SMTP policy
+(CRLF, header values cannot carry CR/LF), the two text parts with ``email.mime`` under
+``compat32`` (their headers are constants; this halves the cost of a message). Data reaches
+two headers, ``Subject`` (names) and ``To`` (a validated address). The standard library
+decodes RFC 2047 encoded-words found in a value it is given and, before Python
+3.11.10/3.12.5, writes a decoded CR/LF out raw (CVE-2024-6923): a partner named
 ``=?utf-8?q?=0D=0ABcc=3A_x=40evil.example?=`` would add a ``Bcc`` header. So the subject's
-encoded-word openers are broken with a word joiner, and every composed message is parsed
+encoded-word openers are broken with a word joiner, and every rendered message is parsed
 back to check that it has exactly the headers set and the one intended recipient.
 """
 
@@ -15,25 +18,29 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.headerregistry import AddressHeader
-from email.message import EmailMessage
+from email.header import Header
+from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
+from email.mime.base import MIMEBase
+from email.mime.text import MIMEText
 from email.parser import BytesParser
-from email.policy import default as default_policy
-from email.utils import formatdate, make_msgid, parseaddr
+from email.policy import EmailPolicy, compat32
+from email.utils import format_datetime as format_datetime_header
+from email.utils import parseaddr
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
-from service.usecases.base import ComposedEmail
+from service.relay_ports import EmailNotRenderable, RenderedEmail
 
 FALLBACK_LOCALE = "en-US"
 _WHITESPACE = re.compile(r"\s+")
 _WORD_JOINER = "\u2060"
+_MESSAGE_ID_NAMESPACE = uuid.UUID("0b0e5f0c-6d1c-4f0e-9a55-5e1a00e3a11d")
 HEADERS = (
     "From",
     "To",
@@ -46,11 +53,52 @@ HEADERS = (
     "Content-Type",
     "Content-Language",
 )
-"""Every header of a composed message, each exactly once."""
+"""Every header of a rendered message, each exactly once."""
 
 
-class UnsafeEmail(ValueError):
-    """A composed message would not have exactly ``HEADERS`` and its one intended recipient."""
+class UnsafeEmail(EmailNotRenderable):
+    """A rendered message would not have exactly ``HEADERS`` and its one intended recipient."""
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard header factory, except that it builds each header class once (the
+    standard one creates a new class for every header it parses, a third of a message's cost)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+
+_HEADERS = _CachedHeaderRegistry()
+
+
+class _SmtpPolicy(EmailPolicy):
+    """The SMTP policy (CRLF, lines of 78) whose ``Subject`` never folds right after its name.
+
+    The standard folder moves a first word that does not fit beside ``Subject:`` to the next
+    line, and a reader then sees the subject begin with a space. Such a subject is folded as
+    RFC 2047 encoded-words instead (``email.header.Header``), which may break anywhere."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = super().fold_binary(name, value)
+        first_line = folded[len(name) + 1 :].split(self.linesep.encode(), 1)[0]
+        if name.lower() != "subject" or first_line.strip():
+            return folded
+        encoded = Header(str(value), "utf-8", header_name=name).encode(
+            linesep=self.linesep, maxlinelen=self.max_line_length
+        )
+        return f"{name}: {encoded}{self.linesep}".encode("ascii")
+
+
+SMTP_POLICY = _SmtpPolicy(linesep="\r\n", header_factory=_HEADERS)
+_PARSE_POLICY = EmailPolicy(header_factory=_HEADERS)
+"""``email.policy.default`` with the cached header factory, to parse a message back."""
 
 
 def header_text(value: str) -> str:
@@ -59,29 +107,49 @@ def header_text(value: str) -> str:
     return _WHITESPACE.sub(" ", value).strip().replace("=?", f"={_WORD_JOINER}?")
 
 
+def message_id(email_id: str, domain: str) -> str:
+    """``<32 hex digits@domain>``, the same for every attempt at ``email_id`` (a UUID 5 of it)."""
+    return f"<{uuid.uuid5(_MESSAGE_ID_NAMESPACE, email_id).hex}@{domain}>"
+
+
 def default_templates_dir() -> Path:
     """``templates/email`` of the installed ``templates`` package."""
     return Path(str(files("templates").joinpath("email")))
 
 
 class JinjaEmailComposer:
-    """Implements ``EmailComposer``: ``compose(template, locale, to, context) -> ComposedEmail``.
+    """Implements ``EmailRenderer``: ``render(email_id, template, locale, to, params)``.
 
-    ``context["expires_at"]`` (a datetime) is also offered as ``expires_at_text``, formatted
-    for the locale by Babel. Raises ``jinja2.TemplateNotFound`` for an unknown template.
+    ``params`` are the JSON values the use case staged; ``params["expires_at"]`` (ISO 8601
+    text, or a datetime) is also offered as ``expires_at_text``, formatted for the locale by
+    Babel. ``Date`` is ``clock()`` in UTC (``+0000``). Raises ``EmailNotRenderable``
+    (``UnsafeEmail`` for a message that fails the header check).
     """
 
-    def __init__(self, templates_dir: Path, mail_from: str) -> None:
+    def __init__(
+        self,
+        templates_dir: Path,
+        mail_from: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._dir = templates_dir
+        self._templates: frozenset[str] | None = None
         self._available: dict[str, list[str]] = {}
         self._mail_from = mail_from
         self._domain = parseaddr(mail_from)[1].rpartition("@")[2] or "partnerlink.invalid"
+        self._clock = clock
         self._env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
+
+    def templates(self) -> frozenset[str]:
+        """The template names (folders of the templates directory), read from disk once."""
+        if self._templates is None:
+            self._templates = frozenset(p.name for p in self._dir.iterdir() if p.is_dir())
+        return self._templates
 
     def _locales(self, template: str) -> list[str]:
         """The translated locales of ``template``, read from disk once."""
@@ -98,30 +166,57 @@ class JinjaEmailComposer:
         same_language = [name for name in available if name.split("-")[0].lower() == language]
         return same_language[0] if same_language else FALLBACK_LOCALE
 
-    def compose(self, template: str, locale: str, to: str, context: Mapping[str, Any]) -> ComposedEmail:
-        chosen = self.locale_for(template, locale)
-        values = dict(context)
+    def render(
+        self, email_id: str, template: str, locale: str, to: str, params: Mapping[str, Any]
+    ) -> RenderedEmail:
+        if template not in self.templates():
+            raise EmailNotRenderable(f"unknown template {template!r}")
+        try:
+            chosen = self.locale_for(template, locale)
+            values = self._values(params, chosen)
+            raw = self._message(
+                email_id,
+                template,
+                chosen,
+                to,
+                subject=self._render(template, chosen, "subject.txt.j2", values),
+                text=self._render(template, chosen, "body.txt.j2", values),
+                html=self._render(template, chosen, "body.html.j2", values),
+            )
+        except EmailNotRenderable:
+            raise
+        except (TemplateError, OSError, ValueError, TypeError, LookupError, AttributeError) as exc:
+            raise EmailNotRenderable(f"{template}/{locale}: {type(exc).__name__}: {exc}") from None
+        _ensure_headers(raw, to)
+        return RenderedEmail(chosen, raw)
+
+    def _values(self, params: Mapping[str, Any], locale: str) -> dict[str, Any]:
+        values = dict(params)
         expires_at = values.get("expires_at")
+        if isinstance(expires_at, str):
+            expires_at = datetime.fromisoformat(expires_at)
         if isinstance(expires_at, datetime):
             values["expires_at_text"] = format_datetime(
-                expires_at, format="long", tzinfo=UTC, locale=chosen.replace("-", "_")
+                expires_at, format="long", tzinfo=UTC, locale=locale.replace("-", "_")
             )
-        subject = self._render(template, chosen, "subject.txt.j2", values)
-        message = EmailMessage()
-        email_id = str(uuid.uuid4())
+        return values
+
+    def _message(
+        self, email_id: str, template: str, locale: str, to: str, *, subject: str, text: str, html: str
+    ) -> bytes:
+        # "=_" occurs in no base64 part, so the boundary need not be searched for in them
+        message = MIMEBase("multipart", "alternative", policy=SMTP_POLICY, boundary=f"=_{uuid.uuid4().hex}")
         message["From"] = self._mail_from
         message["To"] = to
         message["Subject"] = header_text(subject)
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(idstring=email_id.replace("-", ""), domain=self._domain)
+        message["Date"] = format_datetime_header(self._clock().astimezone(UTC))  # "+0000", not "-0000"
+        message["Message-ID"] = message_id(email_id, self._domain)
         message["X-Partnerlink-Email-Id"] = email_id
         message["X-Partnerlink-Template"] = template
-        message.set_content(self._render(template, chosen, "body.txt.j2", values))
-        message.add_alternative(self._render(template, chosen, "body.html.j2", values), subtype="html")
-        message["Content-Language"] = chosen  # after set_content, which drops Content-* headers
-        raw = message.as_bytes()
-        _ensure_headers(raw, to)
-        return ComposedEmail(email_id, template, chosen, to, raw)
+        message["Content-Language"] = locale
+        message.attach(MIMEText(text, "plain", "utf-8", policy=compat32))
+        message.attach(MIMEText(html, "html", "utf-8", policy=compat32))
+        return message.as_bytes()
 
     def _render(self, template: str, locale: str, part: str, values: Mapping[str, Any]) -> str:
         return self._env.get_template(f"{template}/{locale}/{part}").render(values)
@@ -130,11 +225,11 @@ class JinjaEmailComposer:
 def _ensure_headers(raw: bytes, to: str) -> None:
     """Parse the message back: exactly ``HEADERS``, once each, and ``To`` is ``to`` alone.
     Raises ``UnsafeEmail`` (nothing is sent) rather than let data add a header or a recipient."""
-    parsed = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
+    parsed = BytesParser(policy=_PARSE_POLICY).parsebytes(raw, headersonly=True)
     names = sorted(name.lower() for name in parsed)
     if names != sorted(name.lower() for name in HEADERS):
-        raise UnsafeEmail(f"the composed message would carry the headers {parsed.keys()}")
+        raise UnsafeEmail(f"the rendered message would carry the headers {parsed.keys()}")
     header = parsed["To"]
     addresses = header.addresses if isinstance(header, AddressHeader) else ()
     if len(addresses) != 1 or addresses[0].addr_spec != to:
-        raise UnsafeEmail("the composed message's To header is not exactly its recipient")
+        raise UnsafeEmail("the rendered message's To header is not exactly its recipient")

@@ -156,7 +156,8 @@ outbox_emails = Table(
     Column("template", String(64), nullable=False),
     Column("locale", String(20), nullable=False),
     Column("recipient", String(320), nullable=False),
-    Column("message", LargeBinary, nullable=True),
+    Column("message", LargeBinary, nullable=True),  # rendered bytes, staged before migration 0006
+    Column("params", JSON(none_as_null=True), nullable=True),  # template values (link): NULL once done
     Column("causation_id", String(128), nullable=False),
     Column("correlation_id", String(128), nullable=False),
     Column("key", LargeBinary, nullable=True),

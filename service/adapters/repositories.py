@@ -320,7 +320,7 @@ class SqlOutbox:
                 "template": email.template,
                 "locale": email.locale,
                 "recipient": email.to,
-                "message": email.message,
+                "params": email.params,
                 "causation_id": email.causation_id,
                 "correlation_id": email.correlation_id,
                 "key": email.key,

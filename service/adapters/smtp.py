@@ -1,44 +1,27 @@
-"""Sending rendered emails over SMTP with one reused connection (aiosmtplib).
+"""Sending rendered emails over SMTP with one reused connection (aiosmtplib); implements
+the relay's ``Mailer`` port.
 
-Exception tree::
+Exception tree (``service.relay_ports``)::
 
-    SmtpError
-    ├── SmtpTemporaryError   4xx reply, connection refused/lost, timeout: retry later
-    │   └── SmtpAmbiguousError  the connection failed after the message was sent in DATA and
+    MailError
+    ├── MailTemporaryError   4xx reply, connection refused/lost, timeout: retry later
+    │   └── MailAmbiguousError  the connection failed after the message was sent in DATA and
     │                           before the server's reply: it may have been delivered
-    └── SmtpPermanentError   5xx reply: do not retry (``code`` is the SMTP reply code)
+    └── MailPermanentError   5xx reply: do not retry (``code`` is the SMTP reply code)
 """
 
 from __future__ import annotations
 
 import aiosmtplib
 
+from service.relay_ports import MailAmbiguousError, MailError, MailPermanentError, MailTemporaryError
 from service.settings import Settings
-
-
-class SmtpError(Exception):
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class SmtpTemporaryError(SmtpError):
-    pass
-
-
-class SmtpAmbiguousError(SmtpTemporaryError):
-    pass
-
-
-class SmtpPermanentError(SmtpError):
-    pass
-
 
 _TRANSPORT_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError)
 
 
-def _refused(code: int, text: str) -> SmtpError:
-    error_type = SmtpPermanentError if 500 <= code < 600 else SmtpTemporaryError
+def _refused(code: int, text: str) -> MailError:
+    error_type = MailPermanentError if 500 <= code < 600 else MailTemporaryError
     return error_type(f"{code} {text}", code)
 
 
@@ -72,8 +55,8 @@ class SmtpSender:
         return self._client
 
     async def send(self, mail_from: str, to: str, message: bytes) -> None:
-        """MAIL, RCPT, DATA on the pooled connection. Raises ``SmtpTemporaryError`` (retry),
-        ``SmtpAmbiguousError`` (lost while the server held the message) or ``SmtpPermanentError``.
+        """MAIL, RCPT, DATA on the pooled connection. Raises ``MailTemporaryError`` (retry),
+        ``MailAmbiguousError`` (lost while the server held the message) or ``MailPermanentError``.
         A pooled connection the server had closed is replaced once, before anything is sent."""
         try:
             client = await self._envelope(mail_from, to)
@@ -83,7 +66,7 @@ class SmtpSender:
                 client = await self._envelope(mail_from, to)
             except aiosmtplib.SMTPServerDisconnected as exc:
                 await self.close()
-                raise SmtpTemporaryError(f"SMTPServerDisconnected: {exc}") from None
+                raise MailTemporaryError(f"SMTPServerDisconnected: {exc}") from None
         try:
             await client.data(message)
         except aiosmtplib.SMTPResponseException as exc:
@@ -91,7 +74,7 @@ class SmtpSender:
             raise _refused(exc.code, exc.message) from None
         except _TRANSPORT_ERRORS as exc:
             await self.close()
-            raise SmtpAmbiguousError(f"{type(exc).__name__} after DATA: {exc}") from None
+            raise MailAmbiguousError(f"{type(exc).__name__} after DATA: {exc}") from None
 
     async def _envelope(self, mail_from: str, to: str) -> aiosmtplib.SMTP:
         """Connect if needed, then MAIL FROM and RCPT TO; nothing of the message is sent yet."""
@@ -106,7 +89,7 @@ class SmtpSender:
             raise _refused(exc.code, exc.message) from None
         except (aiosmtplib.SMTPException, *_TRANSPORT_ERRORS) as exc:
             await self.close()
-            raise SmtpTemporaryError(f"{type(exc).__name__}: {exc}") from None
+            raise MailTemporaryError(f"{type(exc).__name__}: {exc}") from None
         return client
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:

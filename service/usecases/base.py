@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,20 +33,42 @@ def customer_record(details: CustomerDetails, **kept: Any) -> Customer:
 
 
 @dataclass(frozen=True)
-class ComposedEmail:
-    """A rendered multipart email: RFC 5322 bytes and the metadata its events report."""
+class EmailRequest:
+    """An email to send once the transaction commits; the relay renders it when it sends.
+
+    ``template``: a folder of ``templates/email``; ``locale``: the one requested (the relay
+    falls back to the same language, then en-US); ``to``: the one recipient; ``params``: the
+    template's values as JSON (``json_params``); they carry the invitation link, so the
+    outbox forgets them once the email is sent or has failed for good.
+    """
 
     email_id: str
     template: str
     locale: str
     to: str
-    message: bytes
+    params: dict[str, Any]
 
 
-class EmailComposer(Protocol):
-    def compose(self, template: str, locale: str, to: str, context: Mapping[str, Any]) -> ComposedEmail:
-        """Render ``template`` in ``locale`` (fallback en-US) for ``to``."""
-        ...
+def json_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` as JSON values, as the outbox stores an email's parameters: a datetime
+    becomes its ISO 8601 text (``2026-12-05T10:00:00+00:00``), a dataclass (``Offer``) a
+    dict of its fields, lists and dicts are converted item by item; ``str``, ``int``,
+    ``float``, ``bool`` and ``None`` stay. Raises ``TypeError`` for any other value."""
+    return {str(name): _json_value(value) for name, value in values.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return json_params(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    raise TypeError(f"an email parameter cannot be stored as JSON: {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +80,6 @@ class Dependencies:
     link_bases: Mapping[str, str]
     """cloud → invitation link base URL (RR-6)"""
     invitation_ttl: timedelta
-    composer: EmailComposer
     new_token: Callable[[], tuple[str, str]]
     new_id: Callable[[], str]
 
@@ -67,7 +89,7 @@ class Effects:
     """What a use case wants published (events) and sent (emails) once its transaction commits."""
 
     events: list[BaseModel] = field(default_factory=list)
-    emails: list[ComposedEmail] = field(default_factory=list)
+    emails: list[EmailRequest] = field(default_factory=list)
 
 
 Handler = Callable[[Any, ActorRef, UnitOfWork, Dependencies], Awaitable[Effects]]

@@ -1,10 +1,13 @@
-"""Invitations: finding one by its token, its personalized link, and ending pending ones
-(withdrawal, expiry) together with the relationship or partnership they would activate."""
+"""Invitations: issuing one (link and email), finding one by its token, its personalized
+link, and ending pending ones (withdrawal, expiry) together with the relationship or
+partnership they would activate."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from contracts.events import InvitationExpired, InvitationWithdrawn
@@ -17,8 +20,67 @@ from service.domain.model import (
 )
 from service.ports import Needs, UnitOfWork
 from service.tokens import hash_token, hashes_match
+from service.usecases.base import Dependencies, EmailRequest, json_params
 
 WithdrawalReason = Literal["superseded", "partnership_removed", "relationship_removed", "not_enrolled"]
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """A new pending invitation, the personalized link that carries its token, and its email."""
+
+    invitation: Invitation
+    url: str
+    email: EmailRequest
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Where an invitation goes: ``to`` (one address) in ``locale``, with ``template``."""
+
+    template: str
+    locale: str
+    to: str
+
+
+async def issue_invitation(
+    uow: UnitOfWork,
+    deps: Dependencies,
+    *,
+    kind: InvitationKind,
+    subject_id: str,
+    inviter_id: str,
+    invitee_id: str,
+    link_base: str,
+    recipient: Invitee,
+    params: Mapping[str, Any],
+    now: datetime,
+) -> IssuedInvitation:
+    """INV-1..3, RR-1, RR-6, IR-3: a single-use token (only its hash is stored), an invitation
+    valid for ``deps.invitation_ttl`` from ``now``, added to ``uow.invitations``; the link
+    ``<link_base>?token=<token>``; and the email to ``recipient`` whose parameters are
+    ``params`` plus ``invitation_url`` and ``expires_at`` (``json_params``)."""
+    token, token_hash = deps.new_token()
+    invitation = Invitation(
+        deps.new_id(),
+        kind,
+        token_hash,
+        subject_id,
+        inviter_id,
+        invitee_id,
+        now,
+        now + deps.invitation_ttl,
+    )
+    await uow.invitations.add(invitation)
+    url = invitation_link(link_base, token)
+    email = EmailRequest(
+        deps.new_id(),
+        recipient.template,
+        recipient.locale,
+        recipient.to,
+        json_params({**params, "invitation_url": url, "expires_at": invitation.expires_at}),
+    )
+    return IssuedInvitation(invitation, url, email)
 
 
 async def invitation_for(uow: UnitOfWork, token: str, kind: InvitationKind | None) -> Invitation:

@@ -7,10 +7,10 @@ from contracts.commands import AcceptPartnership, RemovePartnership, RequestPart
 from contracts.events import PartnershipAccepted, PartnershipRemoved, PartnershipRequested
 from service.domain import rules
 from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
-from service.domain.model import Invitation, InvitationKind, InvitationStatus, Partnership, PartnershipStatus
+from service.domain.model import InvitationKind, InvitationStatus, Partnership, PartnershipStatus
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
-from service.usecases.invitations import invitation_for, invitation_link, withdraw_pending
+from service.usecases.invitations import Invitee, invitation_for, issue_invitation, withdraw_pending
 
 INVITATION_TEMPLATE = "partnership_invitation"
 LINK_BASE = "partnership"
@@ -39,40 +39,31 @@ async def request_partnership(
         deps.new_id(), provider.partner_id, reseller.partner_id, PartnershipStatus.PENDING, now
     )
     await uow.partnerships.save(partnership)
-    token, token_hash = deps.new_token()
-    invitation = Invitation(
-        deps.new_id(),
-        InvitationKind.PARTNERSHIP,
-        token_hash,
-        partnership.partnership_id,
-        provider.partner_id,
-        reseller.partner_id,
-        now,
-        now + deps.invitation_ttl,
-    )
-    await uow.invitations.add(invitation)
-    url = invitation_link(deps.link_bases[LINK_BASE], token)
-    email = deps.composer.compose(
-        INVITATION_TEMPLATE,
-        reseller.locale,
-        reseller.contact_email,
-        {
+    issued = await issue_invitation(
+        uow,
+        deps,
+        kind=InvitationKind.PARTNERSHIP,
+        subject_id=partnership.partnership_id,
+        inviter_id=provider.partner_id,
+        invitee_id=reseller.partner_id,
+        link_base=deps.link_bases[LINK_BASE],
+        recipient=Invitee(INVITATION_TEMPLATE, reseller.locale, reseller.contact_email),
+        params={
             "provider_name": provider.name,
             "provider_id": provider.partner_id,
             "reseller_name": reseller.name,
             "reseller_id": reseller.partner_id,
-            "invitation_url": url,
-            "expires_at": invitation.expires_at,
         },
+        now=now,
     )
     requested = PartnershipRequested(
         partnership_id=partnership.partnership_id,
         provider_id=provider.partner_id,
         reseller_id=reseller.partner_id,
-        invitation_url=url,
-        expires_at=invitation.expires_at,
+        invitation_url=issued.url,
+        expires_at=issued.invitation.expires_at,
     )
-    return Effects(events=[requested], emails=[email])
+    return Effects(events=[requested], emails=[issued.email])
 
 
 async def accept_partnership(

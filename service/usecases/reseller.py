@@ -27,7 +27,6 @@ from service.domain.actors import (
 )
 from service.domain.model import (
     Customer,
-    Invitation,
     InvitationKind,
     InvitationStatus,
     Offer,
@@ -37,9 +36,10 @@ from service.domain.model import (
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
 from service.usecases.invitations import (
+    Invitee,
     close_subject,
     invitation_for,
-    invitation_link,
+    issue_invitation,
     parties,
     withdraw_pending,
 )
@@ -84,34 +84,29 @@ async def request_reseller_relationship(
         offer=offer,
     )
     await uow.relationships.save(relationship)
-    token, token_hash = deps.new_token()
-    invitation = Invitation(
-        deps.new_id(),
-        InvitationKind.RESELLER_RELATIONSHIP,
-        token_hash,
-        relationship.relationship_id,
-        partner.partner_id,
-        customer.tenant_id,
-        now,
-        now + deps.invitation_ttl,
-    )
-    await uow.invitations.add(invitation)
-    url = invitation_link(deps.link_bases[customer.cloud], token)
-    email = deps.composer.compose(
-        OFFER_TEMPLATE if customer.partner_initiated else INVITATION_TEMPLATE,
-        cmd.customer.locale,
-        str(cmd.customer.admin_email),
-        {
+    issued = await issue_invitation(
+        uow,
+        deps,
+        kind=InvitationKind.RESELLER_RELATIONSHIP,
+        subject_id=relationship.relationship_id,
+        inviter_id=partner.partner_id,
+        invitee_id=customer.tenant_id,
+        link_base=deps.link_bases[customer.cloud],
+        recipient=Invitee(
+            OFFER_TEMPLATE if customer.partner_initiated else INVITATION_TEMPLATE,
+            cmd.customer.locale,
+            str(cmd.customer.admin_email),
+        ),
+        params={
             "partner_name": partner.name,
             "partner_id": partner.partner_id,
             "customer_company_name": customer.company_name,
             "cloud": customer.cloud,
             "include_delegated_admin": cmd.include_delegated_admin,
-            "invitation_url": url,
-            "expires_at": invitation.expires_at,
             "message": cmd.message,
             "offer": offer,
         },
+        now=now,
     )
     return Effects(
         events=[
@@ -120,13 +115,13 @@ async def request_reseller_relationship(
                 partner_id=partner.partner_id,
                 customer_tenant_id=customer.tenant_id,
                 include_delegated_admin=cmd.include_delegated_admin,
-                invitation_url=url,
-                expires_at=invitation.expires_at,
-                invitation_id=invitation.invitation_id,
+                invitation_url=issued.url,
+                expires_at=issued.invitation.expires_at,
+                invitation_id=issued.invitation.invitation_id,
                 cloud=customer.cloud,
             )
         ],
-        emails=[email],
+        emails=[issued.email],
     )
 
 
