@@ -5,11 +5,11 @@ renderer and the mail server. A row is done only after the broker (acks=all) or 
 server confirmed it. Events and emails have independent loops, so a slow or hanging SMTP
 server never holds events back.
 
-Events are published in ``seq`` order per lane (``service.lanes``): a lane's batch is
-queued on the producer without waiting for each acknowledgement, the acknowledgements are
-awaited together, and the rows are deleted in one statement. On PostgreSQL a relay
-publishes a lane only while holding its lock, so several replicas relay at once and Kafka
-still sees each key's events in commit order.
+Events are published in ``seq`` order: a batch is queued on the producer without waiting
+for each acknowledgement, the acknowledgements are awaited together, and the rows leave the
+outbox in one statement, committed once all were acknowledged. On PostgreSQL a relay takes
+only the events of the lanes (``service.lanes``) whose locks it holds, so several replicas
+relay at once and Kafka still sees each key's events in commit order.
 
 Emails are rendered when they are sent, from the template parameters the outbox kept.
 ``smtp_connections`` senders (one where claims are not exclusive, SQLite) each claim a
@@ -134,9 +134,12 @@ class OutboxRelay:
 
     def start(self) -> None:
         """Start the event loop and one email loop per pooled SMTP connection."""
-        self._tasks = [asyncio.create_task(self._loop(self.relay_events), name="relay-events")]
+        events = self._loop(self.relay_events, self._settings.relay_batch_size)
+        self._tasks = [asyncio.create_task(events, name="relay-events")]
         self._tasks += [
-            asyncio.create_task(self._loop(partial(self.relay_emails, mailer)), name=f"relay-emails-{n}")
+            asyncio.create_task(
+                self._loop(partial(self.relay_emails, mailer), self._claim_size), name=f"relay-emails-{n}"
+            )
             for n, mailer in enumerate(self._mailers)
         ]
 
@@ -150,11 +153,14 @@ class OutboxRelay:
         for mailer in self._mailers:
             await mailer.close()
 
-    async def _loop(self, step: Callable[[], Awaitable[int]]) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[int]], full: int) -> None:
+        """Run ``step`` again at once while it moves ``full`` rows (more are waiting), else
+        after a ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds``."""
         wakeup = asyncio.Event()
         self._wakeups.append(wakeup)
         backoff = 0.1
         while not self._stopping:
+            wakeup.clear()
             try:
                 moved = await step()
                 backoff = 0.1
@@ -163,30 +169,21 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if moved == 0:
-                wakeup.clear()
+            if moved < full:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), self._settings.relay_poll_interval_seconds)
 
     # ------------------------------------------------------------------------- events
 
     async def relay_events(self) -> int:
-        """Publish staged events, up to ``relay_batch_size`` per lane, in order; returns how many."""
-        moved = 0
-        for lane in await self._store.event_lanes():
-            moved += await self._relay_lane(lane)
-        return moved
-
-    async def _relay_lane(self, lane: int | None) -> int:
-        """Queue the lane's oldest events in ``seq`` order, await every acknowledgement, delete
-        them; all in the store's transaction (which holds the lane's lock on PostgreSQL)."""
-        async with self._store.lane_events(lane, self._settings.relay_batch_size) as batch:
-            if not batch.events:
-                return 0
-            confirmations = [await self._publish(event.key, event.payload) for event in batch.events]
+        """Publish the oldest staged events (up to ``relay_batch_size``) in order: all queued
+        on the producer without waiting for each acknowledgement, then every acknowledgement
+        awaited together; the store deletes them once all were acknowledged (and keeps them
+        if one was not). Returns how many."""
+        async with self._store.take_events(self._settings.relay_batch_size) as events:
+            confirmations = [await self._publish(event.key, event.payload) for event in events]
             await asyncio.gather(*confirmations)
-            await batch.delete()
-        return len(batch.events)
+        return len(events)
 
     # ------------------------------------------------------------------------- emails
 

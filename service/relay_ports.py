@@ -27,16 +27,6 @@ class PendingEvent:
     payload: bytes
 
 
-class LaneEvents(Protocol):
-    """The oldest staged events of one lane, in ``seq`` order, inside one transaction."""
-
-    events: Sequence[PendingEvent]
-
-    async def delete(self) -> None:
-        """Delete ``events`` (one statement); gone once the ``lane_events`` block ends."""
-        ...
-
-
 # --------------------------------------------------------------------------- emails
 
 EmailStatus = Literal["pending", "sent", "failed"]
@@ -103,15 +93,11 @@ class OutboxStore(Protocol):
     """True when concurrent claims never hold the same email (PostgreSQL: several senders
     and replicas); False when only one sender may run (SQLite)."""
 
-    async def event_lanes(self) -> Sequence[int | None]:
-        """The lanes (``service.lanes``) holding staged events; ``[None]`` where lanes are
-        not used (SQLite: one relay publishes every event)."""
-        ...
-
-    def lane_events(self, lane: int | None, limit: int) -> AbstractAsyncContextManager[LaneEvents]:
-        """One transaction over the oldest ``limit`` events of ``lane`` (``None``: of all),
-        committed when the block ends without error. On PostgreSQL it first takes the lane's
-        lock; while another relay holds it, ``events`` is empty."""
+    def take_events(self, limit: int) -> AbstractAsyncContextManager[Sequence[PendingEvent]]:
+        """The oldest ``limit`` staged events, in ``seq`` order, taken out of the outbox in one
+        transaction: gone once the block ends without error, back if it raises. Only the
+        events of the lanes (``service.lanes``) no other relay holds are taken, so each
+        key's events leave in commit order whichever relay takes them."""
         ...
 
     def claim_emails(self, now: datetime, limit: int) -> AbstractAsyncContextManager[EmailClaim]:

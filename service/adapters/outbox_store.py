@@ -1,14 +1,23 @@
-"""The relay's ``OutboxStore`` on SQLAlchemy Core: reading and deleting a lane's events,
-claiming due emails, recording their outcomes with their events.
+"""The relay's ``OutboxStore`` on SQLAlchemy Core: taking staged events, claiming due
+emails, recording their outcomes with their events. Few statements, as they are counted
+per command (``docs/performance.md``).
 
-PostgreSQL: a lane is published only under its advisory transaction lock
-(``service.lanes``). Emails are claimed with advisory transaction locks too, one per email
-(``EMAIL_LOCK_CLASS``, ``seq``), taken in the claim's own transaction and held, without any
-write, until the claim ends: a relay that dies (its connection closes) releases them at
-once, and the outcomes, written by other transactions meanwhile, are not blocked by them
-(row locks would be). The rows are read again once locked, so an email another relay
-finished just before letting go of it is not taken. SQLite has one relay and one sender:
-a claim is a plain read.
+PostgreSQL:
+
+* events: one ``DELETE ... RETURNING`` takes the oldest events of every lane whose advisory
+  transaction lock (``service.lanes``) it could take; the transaction commits once the
+  broker acknowledged them (``BEGIN``, one statement, ``COMMIT``).
+* emails are claimed with advisory transaction locks too, one per email
+  (``EMAIL_LOCK_CLASS``, ``seq``), taken in the claim's own transaction and held, without
+  any write, until the claim ends: a relay that dies (its connection closes) releases them
+  at once, and outcomes written meanwhile by other transactions are not blocked by them
+  (row locks would be). The rows are read again once locked, so an email another relay
+  finished just before letting go of it is not taken. When nothing is due, a claim is one
+  statement outside any transaction.
+* outcomes: one statement (``UPDATE`` from ``unnest`` arrays, ``INSERT`` of the events)
+  outside an explicit transaction: atomic and durable on return.
+
+SQLite has one relay and one sender: a claim is a plain read, outcomes one transaction.
 """
 
 from __future__ import annotations
@@ -19,12 +28,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, literal, null, select, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    insert,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters import orm
-from service.lanes import LOCK_NAMESPACE, lane_of
+from service.lanes import LANES, LOCK_NAMESPACE, lane_of
 from service.relay_ports import EmailOutcome, PendingEmail, PendingEvent
 
 EMAIL_LOCK_CLASS = 0x5E1A_E3
@@ -36,7 +53,60 @@ CLAIM_SCAN = 4
 _emails = orm.outbox_emails
 _events = orm.outbox_events
 
-_FINISH = (
+_PG_TAKE_EVENTS = text(
+    f"""
+    WITH lanes AS MATERIALIZED (
+        SELECT lane FROM generate_series(0, {LANES - 1}) AS lane
+        WHERE pg_try_advisory_xact_lock({LOCK_NAMESPACE} + lane)
+    )
+    DELETE FROM outbox_events WHERE seq IN (
+        SELECT seq FROM outbox_events WHERE lane IN (SELECT lane FROM lanes) ORDER BY seq LIMIT :limit
+    )
+    RETURNING seq, key, payload
+    """
+).columns(_events.c.seq, _events.c.key, _events.c.payload)
+"""Takes the oldest ``limit`` events of the lanes no other relay holds (their locks are
+kept until the transaction ends)."""
+
+_PG_LOCK_EMAILS = text(
+    f"""
+    SELECT c.seq FROM unnest(CAST(:seqs AS INTEGER[])) WITH ORDINALITY AS c(seq, n)
+    WHERE pg_try_advisory_xact_lock({EMAIL_LOCK_CLASS}, c.seq)
+    ORDER BY c.n LIMIT :limit
+    """
+)
+
+_PG_RECORD_EMAILS = text(
+    """
+    WITH o AS (
+        SELECT * FROM unnest(
+            CAST(:seq AS INTEGER[]), CAST(:status AS TEXT[]), CAST(:attempts AS INTEGER[]),
+            CAST(:ambiguous AS INTEGER[]), CAST(:error AS TEXT[]), CAST(:at AS TIMESTAMPTZ[]),
+            CAST(:retry_at AS TIMESTAMPTZ[])
+        ) AS o(seq, status, attempts, ambiguous, error, at, retry_at)
+    ), updated AS (
+        UPDATE outbox_emails AS t SET
+            status = o.status,
+            attempts = o.attempts,
+            ambiguous_attempts = o.ambiguous,
+            last_error = o.error,
+            next_attempt_at = COALESCE(o.retry_at, t.next_attempt_at),
+            finished_at = CASE WHEN o.status = 'pending' THEN t.finished_at ELSE o.at END,
+            params = CASE WHEN o.status = 'pending' THEN t.params END,
+            message = CASE WHEN o.status = 'pending' THEN t.message END
+        FROM o WHERE t.seq = o.seq
+    )
+    INSERT INTO outbox_events (event_id, key, payload, created_at, lane)
+    SELECT * FROM unnest(
+        CAST(:event_id AS TEXT[]), CAST(:key AS BYTEA[]), CAST(:payload AS BYTEA[]),
+        CAST(:created_at AS TIMESTAMPTZ[]), CAST(:lane AS SMALLINT[])
+    )
+    """
+)
+"""Sent or failed: done, and the parameters and rendered bytes (they carry the link) are
+deleted; pending: the counts and the next attempt. Then the outcome events are staged."""
+
+_SQLITE_FINISH = (
     update(_emails)
     .where(_emails.c.seq == bindparam("b_seq"))
     .values(
@@ -49,9 +119,8 @@ _FINISH = (
         message=null(),
     )
 )
-"""Sent or failed: the parameters and rendered bytes (they carry the link) are deleted."""
 
-_DEFER = (
+_SQLITE_DEFER = (
     update(_emails)
     .where(_emails.c.seq == bindparam("b_seq"))
     .values(
@@ -61,16 +130,6 @@ _DEFER = (
         next_attempt_at=bindparam("b_retry_at"),
     )
 )
-
-
-@dataclass
-class _LaneEvents:
-    conn: AsyncConnection
-    events: Sequence[PendingEvent]
-
-    async def delete(self) -> None:
-        if self.events:
-            await self.conn.execute(delete(_events).where(_events.c.seq.in_([e.seq for e in self.events])))
 
 
 @dataclass
@@ -87,28 +146,25 @@ class SqlOutboxStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
         self.exclusive_claims = self._postgres
 
-    async def event_lanes(self) -> Sequence[int | None]:
-        if not self._postgres:
-            return [None]
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(select(_events.c.lane).distinct())).scalars())
+    # ------------------------------------------------------------------------- events
 
     @asynccontextmanager
-    async def lane_events(self, lane: int | None, limit: int) -> AsyncIterator[_LaneEvents]:
+    async def take_events(self, limit: int) -> AsyncIterator[Sequence[PendingEvent]]:
         async with self._engine.connect() as conn, conn.begin():
-            query = select(_events.c.seq, _events.c.key, _events.c.payload).order_by(_events.c.seq)
-            if lane is not None:
-                if self._postgres:
-                    locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE + lane)))
-                    if not locked:  # another replica is relaying this lane
-                        yield _LaneEvents(conn, [])
-                        return
-                query = query.where(_events.c.lane == lane)
-            rows = (await conn.execute(query.limit(limit))).all()
-            yield _LaneEvents(conn, [PendingEvent(row.seq, row.key, row.payload) for row in rows])
+            if self._postgres:
+                rows = (await conn.execute(_PG_TAKE_EVENTS, {"limit": limit})).all()
+            else:
+                oldest = select(_events.c.seq).order_by(_events.c.seq).limit(limit).scalar_subquery()
+                taken = delete(_events).where(_events.c.seq.in_(oldest))
+                columns = (_events.c.seq, _events.c.key, _events.c.payload)
+                rows = (await conn.execute(taken.returning(*columns))).all()
+            yield sorted((PendingEvent(row.seq, row.key, row.payload) for row in rows), key=lambda e: e.seq)
+
+    # ------------------------------------------------------------------------- emails
 
     @asynccontextmanager
     async def claim_emails(self, now: datetime, limit: int) -> AsyncIterator[_Claim]:
@@ -119,46 +175,66 @@ class SqlOutboxStore:
                 rows = (await conn.execute(query)).all()
             yield _Claim([_pending(row) for row in rows])
             return
+        candidates = select(_emails.c.seq).where(*due).order_by(_emails.c.seq).limit(limit * CLAIM_SCAN)
+        async with self._autocommit.connect() as conn:
+            seqs = list((await conn.execute(candidates)).scalars())
+        if not seqs:
+            yield _Claim([])
+            return
         async with self._engine.connect() as conn, conn.begin():
-            driver = (await conn.get_raw_connection()).driver_connection
-            candidates = (
-                select(_emails.c.seq).where(*due).order_by(_emails.c.seq).limit(limit * CLAIM_SCAN).subquery()
-            )
-            lock = func.pg_try_advisory_xact_lock(literal(EMAIL_LOCK_CLASS, Integer), candidates.c.seq)
-            seqs = (await conn.execute(select(candidates.c.seq).where(lock).limit(limit))).scalars().all()
-            rows = []
-            if seqs:  # read again once locked: still pending and due, as committed now
-                query = select(_emails).where(_emails.c.seq.in_(seqs), *due).order_by(_emails.c.seq)
-                rows = (await conn.execute(query)).all()
-
-            def alive() -> bool:
-                return not (conn.closed or conn.invalidated or (driver is not None and driver.is_closed()))
-
-            yield _Claim([_pending(row) for row in rows], alive)
+            locked = list((await conn.execute(_PG_LOCK_EMAILS, {"seqs": seqs, "limit": limit})).scalars())
+            claimed: Sequence[Row[Any]] = []
+            if locked:  # read again once locked: still pending and due, as committed now
+                query = select(_emails).where(_emails.c.seq.in_(locked), *due).order_by(_emails.c.seq)
+                claimed = (await conn.execute(query)).all()
+            yield _Claim([_pending(row) for row in claimed], _alive(conn, await conn.get_raw_connection()))
 
     async def record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:
+        if not outcomes:
+            return
+        if self._postgres:
+            async with self._autocommit.connect() as conn:
+                await conn.execute(_PG_RECORD_EMAILS, _pg_outcomes(outcomes))
+            return
         finished = [
             _counts(o) | {"b_status": o.status, "b_at": o.at} for o in outcomes if o.status != "pending"
         ]
         deferred = [_counts(o) | {"b_retry_at": o.retry_at} for o in outcomes if o.status == "pending"]
-        events = [
-            {
-                "event_id": o.event.event_id,
-                "key": o.event.key,
-                "payload": o.event.payload,
-                "created_at": o.at,
-                "lane": lane_of(o.event.key),
-            }
-            for o in outcomes
-            if o.event is not None
-        ]
+        events = [_event_row(o) for o in outcomes if o.event is not None]
         async with self._engine.begin() as conn:
             if finished:
-                await conn.execute(_FINISH, finished)
+                await conn.execute(_SQLITE_FINISH, finished)
             if deferred:
-                await conn.execute(_DEFER, deferred)
+                await conn.execute(_SQLITE_DEFER, deferred)
             if events:
                 await conn.execute(insert(_events), events)
+
+
+def _alive(conn: AsyncConnection, raw: Any) -> Callable[[], bool]:
+    """Whether ``conn`` (and its asyncpg connection) is still open, without a round trip."""
+    driver = raw.driver_connection
+
+    def alive() -> bool:
+        return not (conn.closed or conn.invalidated or (driver is not None and driver.is_closed()))
+
+    return alive
+
+
+def _pg_outcomes(outcomes: Sequence[EmailOutcome]) -> dict[str, list[Any]]:
+    events = [_event_row(o) for o in outcomes if o.event is not None]
+    return {
+        "seq": [o.seq for o in outcomes],
+        "status": [o.status for o in outcomes],
+        "attempts": [o.attempts for o in outcomes],
+        "ambiguous": [o.ambiguous_attempts for o in outcomes],
+        "error": [o.last_error for o in outcomes],
+        "at": [o.at for o in outcomes],
+        "retry_at": [o.retry_at for o in outcomes],
+        **{name: [event[name] for event in events] for name in _EVENT_COLUMNS},
+    }
+
+
+_EVENT_COLUMNS = ("event_id", "key", "payload", "created_at", "lane")
 
 
 def _counts(outcome: EmailOutcome) -> dict[str, Any]:
@@ -167,6 +243,17 @@ def _counts(outcome: EmailOutcome) -> dict[str, Any]:
         "b_attempts": outcome.attempts,
         "b_ambiguous": outcome.ambiguous_attempts,
         "b_error": outcome.last_error,
+    }
+
+
+def _event_row(outcome: EmailOutcome) -> dict[str, Any]:
+    assert outcome.event is not None
+    return {
+        "event_id": outcome.event.event_id,
+        "key": outcome.event.key,
+        "payload": outcome.event.payload,
+        "created_at": outcome.at,
+        "lane": lane_of(outcome.event.key),
     }
 
 

@@ -40,10 +40,17 @@ from service.tokens import new_token as real_new_token
 from service.usecases.base import Dependencies
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
+COMPOSER = JinjaEmailComposer(default_templates_dir(), MAIL_FROM, lambda: DEFAULT_NOW)
+"""The relay's renderer, to read a staged email as it would be sent (``rendered``)."""
 DEFAULT_NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 DEFAULT_TTL = timedelta(days=14)
 
 Row = TypeVar("Row")
+
+
+def rendered(email: StagedEmail) -> bytes:
+    """``email`` as the relay would send it (the real templates). Raises ``EmailNotRenderable``."""
+    return COMPOSER.render(email.email_id, email.template, email.locale, email.to, email.params).message
 
 
 @dataclass
@@ -455,13 +462,12 @@ def make_deps(
     link_bases: Mapping[str, str] | None = None,
     new_token: Callable[[], tuple[str, str]] = real_new_token,
 ) -> Dependencies:
-    """``Dependencies``: the real composer, region map and link bases; test clock and ids."""
+    """``Dependencies``: the real region map and link bases; test clock and ids."""
     return Dependencies(
         clock=clock or FixedClock(),
         regions=regions or load_region_map(),
         link_bases=dict(link_bases or DEFAULT_LINK_BASES),
         invitation_ttl=invitation_ttl,
-        composer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
         new_token=new_token,
         new_id=new_id or SequentialIds(),
     )

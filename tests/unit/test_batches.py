@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.adapters.database import is_transient
 from service.bus import CommandBus, Outcome
 from service.consumer import CommandConsumer, Record
 from service.domain.errors import Rejected
@@ -85,7 +86,7 @@ async def test_a_failing_handler_sends_only_its_record_to_the_dlq_and_the_rest_o
         return await HANDLERS["RegisterPartner"](cmd, actor, uow, deps)
 
     dead = DeadLetters()
-    consumer = CommandConsumer(bus_on(db, RegisterPartner=raises_for_one), dead)
+    consumer = CommandConsumer(bus_on(db, RegisterPartner=raises_for_one), dead, is_transient=is_transient)
     first, second = new_partner(), new_partner()
     records = [
         record(0, register_command(first)),
@@ -109,7 +110,8 @@ async def test_a_fetch_of_unreadable_records_touches_no_database() -> None:
     db = FakeDatabase()
     dead = DeadLetters()
 
-    outcomes = await CommandConsumer(bus_on(db), dead).process_batch([record(0, b"{}"), record(1, b"[")])
+    consumer = CommandConsumer(bus_on(db), dead, is_transient=is_transient)
+    outcomes = await consumer.process_batch([record(0, b"{}"), record(1, b"[")])
 
     assert outcomes == [None, None]
     assert [h["x-partnerlink-error-reason"] for _, h in dead.records] == ["not_cloudevent", "not_json"]
