@@ -87,6 +87,9 @@ class SmtpSender:
         except aiosmtplib.SMTPResponseException as exc:
             await self.close()
             raise _refused(exc.code, exc.message) from None
+        except UnicodeEncodeError:  # a non-ASCII address: the envelope would need SMTPUTF8
+            await self.close()  # MAIL was sent: the next message must not follow it
+            raise MailPermanentError("the address is not ASCII (SMTPUTF8 is not used)") from None
         except (aiosmtplib.SMTPException, *_TRANSPORT_ERRORS) as exc:
             await self.close()
             raise MailTemporaryError(f"{type(exc).__name__}: {exc}") from None

@@ -330,6 +330,30 @@ async def test_header_injection_is_refused_at_send_time(mailbox: FileMailbox, sq
     assert "To header" in events[recipient]["data"]["reason"]
 
 
+async def test_a_non_ascii_recipient_fails_for_good_and_the_next_email_still_goes(
+    mailbox: FileMailbox, sqlite_url: str
+) -> None:
+    """It would need SMTPUTF8: refused by the renderer; a legacy row reaches the SMTP client,
+    which refuses it without leaving the connection mid-transaction for the next email."""
+    settings = settings_for(sqlite_url, mailbox)
+    legacy = b"From: a@partnerlink.example\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+    async with migrated(sqlite_url) as engine:
+        (rendered,) = await stage(engine, to="\u00fc@b\u00fccher.example")
+        (raw,) = await stage(engine, to="\u00fc@fabrikam.example", message=legacy)
+        (fine,) = await stage(engine)
+        relay = relay_on(SqlOutboxStore(engine), settings)
+        try:
+            await drain(relay)
+        finally:
+            await relay.stop()
+        events = {e["data"]["email_id"]: e for e in await staged_events(engine)}
+
+    (mail,) = mailbox.messages()
+    assert mail["X-Partnerlink-Email-Id"] == fine and events[fine]["type"] == "EmailSent"
+    for refused in (rendered, raw):
+        assert events[refused]["type"] == "EmailFailed" and events[refused]["data"]["permanent"] is True
+
+
 # --- crashes and lost outcomes ------------------------------------------------------------
 
 
