@@ -215,7 +215,8 @@ class OutboxRelay:
         tried. Raises when an outcome cannot be written (the rest of the batch stays due)."""
         mailer = mailer or self._mailers[0]
         tried = 0
-        async with self._store.claim_emails(self._clock(), self._claim_size) as claim:
+        claiming = self._store.claim_emails(self._clock(), self._claim_size, len(self._mailers))
+        async with claiming as claim:
             for email in claim.emails:
                 if self._stopping or not claim.held():
                     break

@@ -100,9 +100,12 @@ class OutboxStore(Protocol):
         key's events leave in commit order whichever relay takes them."""
         ...
 
-    def claim_emails(self, now: datetime, limit: int) -> AbstractAsyncContextManager[EmailClaim]:
+    def claim_emails(
+        self, now: datetime, limit: int, senders: int = 1
+    ) -> AbstractAsyncContextManager[EmailClaim]:
         """Up to ``limit`` pending emails due at ``now``, oldest first, held until the block
-        ends; nothing is written, so a relay that dies leaves them due at once."""
+        ends; nothing is written, so a relay that dies leaves them due at once. ``senders``
+        share the due emails: when few are due, a claim takes its share (rounded up)."""
         ...
 
     async def record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     database_pool_size: int | None = Field(
         default=None,
         ge=1,
-        description="PostgreSQL connections kept open (default: smtp_connections + 6, one per user)",
+        description="PostgreSQL connections kept open (default: smtp_connections + 7, one per user)",
     )
 
     # SMTP
@@ -114,8 +114,9 @@ class Settings(BaseSettings):
 
     def pool_size(self) -> int:
         """``database_pool_size``, or one connection per concurrent user: the two subscribers,
-        the event relay, each SMTP connection's email loop, the expiry sweep, two for the read API."""
-        return self.database_pool_size or self.smtp_connections + 6
+        the event relay, each SMTP connection's email claim, the email outcome writer, the
+        expiry sweep, two for the read API."""
+        return self.database_pool_size or self.smtp_connections + 7
 
     def link_bases(self) -> dict[str, str]:
         """cloud → invitation link base (RR-6)."""

@@ -169,8 +169,9 @@ class Tally:
 
 
 class World:
-    """The real bus, use cases and email composer on one database, with a fixed clock,
-    seeded with partners, a partnership, customers, a subscription and a relationship."""
+    """The real bus and use cases on one database, with a fixed clock, seeded with partners,
+    a partnership, customers, a subscription and a relationship; staged emails are rendered
+    by the real renderer, as the relay would send them."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], seed: int = 7) -> None:
         self.now = NOW

@@ -167,7 +167,7 @@ class SqlOutboxStore:
     # ------------------------------------------------------------------------- emails
 
     @asynccontextmanager
-    async def claim_emails(self, now: datetime, limit: int) -> AsyncIterator[_Claim]:
+    async def claim_emails(self, now: datetime, limit: int, senders: int = 1) -> AsyncIterator[_Claim]:
         due = (_emails.c.status == "pending", _emails.c.next_attempt_at <= now)
         if not self._postgres:
             query = select(_emails).where(*due).order_by(_emails.c.seq).limit(limit)
@@ -181,6 +181,8 @@ class SqlOutboxStore:
         if not seqs:
             yield _Claim([])
             return
+        if len(seqs) < limit * CLAIM_SCAN:  # few are due: this sender's share of them
+            limit = min(limit, -(-len(seqs) // max(1, senders)))
         async with self._engine.connect() as conn, conn.begin():
             locked = list((await conn.execute(_PG_LOCK_EMAILS, {"seqs": seqs, "limit": limit})).scalars())
             claimed: Sequence[Row[Any]] = []

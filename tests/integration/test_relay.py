@@ -513,6 +513,20 @@ async def test_a_claim_holds_its_emails_until_it_ends(postgres_url: str) -> None
     assert again == ids, "released when the claim ended"
 
 
+async def test_when_few_emails_are_due_each_sender_claims_its_share(postgres_url: str) -> None:
+    async with migrated(postgres_url) as engine:
+        ids = await stage(engine, 9)
+        store = SqlOutboxStore(engine)
+        now = datetime.now(UTC)
+        async with (
+            store.claim_emails(now, 50, senders=4) as first,
+            store.claim_emails(now, 50, senders=4) as second,
+        ):
+            shares = [e.email_id for e in first.emails], [e.email_id for e in second.emails]
+
+    assert shares == (ids[:3], ids[3:6])
+
+
 # --- events -----------------------------------------------------------------------------
 
 
