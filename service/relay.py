@@ -12,7 +12,7 @@ only the events of the lanes (``service.lanes``) whose locks it holds, so severa
 relay at once and Kafka still sees each key's events in commit order.
 
 Emails are rendered when they are sent, from the template parameters the outbox kept.
-``smtp_connections`` senders (one where claims are not exclusive, SQLite) each claim a
+``smtp_connections`` senders (one if the store's claims are not exclusive) each claim a
 batch of due emails (held, not written: a relay that dies leaves them due at once) and send
 them one after the other on their own SMTP connection. Each outcome is made durable before
 that sender sends its next email, so a crash resends at most the one email in flight per
@@ -237,7 +237,8 @@ class OutboxRelay:
                 await mailer.send(self._settings.mail_from, email.recipient, message)
                 self._sent_unrecorded[email.email_id] = locale
         except EmailNotRenderable as exc:
-            log.warning("email.not_renderable", email_id=email.email_id, template=email.template)
+            error = type(exc).__name__
+            log.warning("email.not_renderable", email_id=email.email_id, template=email.template, error=error)
             reason = _without_link(f"not renderable: {exc}", email)
             return self._finished(email, email.locale, now, failure=reason, permanent=True)
         except MailPermanentError as exc:

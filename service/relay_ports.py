@@ -90,8 +90,8 @@ class OutboxStore(Protocol):
     loops log them and retry with backoff)."""
 
     exclusive_claims: bool
-    """True when concurrent claims never hold the same email (PostgreSQL: several senders
-    and replicas); False when only one sender may run (SQLite)."""
+    """True when concurrent claims never hold the same email, so several senders may run;
+    False: one sender only."""
 
     def take_events(self, limit: int) -> AbstractAsyncContextManager[Sequence[PendingEvent]]:
         """The oldest ``limit`` staged events, in ``seq`` order, taken out of the outbox in one

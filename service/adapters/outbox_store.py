@@ -17,11 +17,13 @@ PostgreSQL:
 * outcomes: one statement (``UPDATE`` from ``unnest`` arrays, ``INSERT`` of the events)
   outside an explicit transaction: atomic and durable on return.
 
-SQLite has one relay and one sender: a claim is a plain read, outcomes one transaction.
+SQLite has no row locks and one relay: a claim is a plain read that passes by what the
+store's other claims hold (in memory); outcomes are one transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -148,7 +150,10 @@ class SqlOutboxStore:
         self._engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
-        self.exclusive_claims = self._postgres
+        self.exclusive_claims = True
+        self._held: set[int] = set()
+        """SQLite: the emails this store's claims hold"""
+        self._claiming = asyncio.Lock()
 
     # ------------------------------------------------------------------------- events
 
@@ -170,10 +175,8 @@ class SqlOutboxStore:
     async def claim_emails(self, now: datetime, limit: int, senders: int = 1) -> AsyncIterator[_Claim]:
         due = (_emails.c.status == "pending", _emails.c.next_attempt_at <= now)
         if not self._postgres:
-            query = select(_emails).where(*due).order_by(_emails.c.seq).limit(limit)
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
-            yield _Claim([_pending(row) for row in rows])
+            async with self._sqlite_claim(due, limit, senders) as claim:
+                yield claim
             return
         candidates = select(_emails.c.seq).where(*due).order_by(_emails.c.seq).limit(limit * CLAIM_SCAN)
         async with self._autocommit.connect() as conn:
@@ -181,8 +184,7 @@ class SqlOutboxStore:
         if not seqs:
             yield _Claim([])
             return
-        if len(seqs) < limit * CLAIM_SCAN:  # few are due: this sender's share of them
-            limit = min(limit, -(-len(seqs) // max(1, senders)))
+        limit = _share(len(seqs), limit, senders)
         async with self._engine.connect() as conn, conn.begin():
             locked = list((await conn.execute(_PG_LOCK_EMAILS, {"seqs": seqs, "limit": limit})).scalars())
             claimed: Sequence[Row[Any]] = []
@@ -190,6 +192,24 @@ class SqlOutboxStore:
                 query = select(_emails).where(_emails.c.seq.in_(locked), *due).order_by(_emails.c.seq)
                 claimed = (await conn.execute(query)).all()
             yield _Claim([_pending(row) for row in claimed], _alive(conn, await conn.get_raw_connection()))
+
+    @asynccontextmanager
+    async def _sqlite_claim(self, due: tuple[Any, ...], limit: int, senders: int) -> AsyncIterator[_Claim]:
+        """SQLite has no row locks, and one relay (one process): this store remembers what
+        its claims hold and the next claim passes it by."""
+        async with self._claiming:  # one claim at a time reads and takes
+            free = _emails.c.seq.not_in(sorted(self._held))
+            candidates = select(_emails.c.seq).where(*due, free).order_by(_emails.c.seq).limit(limit * CLAIM_SCAN)
+            async with self._engine.connect() as conn:
+                seqs = list((await conn.execute(candidates)).scalars())
+                taken = seqs[: _share(len(seqs), limit, senders)]
+                query = select(_emails).where(_emails.c.seq.in_(taken)).order_by(_emails.c.seq)
+                rows = (await conn.execute(query)).all() if taken else []
+            self._held.update(taken)
+        try:
+            yield _Claim([_pending(row) for row in rows])
+        finally:
+            self._held.difference_update(taken)
 
     async def record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:
         if not outcomes:
@@ -210,6 +230,14 @@ class SqlOutboxStore:
                 await conn.execute(_SQLITE_DEFER, deferred)
             if events:
                 await conn.execute(insert(_events), events)
+
+
+def _share(due: int, limit: int, senders: int) -> int:
+    """How many of ``due`` emails one claim takes: ``limit``, or when fewer than
+    ``CLAIM_SCAN * limit`` were seen, a ``senders``-th of them (rounded up)."""
+    if due >= limit * CLAIM_SCAN:
+        return limit
+    return min(limit, -(-due // max(1, senders)))
 
 
 def _alive(conn: AsyncConnection, raw: Any) -> Callable[[], bool]:

@@ -497,6 +497,25 @@ async def test_two_relays_with_four_connections_each_send_every_email_once(
     assert Counter(e["data"]["email_id"] for e in events) == Counter(ids)
 
 
+async def test_four_senders_on_sqlite_send_every_email_once(mailbox: FileMailbox, sqlite_url: str) -> None:
+    """SQLite has no row locks: the store's claims pass by what its other claims hold."""
+    settings = settings_for(sqlite_url, mailbox, smtp_connections=4, relay_batch_size=12)
+    async with migrated(sqlite_url) as engine:
+        ids = await stage(engine, 40)
+        relay = relay_on(SqlOutboxStore(engine), settings)
+        relay.start()
+        try:
+            async with asyncio.timeout(60):
+                while any(row["status"] == "pending" for row in await email_rows(engine)):
+                    await asyncio.sleep(0.1)
+        finally:
+            await relay.stop()
+        rows = await email_rows(engine)
+
+    assert Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages()) == Counter(ids)
+    assert all((row["status"], row["attempts"]) == ("sent", 1) for row in rows)
+
+
 async def test_a_claim_holds_its_emails_until_it_ends(postgres_url: str) -> None:
     async with migrated(postgres_url) as engine:
         ids = await stage(engine, 6)
