@@ -199,7 +199,8 @@ class SqlOutboxStore:
         its claims hold and the next claim passes it by."""
         async with self._claiming:  # one claim at a time reads and takes
             free = _emails.c.seq.not_in(sorted(self._held))
-            candidates = select(_emails.c.seq).where(*due, free).order_by(_emails.c.seq).limit(limit * CLAIM_SCAN)
+            candidates = select(_emails.c.seq).where(*due, free).order_by(_emails.c.seq)
+            candidates = candidates.limit(limit * CLAIM_SCAN)
             async with self._engine.connect() as conn:
                 seqs = list((await conn.execute(candidates)).scalars())
                 taken = seqs[: _share(len(seqs), limit, senders)]
