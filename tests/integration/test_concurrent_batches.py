@@ -291,10 +291,11 @@ async def race(engine_url: str, scenario: Scenario) -> None:
                     closest = min(
                         serial.items(), key=lambda kv: len(differences(kv[1].snapshot, result.snapshot, 99))
                     )
+                    diff = " | ".join(differences(closest[1].snapshot, result.snapshot, 3))
                     found.append(
-                        f"SERIAL: the state is none of {', '.join(serial)}; against {closest[0]}: "
-                        f"outcomes {[o.value for o in result.outcomes[0]]} / {[o.value for o in result.outcomes[1]]}; "
-                        + " | ".join(differences(closest[1].snapshot, result.snapshot, 4))
+                        f"SERIAL: the state is none of {', '.join(serial)}; outcomes "
+                        f"{[o.value for o in result.outcomes[0]]} / {[o.value for o in result.outcomes[1]]}; "
+                        f"closest is {closest[0]}, first differences (ids relabelled): {diff[:600]}"
                     )
                 if found:
                     violations.append(f"round {round_}: " + "\n    ".join(found))
