@@ -24,9 +24,16 @@ subscriptions, attributions, inbox, timeline (per customer, in order), the outbo
 (CloudEvent type, data, subject, time, per Kafka key in order) and emails (recipient,
 template, locale, headers and bodies, per key in order), generated ids relabelled.
 
-Size: ``PARTNERLINK_PROPERTY_EXAMPLES`` examples (default 25, about 20 s on SQLite) of up to
-``PARTNERLINK_PROPERTY_STEPS`` steps (default 30); e.g. ``PARTNERLINK_PROPERTY_EXAMPLES=500``
-for a longer hunt. The PostgreSQL variant is marked ``postgres``.
+Steps are drawn singly or as short flows that touch the same rows (invite then answer,
+re-register then use, order then re-attribute, ...), so a fetch often holds a command and
+those that depend on it. After the run, every command type must have been applied and
+refused somewhere (``assert_exercised``), so the property cannot pass vacuously.
+
+Size (``PROFILES``): by default the same 60 examples of up to 30 steps every run, about 10 s
+per backend, a failure reported unshrunk (``PARTNERLINK_PROPERTY_SHRINK=1`` shrinks it);
+``PARTNERLINK_PROPERTY_PROFILE=thorough``: 400 random examples of up to 60 steps, shrunk;
+``PARTNERLINK_PROPERTY_EXAMPLES`` / ``_STEPS`` override either. The PostgreSQL variant is
+marked ``postgres``.
 """
 
 from __future__ import annotations
@@ -83,7 +90,7 @@ PROFILES = {
     "ci": {"examples": 60, "steps": 30, "derandomize": 1, "shrink": 0},
     "thorough": {"examples": 400, "steps": 60, "derandomize": 0, "shrink": 1},
 }
-"""``ci`` (default): the same 60 examples every run (reproducible, under 20 s), a failure
+"""``ci`` (default): the same 60 examples every run (reproducible, about 10 s), a failure
 reported as found; ``thorough`` (``PARTNERLINK_PROPERTY_PROFILE=thorough``): new random
 streams each run, longer ones, a failure shrunk to a small stream (that can take minutes)."""
 PROFILE = PROFILES[os.environ.get("PARTNERLINK_PROPERTY_PROFILE", "ci")]
