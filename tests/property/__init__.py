@@ -1,0 +1,1 @@
+"""Property tests: the command path's invariants over generated streams."""
