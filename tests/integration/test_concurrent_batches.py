@@ -43,7 +43,7 @@ from sqlalchemy.util import await_only
 from bench.faults.fuzz import customer_actor, quiet
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import Outcome
-from service.consumer import is_transient
+from service.adapters.database import is_transient
 from service.expiry import InvitationExpiry
 from service.tokens import hash_token
 from tests.support.batches import (
@@ -130,7 +130,7 @@ def sqlstate(exc: BaseException) -> str | None:
 
 
 def retryable(exc: BaseException) -> bool:
-    """``service.consumer.is_transient``, or a conflict the database asks us to retry."""
+    """``service.adapters.database.is_transient`` (deadlocks and serialization failures included)."""
     return is_transient(exc) or sqlstate(exc) in CONFLICTS
 
 

@@ -47,7 +47,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.faults.fuzz import PartnerInfo, customer_actor
 from service.adapters.database import create_engine, migrate
-from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.regions import load_region_map
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import CommandBus, Outcome
@@ -68,7 +67,6 @@ GENERATED = re.compile(r"1d[0-9a-f]{6}-0000-4000-[89]000-[0-9a-f]{12}")
 """What ``Deterministic.new_id`` (…-8000-…) and ``new_token`` (…-9000-…) produce."""
 
 REGIONS = load_region_map()
-COMPOSER = JinjaEmailComposer(default_templates_dir(), MAIL_FROM)
 
 
 # --------------------------------------------------------------------------- determinism
@@ -117,7 +115,6 @@ class Deterministic:
             regions=REGIONS,
             link_bases=dict(DEFAULT_LINK_BASES),
             invitation_ttl=TTL,
-            composer=COMPOSER,
             new_token=self.new_token,
             new_id=self.new_id,
         )
