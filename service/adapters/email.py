@@ -158,6 +158,7 @@ class JinjaEmailComposer:
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
+            auto_reload=False,  # templates are read once: no stat() per render
         )
 
     def templates(self) -> frozenset[str]:
