@@ -11,10 +11,40 @@ from pathlib import Path
 
 
 def _serve(_: argparse.Namespace) -> int:
-    from handlers.app import create_app
+    """Check every setting and server (``service.preflight``), then run the service. A failed
+    check prints one line (exit 2: bad setting, 3: unreachable server); the traceback only
+    at ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
+    from faststream.kafka.security import parse_security
 
-    asyncio.run(create_app().run())
+    from handlers.app import create_app, kafka_security
+    from service.logging import configure_logging
+    from service.preflight import StartupError, load_settings, preflight
+
+    async def checked_run() -> None:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_json)
+        sock = await preflight(settings, parse_security(kafka_security(settings)))
+        await create_app(settings, http_socket=sock).run()
+
+    try:
+        asyncio.run(checked_run())
+    except StartupError as exc:
+        _print_failure(f"partnerlink serve: {exc}")
+        return exc.exit_code
+    except (OSError, TimeoutError) as exc:  # a server went away between the checks and the start
+        _print_failure(f"partnerlink serve: stopped: {type(exc).__name__}: {exc}")
+        return 3
     return 0
+
+
+def _print_failure(line: str) -> None:
+    """``line`` on stderr; the traceback too at ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
+    import os
+    import traceback
+
+    if os.environ.get("PARTNERLINK_LOG_LEVEL", "").upper() == "DEBUG":
+        traceback.print_exc()
+    print(line, file=sys.stderr)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import EmailFailed, EmailSent
+from service import metrics
 from service.adapters import orm
 from service.adapters.smtp import SmtpAmbiguousError, SmtpPermanentError, SmtpSender, SmtpTemporaryError
 from service.envelopes import event_envelope
@@ -228,11 +229,21 @@ class OutboxRelay:
                 attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay), **counted
             )
         )
-        log.warning("email.deferred", email_id=email["email_id"], attempts=attempts, retry_in_seconds=delay)
+        metrics.EMAILS.labels("deferred_ambiguous" if ambiguous else "deferred").inc()
+        log.warning(
+            "email.deferred",
+            email_id=email["email_id"],
+            attempts=attempts,
+            retry_in_seconds=delay,
+            smtp_host=s.smtp_host,
+            smtp_port=s.smtp_port,
+            error=metrics.without_addresses(error),
+        )
 
     async def _stage_outcome(
         self, conn: AsyncConnection, email: dict[str, Any], reason: str | None, permanent: bool
     ) -> None:
+        metrics.count_email(reason, permanent)
         common = {
             "email_id": email["email_id"],
             "template": email["template"],
