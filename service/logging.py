@@ -31,6 +31,10 @@ class DropNoise(logging.Filter):
         return not (message.startswith("callback for ") and message.endswith("is being executed..."))
 
 
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler ``configure_logging`` installs (and replaces when called again)."""
+
+
 def use_json(json: bool | None, stream: TextIO) -> bool:
     """``json`` when set; else JSON unless ``stream`` is a terminal."""
     if json is not None:
@@ -61,11 +65,11 @@ def configure_logging(level: str = "INFO", json: bool | None = None, stream: Tex
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()], processors=[*final, renderer]
     )
-    handler = logging.StreamHandler(stream)
+    handler = _OurHandler(stream)
     handler.setFormatter(formatter)
     handler.addFilter(DropNoise())
     root = logging.getLogger()
-    root.handlers = [handler]
+    root.handlers = [h for h in root.handlers if not isinstance(h, _OurHandler)] + [handler]
     root.setLevel(level)
     for name in LIBRARY_LOGGERS:
         library = logging.getLogger(name)
