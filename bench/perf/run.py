@@ -39,7 +39,9 @@ DATABASES = ("postgres", "sqlite")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="partnerlink bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="partnerlink bench",
+        description=(__doc__ or "").replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--quick", action="store_true", help="CI smoke size: a few thousand commands, < 3 min")
     p.add_argument("--out", default="bench-results", help="where results.json, latency.png and logs go")
