@@ -91,6 +91,26 @@ def _publish(args: argparse.Namespace) -> int:
         return 2
 
 
+def _health(_: argparse.Namespace) -> int:
+    """GET the local read API's ``/health/ready``: exit 0 on 200 (ready or degraded), else 1.
+    For container health checks (the image has no curl)."""
+    import httpx
+
+    from service.settings import Settings
+
+    settings = Settings()
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    url = f"http://{host}:{settings.http_port}/health/ready"
+    try:
+        answer = httpx.get(url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        print(f"partnerlink health: {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{answer.status_code} {answer.text}")
+    return 0 if answer.status_code == 200 else 1
+
+
 DESCRIPTION = """Partnerlink: CSP partner relationships from Kafka commands to state, CloudEvents and
 invitation emails. Configuration: PARTNERLINK_* environment variables (see 'partnerlink serve
 --help' and README.md, "Configuration")."""
@@ -150,6 +170,9 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("file", nargs="?", default="-", help="a JSON-lines file (default: stdin)")
     publish.add_argument("--billing", action="store_true", help="to PARTNERLINK_BILLING_TOPIC (orders)")
     publish.set_defaults(run=_publish)
+    commands.add_parser(
+        "health", help="exit 0 when the local read API's /health/ready answers 200 (for containers)"
+    ).set_defaults(run=_health)
     demo = commands.add_parser("demo", help="embedded broker + SQLite + SMTP + service, fed a sample stream")
     demo.add_argument("--workdir", default="demo-run", help="where the database, mails and logs go")
     demo.add_argument("--stream", default=None, help="a JSONL sample stream (default: the shipped one)")

@@ -73,6 +73,11 @@ def test_dev_stack_serves_published_commands_until_interrupted(tmp_path: Path) -
                 break
             time.sleep(0.2)
         assert answer.status_code == 200
+        health = subprocess.run(
+            [*partnerlink(), "health"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert health.returncode == 0, health.stderr
+        assert health.stdout.startswith('200 {"status":"ready"')
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = stack.communicate(timeout=60)
