@@ -2,7 +2,7 @@
 
 Response models only; they are built by ``service/adapters/queries.py`` from stored
 state and never validate client input. Field names are snake_case; datetimes are UTC
-and serialised as ISO 8601 with ``Z``. Rule ids refer to ``shared/spec/DOMAIN.md``.
+and serialised as ISO 8601 with ``Z``. Rule ids refer to ``docs/domain.md``.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 DESCRIPTION = (
-    "Read-only views of Partnerlink's state (shared/spec/DOMAIN.md): a customer's partners "
+    "Read-only views of Partnerlink's state (docs/domain.md): a customer's partners "
     "(PR-3) and history, an indirect provider's resellers (IR-1, IR-8) and customers (IR-9), "
     "who was credited on a subscription at any instant (IR-6, PR-1, PR-2), and health checks. "
     'Errors are JSON {"detail": ...}. Datetimes are ISO 8601 in UTC.'

@@ -78,7 +78,9 @@ def test_database_with_an_unknown_host_is_unreachable(folder: Path) -> None:
 
     line = one_line(stderr)
     assert code == 3
-    assert line.startswith("partnerlink serve: PARTNERLINK_DATABASE_URL=postgresql+asyncpg://pl:***@no-such-host.invalid/pl: ")
+    assert line.startswith(
+        "partnerlink serve: PARTNERLINK_DATABASE_URL=postgresql+asyncpg://pl:***@no-such-host.invalid/pl: "
+    )
     assert "cannot reach the database" in line and "gaierror" in line
     assert SECRET not in stderr
 
@@ -93,7 +95,9 @@ def test_database_on_a_closed_port_is_unreachable(folder: Path) -> None:
     assert "ConnectionRefusedError" in line and SECRET not in stderr
 
 
-def test_database_that_never_answers_gives_up_after_the_connect_timeout(folder: Path, silent_port: int) -> None:
+def test_database_that_never_answers_gives_up_after_the_connect_timeout(
+    folder: Path, silent_port: int
+) -> None:
     code, stderr, seconds = serve(
         folder,
         database_url=f"postgresql+asyncpg://pl:{SECRET}@127.0.0.1:{silent_port}/pl",
@@ -145,14 +149,19 @@ def test_a_value_of_the_wrong_type_names_the_variable(folder: Path) -> None:
     code, stderr, _ = serve(folder, smtp_port="twenty-five")
 
     assert code == 2
-    assert one_line(stderr).startswith("partnerlink serve: PARTNERLINK_SMTP_PORT=twenty-five: Input should be")
+    assert one_line(stderr).startswith(
+        "partnerlink serve: PARTNERLINK_SMTP_PORT=twenty-five: Input should be"
+    )
 
 
 def test_missing_templates_folder_is_a_bad_setting(folder: Path) -> None:
     code, stderr, _ = serve(folder, templates_dir=str(folder / "no-templates"))
 
     assert code == 2
-    assert one_line(stderr) == f"partnerlink serve: PARTNERLINK_TEMPLATES_DIR={folder / 'no-templates'}: no such folder"
+    assert (
+        one_line(stderr)
+        == f"partnerlink serve: PARTNERLINK_TEMPLATES_DIR={folder / 'no-templates'}: no such folder"
+    )
 
 
 def test_unreachable_broker_stops_start_up_without_leaking_clients(folder: Path) -> None:
@@ -161,7 +170,9 @@ def test_unreachable_broker_stops_start_up_without_leaking_clients(folder: Path)
 
     line = one_line(stderr)
     assert code == 3
-    assert line.startswith(f"partnerlink serve: PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}: cannot reach the broker")
+    assert line.startswith(
+        f"partnerlink serve: PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}: cannot reach the broker"
+    )
     assert "ConnectionRefusedError" in line and "Unclosed" not in stderr
     assert seconds < 15
 
@@ -192,7 +203,10 @@ def test_busy_http_port_stops_start_up_before_anything_else(folder: Path) -> Non
         code, stderr, _ = serve(folder, http_port=str(port))
 
     assert code == 2
-    assert one_line(stderr) == f"partnerlink serve: PARTNERLINK_HTTP_PORT={port}: 127.0.0.1:{port} is already in use"
+    assert (
+        one_line(stderr)
+        == f"partnerlink serve: PARTNERLINK_HTTP_PORT={port}: 127.0.0.1:{port} is already in use"
+    )
 
 
 def test_traceback_only_at_debug(folder: Path) -> None:
@@ -200,4 +214,19 @@ def test_traceback_only_at_debug(folder: Path) -> None:
 
     assert code == 2
     assert "Traceback (most recent call last)" in stderr
-    assert stderr.strip().splitlines()[-1].startswith("partnerlink serve: PARTNERLINK_DATABASE_URL=mysql://db/pl")
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith("partnerlink serve: PARTNERLINK_DATABASE_URL=mysql://db/pl")
+    )
+
+
+@pytest.mark.postgres
+def test_database_that_refuses_is_a_bad_setting(folder: Path, postgres_server: str) -> None:
+    url = postgres_server.rsplit("/", 1)[0] + "/no_such_database"
+    code, stderr, _ = serve(folder, database_url=url)
+
+    line = one_line(stderr)
+    assert code == 2
+    assert "PARTNERLINK_DATABASE_URL=" in line and "the database refused" in line
+    assert "no_such_database" in line
