@@ -1,8 +1,13 @@
-"""The command bus: inbox check, use case, outbox staging, one commit (per command or per batch).
+"""The command bus: inbox check, load, use cases, outbox staging, one commit per batch.
 
 Delivery is at least once; effects are exactly once: the state change, the command's id
 (inbox) and the outgoing events and emails (outbox) commit in one transaction. A
 redelivered command (same CloudEvent ``id``) commits nothing and stages nothing.
+
+A batch (one fetch) is loaded once (``service.usecases.preload``: what every command will
+read, in one query per table), decided in memory command after command (a later command
+sees the earlier ones' changes; a refused one's are undone in memory), and written once
+per table at commit.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from service.inbound import IncomingCommand, UnreadableMessage
 from service.ports import DuplicateCommit, UnitOfWork
 from service.staging import Cause, stage
 from service.usecases.base import Dependencies, Effects, Handler
+from service.usecases.preload import first_round, second_round
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +68,9 @@ class CommandBus:
 
     async def handle_batch(self, commands: Sequence[tuple[IncomingCommand, bytes | None]]) -> list[Outcome]:
         """``(command, Kafka key)`` pairs applied in order in one transaction, each inside a
-        savepoint (a refused command's writes are undone, the others' kept); one outcome each.
+        savepoint (a refused command's writes are undone in memory, the others' kept); one
+        outcome each. Statements: the inbox check, the loads (two rounds), one write per
+        table, the commit.
 
         Raises ``DuplicateCommit`` when a concurrent delivery committed one of them first
         (nothing of the batch is committed; handled alone, it is a ``DUPLICATE``), and any
@@ -70,6 +78,9 @@ class CommandBus:
         handlers = [self._handler(incoming) for incoming, _ in commands]
         async with self._uow_factory() as uow:
             seen = await uow.inbox.seen_among([incoming.envelope.id for incoming, _ in commands])
+            fresh = [(i.command, i.actor) for i, _ in commands if i.envelope.id not in seen]
+            await uow.load(first_round(fresh))
+            await uow.load(await second_round(fresh, uow))
             outcomes = [
                 await self._apply(uow, handler, incoming, key, seen)
                 for handler, (incoming, key) in zip(handlers, commands, strict=True)

@@ -41,9 +41,17 @@ DeadLetter = Callable[[Record, dict[str, str]], Awaitable[None]]
 """``dead_letter(record, error_headers)``: publish the original bytes to the DLQ, confirmed."""
 
 
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available. The
+transaction was rolled back; the same fetch, run again, can succeed."""
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the database or network was unreachable, not a bad command."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    """Errors worth retrying: the database or network was unreachable, or the transaction
+    lost a race with a concurrent one (``RETRYABLE_SQLSTATES``); not a bad command."""
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    ):
         return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
 

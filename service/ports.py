@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol, Self
 
@@ -64,6 +64,50 @@ class TimelineEntry:
     actor_user: str | None
     command_id: str
     command_type: str
+
+
+@dataclass
+class Needs:
+    """The rows a fetch's commands will read, named by key or by scope, so that the unit of
+    work loads (and, on PostgreSQL, locks) them with one query per table before any use
+    case runs. Ids are strings; tenant ids of partners are compared lowercased.
+
+    A row no ``Needs`` foresaw is still found: the repository queries it then (a loader
+    miss, counted in ``partnerlink_loader_misses_total``)."""
+
+    partners: set[str] = field(default_factory=set)
+    """partner rows by MPN ID"""
+    partner_tenants: set[str] = field(default_factory=set)
+    """partner rows by Partner Center tenant id (lowercase)"""
+    customers: set[str] = field(default_factory=set)
+    """customer rows by tenant id, with every reseller relationship of the customer"""
+    customer_subscriptions: set[str] = field(default_factory=set)
+    """every subscription of these customers (with their attribution ledgers)"""
+    subscriptions: set[str] = field(default_factory=set)
+    """subscription rows by id, with their attribution ledgers"""
+    partnerships: set[tuple[str, str]] = field(default_factory=set)
+    """every partnership of these (provider, reseller) pairs"""
+    pending_invitations: set[tuple[str, str, str]] = field(default_factory=set)
+    """pending invitations of these (kind, inviter, invitee) triples"""
+    pending_invitations_of: set[str] = field(default_factory=set)
+    """pending partnership invitations a partner sent or received"""
+    invitation_tokens: set[str] = field(default_factory=set)
+    """invitations by token hash (any status)"""
+    associated_customers: set[tuple[str, str]] = field(default_factory=set)
+    """customers a (provider, reseller) pair added (IR-8)"""
+    relationships: set[str] = field(default_factory=set)
+    """reseller relationships by id"""
+    partnerships_by_id: set[str] = field(default_factory=set)
+    """partnerships by id"""
+
+    def update(self, other: Needs) -> Needs:
+        """Add ``other``'s keys to these; returns ``self``."""
+        for item in fields(self):
+            getattr(self, item.name).update(getattr(other, item.name))
+        return self
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, item.name) for item in fields(self))
 
 
 class PartnerRepository(Protocol):
@@ -169,8 +213,15 @@ class UnitOfWork(Protocol):
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
+    async def load(self, needs: Needs) -> None:
+        """Load (and lock) the rows ``needs`` names that this unit of work does not hold yet:
+        one query per table and kind of key. Afterwards the repositories answer for them
+        from memory."""
+        ...
+
     async def commit(self) -> None: ...
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """``async with uow.savepoint(): ...``: if the block raises, its writes are undone
-        and the exception goes on; the transaction stays open."""
+        (in memory: no statement is sent) and the exception goes on; the transaction stays
+        open."""
         ...

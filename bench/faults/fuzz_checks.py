@@ -40,6 +40,7 @@ from service.ports import (
     CustomerRepository,
     Inbox,
     InvitationRepository,
+    Needs,
     Outbox,
     PartnerRepository,
     PartnershipRepository,
@@ -299,6 +300,9 @@ class RecordingUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._inner.__aexit__(*exc)
+
+    async def load(self, needs: Needs) -> None:
+        await self._inner.load(needs)
 
     async def commit(self) -> None:
         await self._inner.commit()

@@ -20,12 +20,27 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "PostgresCluster", "PostgresUnavailable", "find_postgres_bindir", "running_postgres"]
+__all__ = [
+    "ENV_VAR",
+    "STATEMENT_STATS_OPTIONS",
+    "PostgresCluster",
+    "PostgresUnavailable",
+    "find_postgres_bindir",
+    "running_postgres",
+]
 
 ENV_VAR = "PARTNERLINK_TEST_DATABASE_URL"
 DATABASE = "partnerlink"
 _SUPERUSER = "postgres"
 _RUN_AS = "postgres"
+STATEMENT_STATS_OPTIONS = (
+    "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all "
+    "-c pg_stat_statements.track_utility=on -c pg_stat_statements.max=10000"
+)
+"""Server options that load ``pg_stat_statements`` (shipped in Debian's ``postgresql-15``,
+``/usr/lib/postgresql/15/lib``) and count every statement, nested and utility ones
+(``BEGIN``, ``COMMIT``, ``SAVEPOINT``, ``RELEASE``) included; the extension itself must
+still be created in one database (``CREATE EXTENSION pg_stat_statements``)."""
 
 
 class PostgresUnavailable(Exception):
@@ -86,16 +101,17 @@ class PostgresCluster:
 
     Trust auth, superuser ``postgres``, UTF8, fsync off; database ``partnerlink``. Raises
     :class:`PostgresUnavailable` when binaries are missing or a step fails.
+    ``track_statements`` adds :data:`STATEMENT_STATS_OPTIONS` (the benchmark's statement count).
     """
 
-    def __init__(self, extra_options: str = "") -> None:
+    def __init__(self, extra_options: str = "", *, track_statements: bool = False) -> None:
         self._bindir = find_postgres_bindir()
         self._as_user, self._uid, self._gid = _server_user()
         self._root = Path(tempfile.mkdtemp(prefix="partnerlink-pg-"))
         self.datadir = self._root / "data"
         self.logfile = self._root / "server.log"
         self.port = _free_port()
-        self._extra = extra_options
+        self._extra = f"{STATEMENT_STATS_OPTIONS} {extra_options}" if track_statements else extra_options
         self._initialized = False
         self.running = False
 

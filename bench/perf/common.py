@@ -77,6 +77,41 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by ``pid`` and every process it started: its own
+    time, its reaped children's (``cutime``, ``cstime`` of /proc/PID/stat) and that of its
+    living descendants (theirs likewise). A child that exits between two readings moves from
+    the second term to the first, so differences of two readings stay exact. 0 if it is gone."""
+    total = 0.0
+    for member in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / _CLOCK_TICKS
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    """Children of ``pid``, their children, and so on (by scanning /proc once)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
 def children(pid: int) -> list[int]:
     """Direct children of ``pid`` (by scanning /proc)."""
     found = []

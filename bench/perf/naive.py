@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 import time
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bench.infra.kafka import Topics
-from bench.perf.common import CpuMeter, progress, rss_bytes
+from bench.perf.common import CpuMeter, progress, rss_bytes, tree_cpu_seconds
 from bench.perf.driver import Driver
 from bench.perf.plan import Plan
 from bench.perf.workload import DIRECT, FAR_AWAY, RequestsWorkload
@@ -283,6 +284,7 @@ async def run_naive(
         groups = {"naive": [process.pid], "benchmark": [os.getpid()]}
 
         async def phase(name: str, **kwargs: Any) -> dict[str, Any]:
+            cpu_before = tree_cpu_seconds(process.pid)
             meter = CpuMeter(groups)
             meter.start()
             stats = await driver.run_phase(
@@ -290,6 +292,10 @@ async def run_naive(
             )
             summary = stats.summary()
             summary.update(meter.stop())
+            cpu = tree_cpu_seconds(process.pid) - cpu_before
+            summary["naive_cpu_s"] = cpu
+            done = summary["completed"]
+            summary["cpu_us_per_command"] = cpu / done * 1e6 if done else math.nan
             result["phases"].append(summary)
             latency = summary["latency"]
             progress(
@@ -305,6 +311,7 @@ async def run_naive(
             "saturation", rate=None, count=count, duration=plan.saturation_seconds, window=plan.window
         )
         result["throughput"] = saturation["throughput"]
+        result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
         loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
         result["saturation_load"] = loads[-1]
         for rate in loads:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class Plan:
     soak_minutes: float = 10.0
     """time limit of the memory soak per database (the report says when it stopped early)"""
     memory_mark: int = 100_000
-    """the count at which the memory soak's first reading is taken (flat from here to the end)"""
+    """the count at which the memory soak's first reading is taken (flat from here to the end):
+    a tenth of ``soak_commands`` when that is given (``--memory-commands``)"""
     drain_timeout: float = 600.0
     partitions: int = 4
     profile_seconds: float = 30.0
@@ -39,9 +40,19 @@ class Plan:
         return max(self.duration * saturation, 50) / rate
 
     @classmethod
-    def for_run(cls, quick: bool, soak_minutes: float | None = None, duration: float | None = None) -> Plan:
+    def for_run(
+        cls,
+        quick: bool,
+        soak_minutes: float | None = None,
+        duration: float | None = None,
+        memory_commands: int | None = None,
+    ) -> Plan:
+        """The plan of a full or ``quick`` run. ``memory_commands`` (``--memory-commands``):
+        the memory soak runs until that many commands went through the service, its mark is
+        a tenth of it (1,000,000 → 100,000), and its time limit is lifted to
+        ``MEMORY_SAFETY_MINUTES`` unless ``soak_minutes`` is given too."""
         if quick:
-            return cls(
+            plan = cls(
                 quick=True,
                 duration=duration or 0.5,
                 saturation_commands=300,
@@ -54,4 +65,17 @@ class Plan:
                 drain_timeout=120.0,
                 profile_seconds=8.0,
             )
-        return cls(quick=False, duration=duration or 20.0, soak_minutes=soak_minutes or 10.0)
+        else:
+            plan = cls(quick=False, duration=duration or 20.0, soak_minutes=soak_minutes or 10.0)
+        if memory_commands is None:
+            return plan
+        return replace(
+            plan,
+            soak_commands=memory_commands,
+            memory_mark=max(1, memory_commands // 10),
+            soak_minutes=soak_minutes or MEMORY_SAFETY_MINUTES,
+        )
+
+
+MEMORY_SAFETY_MINUTES = 240.0
+"""time limit of a memory soak asked for by count (``--memory-commands``): only a safety net"""

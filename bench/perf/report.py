@@ -1,5 +1,6 @@
 """What a run produces: the figures (each with its ratio to the raw limit and to the naive
-baseline), a printed table, ``results.json``, ``latency.png`` and a dated row appended to
+baseline), the targets of issue 12 each next to its measured figure with met / missed, a
+printed table of each, ``results.json``, ``latency.png`` and a dated row appended to
 ``docs/performance.md``."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.perf import targets as issue_targets
 from bench.perf.common import ratio, short_machine
+from bench.perf.targets import MISSED
 
 MiB = 1024 * 1024
 PERCENTILES = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
@@ -17,8 +20,9 @@ RESULTS_MARKER = "<!-- results: the benchmark appends one row per run below; kee
 RESULTS_HEADER = (
     "| date | mode | machine | raw Kafka msg/s | raw SMTP emails/s | naive PG / SQLite cmd/s "
     "| service PG cmd/s | service SQLite cmd/s | p99 at 1,000/s PG / SQLite (ms) "
-    "| emails/s PG / SQLite | RSS start → end PG / SQLite (MiB, commands) |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    "| emails/s PG / SQLite | RSS start → end PG / SQLite (MiB, commands) "
+    "| service CPU/command PG / SQLite (µs) | SQL statements/command PG | targets met |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
 )
 
 
@@ -30,7 +34,9 @@ def _figure(
     raw: float | None = None,
     baseline: float | None = None,
     target: str = "",
+    not_applicable: str | None = None,
 ) -> dict[str, Any]:
+    """One figure; ``not_applicable`` says why it has no value on this system (printed n/a)."""
     return {
         "figure": figure,
         "system": system,
@@ -39,6 +45,7 @@ def _figure(
         "ratio_to_raw": ratio(value, raw),
         "ratio_to_baseline": ratio(value, baseline),
         "target": target,
+        "not_applicable": not_applicable,
     }
 
 
@@ -94,6 +101,7 @@ def build_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     for name, run in naive.items():
         system = f"naive/{name}"
         rows.append(_figure("throughput", system, run.get("throughput"), "commands/s", raw=kafka))
+        rows.append(_figure("CPU per command at saturation", system, run.get("cpu_us_per_command"), "µs"))
         entries = run.get("latency", [])
         for n, entry in enumerate(entries):
             raw_at = _latency_at(raw_latency, entry["offered_rate"])
@@ -119,7 +127,28 @@ def build_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "commands/s",
                 raw=kafka,
                 baseline=base.get("throughput"),
-                target="≥ 10x baseline, ≥ 30 % of raw",
+                target="≥ 2,000/s and ≥ 7x baseline" if name == "postgres" else "≥ 5x baseline",
+            )
+        )
+        rows.append(
+            _figure(
+                "service CPU per command at saturation",
+                system,
+                run.get("cpu_us_per_command"),
+                "µs",
+                baseline=base.get("cpu_us_per_command"),
+                target="≤ 400 µs",
+            )
+        )
+        counted = run.get("statements") or {}
+        rows.append(
+            _figure(
+                "SQL statements per command at saturation",
+                system,
+                run.get("statements_per_command"),
+                "statements",
+                target="≤ 0.2",
+                not_applicable=counted.get("not_counted") if name == "sqlite" else None,
             )
         )
         for entry in run.get("latency", []):
@@ -224,19 +253,39 @@ def table(figures: list[dict[str, Any]]) -> str:
             f["system"],
             f["figure"],
             _number(f["value"], f["unit"]),
-            f["unit"],
+            f["unit"] if not f.get("not_applicable") else f"({f['not_applicable']})",
             _ratio_text(f["ratio_to_raw"]),
             _ratio_text(f["ratio_to_baseline"]),
             f["target"],
         )
         for f in figures
     ]
+    return _aligned(lines, right={2})
+
+
+def targets_table(targets: list[dict[str, Any]], quick: bool = False) -> str:
+    """The targets (``bench.perf.targets.build_targets``) as an aligned text table under a
+    title; a quick run says its sizes are far from the targets' conditions."""
+    title = "Targets (issue 12; PostgreSQL unless named), " + issue_targets.summary(targets)
+    if quick:
+        title += " — quick run: sizes far below the targets' conditions, statuses only indicative"
+    lines = [("target", "goal", "measured", "status")] + [
+        (t["target"], t["goal"], t["measured"], t["status"].upper() if t["status"] == MISSED else t["status"])
+        for t in targets
+    ]
+    return title + "\n" + _aligned(lines, right=set())
+
+
+def _aligned(lines: list[tuple[str, ...]], right: set[int]) -> str:
+    """Rows of cells as columns; the first row is the header, underlined; ``right``: the
+    columns aligned right."""
+    header = lines[0]
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):
         out.append(
             "  ".join(
-                str(cell).rjust(w) if i == 2 else str(cell).ljust(w)
+                str(cell).rjust(w) if i in right else str(cell).ljust(w)
                 for i, (cell, w) in enumerate(zip(line, widths, strict=True))
             ).rstrip()
         )
@@ -373,6 +422,9 @@ def docs_row(result: dict[str, Any]) -> str:
         both(p99_1000),
         both(lambda r: (r.get("emails") or {}).get("emails_per_s")),
         " / ".join(rss(service[n]) if n in service else "-" for n in ("postgres", "sqlite")),
+        both(lambda r: r.get("cpu_us_per_command")),
+        value((service.get("postgres") or {}).get("statements_per_command"), 2),
+        issue_targets.summary(result["targets"]) if result.get("targets") else "-",
     ]
     return "| " + " | ".join(cells) + " |\n"
 

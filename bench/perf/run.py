@@ -4,7 +4,12 @@ append a dated row to docs/performance.md.
 Starts its own servers on loopback: the Tansu broker, PostgreSQL (``bench.infra.postgres``),
 an SMTP server (``bench.infra.smtp``); then measures the raw limits, the naive baseline
 and ``partnerlink serve`` on each database. ``--quick`` is the CI smoke size (a few
-thousand commands, under three minutes); the full run takes about 35 minutes.
+thousand commands, under three minutes); the full run takes about 35 minutes, and with
+``--memory-commands 1000000`` as long as 1M commands take through each database's service.
+
+PostgreSQL runs with ``pg_stat_statements`` (``bench.perf.statements``); the service connects
+to its database as its own role (``SERVICE_ROLE``), so the statements it runs are counted
+apart from the benchmark's.
 """
 
 from __future__ import annotations
@@ -21,26 +26,50 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.infra.kafka import Topics
 from bench.infra.postgres import PostgresCluster, PostgresUnavailable
-from bench.perf import report
+from bench.perf import report, targets
 from bench.perf.common import background_busy_pct, machine_description, progress, short_machine
 from bench.perf.naive import run_naive
 from bench.perf.plan import Plan
 from bench.perf.raw import CountingSink, measure_raw
 from bench.perf.service_run import postgres_pids, run_service
+from bench.perf.statements import StatementCounter
 from bench.perf.workload import sample_command_size
 from service.embedded.broker import EmbeddedBroker
 
 DATABASES = ("postgres", "sqlite")
+SERVICE_ROLE = "partnerlink_service"
+"""the PostgreSQL role ``partnerlink serve`` connects as (owner of its database), so that
+``pg_stat_statements`` tells its statements from the benchmark's"""
+
+
+DESCRIPTION = """\
+Measure Partnerlink on this machine and print the figures, the targets of issue 12 with
+met / missed, write results.json and latency.png (--out) and append a dated row to
+docs/performance.md (--docs).
+
+Starts its own servers on loopback (Tansu broker, PostgreSQL with pg_stat_statements, an
+SMTP server), then measures the raw limits, the naive baseline and `partnerlink serve` on
+PostgreSQL and SQLite: throughput at saturation, service CPU and SQL statements per command
+there, latency at 100 and 1,000 commands/s offered and at saturation, emails/s, and RSS
+over a memory soak.
+
+  --quick                          CI smoke size, under 3 minutes
+  (no options)                     full run, about 35-40 minutes on a quiet 2-core machine
+  --memory-commands 1000000        full run whose memory soak reaches 1M commands per database
+
+Do not run the full benchmark beside other work: every figure is read against this machine.
+"""
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="partnerlink bench",
-        description=(__doc__ or "").replace("``", ""),
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--quick", action="store_true", help="CI smoke size: a few thousand commands, < 3 min")
@@ -50,13 +79,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-naive", action="store_true", help="do not measure the naive baseline")
     p.add_argument("--skip-service", action="store_true", help="do not measure Partnerlink")
     p.add_argument(
-        "--duration", type=float, default=None, help="seconds per fixed offered load (20; quick 3)"
+        "--duration", type=float, default=None, help="seconds per fixed offered load (20; quick 0.5)"
     )
     p.add_argument(
         "--soak-minutes",
         type=float,
         default=None,
-        help="time limit of the memory soak per database (10; quick 1)",
+        help="time limit of the memory soak per database (10; quick 1; with --memory-commands: "
+        "240, a safety net)",
+    )
+    p.add_argument(
+        "--memory-commands",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the memory soak until N commands went through each service (e.g. 1000000: the "
+        "target's range, RSS read at N/10 and at the end); default: 1,000,000 or --soak-minutes, "
+        "whichever comes first (quick: 1,200)",
     )
     p.add_argument(
         "--profile",
@@ -83,16 +122,26 @@ def main(argv: list[str] | None = None) -> int:
     return finish(args, result)
 
 
-async def _create_database(url: str, name: str) -> str:
-    """A fresh, empty database ``name`` on the server of ``url``; returns its URL."""
+async def _create_database(url: str, name: str, owner: str | None = None) -> str:
+    """A fresh, empty database ``name`` on the server of ``url``; returns its URL. With
+    ``owner``: that login role (created if missing) owns it and the URL connects as it."""
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if owner is not None:
+                exists = await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": owner})
+                if not exists:
+                    await conn.execute(text(f'CREATE ROLE "{owner}" LOGIN'))
+                await conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner}"'))
+            else:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         await engine.dispose()
-    return url.rsplit("/", 1)[0] + f"/{name}"
+    made = make_url(url).set(database=name)
+    if owner is not None:
+        made = made.set(username=owner)
+    return made.render_as_string(hide_password=False)
 
 
 async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]:
@@ -100,7 +149,7 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    plan = Plan.for_run(args.quick, args.soak_minutes, args.duration)
+    plan = Plan.for_run(args.quick, args.soak_minutes, args.duration, args.memory_commands)
     out = Path(args.out)
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -126,6 +175,7 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
             "starts anything: every figure will be lower than this hardware allows"
         )
     cluster: PostgresCluster | None = None
+    statements: StatementCounter | None = None
     broker = EmbeddedBroker(log_dir=work)
     sink = CountingSink()
     try:
@@ -134,7 +184,7 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
         urls: dict[str, dict[str, str]] = {}
         if "postgres" in databases:
             try:
-                cluster = PostgresCluster()
+                cluster = PostgresCluster(track_statements=True)
                 await asyncio.to_thread(cluster.start)
             except PostgresUnavailable as exc:
                 result["errors"].append(f"postgres: {exc}")
@@ -150,9 +200,19 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
             for name in databases:
                 if name == "postgres":
                     assert cluster is not None
-                    urls[use][name] = await _create_database(cluster.url, f"bench_{use}")
+                    owner = SERVICE_ROLE if use == "service" else None
+                    urls[use][name] = await _create_database(cluster.url, f"bench_{use}", owner)
                 else:
                     urls[use][name] = f"sqlite+aiosqlite:///{(work / f'{use}.db').resolve()}"
+        if cluster is not None and not args.skip_service:
+            statements = StatementCounter(cluster.url, SERVICE_ROLE, "bench_service")
+            try:
+                await statements.start()
+            except Exception as exc:
+                result["errors"].append(f"pg_stat_statements: {type(exc).__name__}: {exc}")
+                progress(f"pg_stat_statements unavailable, statements per command not counted: {exc}")
+                await statements.close()
+                statements = None
         size = sample_command_size(Topics.fresh("size"))
         result["command_bytes"] = size
 
@@ -191,12 +251,22 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
                 service = await section(
                     f"service/{name}",
                     run_service(
-                        name, urls["service"][name], broker, sink, plan, work, pids, profile=args.profile
+                        name,
+                        urls["service"][name],
+                        broker,
+                        sink,
+                        plan,
+                        work,
+                        pids,
+                        profile=args.profile,
+                        statements=statements if name == "postgres" else None,
                     ),
                 )
                 if service is not None:
                     result["service"][name] = service
     finally:
+        if statements is not None:
+            await statements.close()
         sink.stop()
         await broker.stop()
         if cluster is not None:
@@ -210,6 +280,7 @@ def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
     out = Path(args.out)
     work = out / "work"
     result["figures"] = report.build_figures(result)
+    result["targets"] = targets.build_targets(result)
     out.mkdir(parents=True, exist_ok=True)
     report.write_json(result, out / "results.json")
     try:
@@ -218,6 +289,8 @@ def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
         result["errors"].append(f"plot: {type(exc).__name__}: {exc}")
         report.write_json(result, out / "results.json")
     print(report.table(result["figures"]))
+    print()
+    print(report.targets_table(result["targets"], quick=result["mode"] == "quick"))
     print(f"\nresults: {out / 'results.json'}, plot: {out / 'latency.png'}, logs: {work}/")
     if not args.no_docs:
         docs = Path(args.docs)

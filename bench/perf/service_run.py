@@ -8,7 +8,11 @@ fixed offered load, then the saturation load, held ``duration`` s, an overload l
 (``Plan.hold``) (latency percentiles); an email burst (new
 customers' requests only: emails/s the SMTP server received); the memory soak (saturation
 until ``soak_commands`` commands went through this process or ``soak_minutes`` passed).
-The service's RSS is sampled every second all along.
+The service's RSS is sampled every second all along. Per phase, the CPU seconds of the
+service's process (and any it started) ÷ commands completed gives ``cpu_us_per_command``;
+on PostgreSQL, ``pg_stat_statements`` (``bench.perf.statements``) gives the statements the
+service ran ÷ commands completed, ``statements_per_command``. The saturation phase's values
+are the run's figures.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from typing import Any
 
 from bench.infra.kafka import Topics
 from bench.infra.service import ServiceProcess
-from bench.perf.common import CpuMeter, children, progress, rss_bytes
+from bench.perf.common import CpuMeter, children, progress, rss_bytes, tree_cpu_seconds
 from bench.perf.driver import Driver, Json, PhaseStats
 from bench.perf.plan import Plan
 from bench.perf.raw import CountingSink
+from bench.perf.statements import StatementCounter
 from bench.perf.workload import MixedWorkload, setup_steps
 from service.embedded.broker import EmbeddedBroker
 
@@ -162,8 +167,10 @@ async def run_service(
     workdir: Path,
     database_pids: Callable[[], list[int]] = list,
     profile: bool = False,
+    statements: StatementCounter | None = None,
 ) -> dict[str, Any]:
-    """Every figure of Partnerlink on one database; ``label`` is ``postgres`` or ``sqlite``."""
+    """Every figure of Partnerlink on one database; ``label`` is ``postgres`` or ``sqlite``.
+    ``statements`` counts the service's SQL statements (PostgreSQL only; None: not counted)."""
     topics = Topics.fresh(f"svc-{label}")
     await broker.create_topics(
         [topics.commands, topics.billing, topics.events, topics.dlq], partitions=plan.partitions
@@ -218,6 +225,9 @@ async def run_service(
             return f"service RSS {rss / MiB:,.0f} MiB" if rss else ""
 
         async def phase(name: str, with_profile: bool = False, **kwargs: Any) -> Json:
+            if statements is not None:
+                await statements.reset()
+            cpu_before = tree_cpu_seconds(pid)
             meter = CpuMeter({**groups, "database": database_pids()})
             meter.start()
             spy: asyncio.Task[dict[str, Any] | None] | None = None
@@ -232,6 +242,9 @@ async def run_service(
             )
             summary = stats.summary()
             summary.update(meter.stop())
+            summary.update(per_command(summary["completed"], tree_cpu_seconds(pid) - cpu_before))
+            if statements is not None:
+                summary.update(per_command_statements(summary["completed"], await statements.read()))
             if spy is not None:
                 summary["profile"] = await spy
             result["phases"].append(summary)
@@ -239,7 +252,14 @@ async def run_service(
             progress(
                 f"service/{label}: {name}: {summary['throughput']:,.0f} commands/s complete, "
                 f"p50 {latency['p50_ms']:.0f} ms p99 {latency['p99_ms']:.0f} ms, "
-                f"service CPU {summary['service_cpu_pct']:.0f} %, missing {summary['missing']}"
+                f"service CPU {summary['service_cpu_pct']:.0f} % "
+                f"({summary['cpu_us_per_command']:,.0f} µs/command"
+                + (
+                    f", {summary['statements_per_command']:.2f} SQL statements/command"
+                    if "statements_per_command" in summary
+                    else ""
+                )
+                + f"), missing {summary['missing']}"
             )
             return summary
 
@@ -256,6 +276,21 @@ async def run_service(
             window=plan.window,
         )
         result["throughput"] = saturation["throughput"]
+        result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
+        result["statements_per_command"] = saturation.get("statements_per_command")
+        result["statements"] = saturation.get("statements") or {
+            "not_counted": "n/a on SQLite" if label == "sqlite" else "pg_stat_statements unavailable"
+        }
+        if "statements_by_kind_per_command" in saturation:
+            kinds = ", ".join(
+                f"{per:.2f} {kind}" for kind, per in saturation["statements_by_kind_per_command"].items()
+            )
+            lower = saturation["statements"]["lower_bound_kinds"]
+            progress(
+                f"service/{label}: SQL statements per command at saturation: "
+                f"{saturation['statements_per_command']:.2f} ({kinds})"
+                + (f"; lower bound: PostgreSQL 15 undercounts {'/'.join(lower)}" if lower else "")
+            )
         loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
         result["saturation_load"] = loads[-1]
         result["latency"] = []
@@ -344,6 +379,30 @@ async def run_service(
         await driver.stop()
         await service.stop()
     return result
+
+
+def per_command(completed: int, cpu_seconds: float) -> dict[str, float]:
+    """``{"service_cpu_s": cpu_seconds, "cpu_us_per_command": µs per completed command}``
+    (NaN when none completed)."""
+    return {
+        "service_cpu_s": cpu_seconds,
+        "cpu_us_per_command": cpu_seconds / completed * 1e6 if completed else float("nan"),
+    }
+
+
+def per_command_statements(completed: int, counted: dict[str, Any]) -> dict[str, Any]:
+    """``{"statements": counted (``StatementCounter.read``), "statements_per_command": all
+    statements ÷ completed commands, "statements_by_kind_per_command": {kind: calls ÷
+    completed}}`` (NaN / empty when none completed)."""
+    if not completed:
+        return {"statements": counted, "statements_per_command": float("nan")}
+    return {
+        "statements": counted,
+        "statements_per_command": counted["total"] / completed,
+        "statements_by_kind_per_command": {
+            kind: calls / completed for kind, calls in counted["by_kind"].items()
+        },
+    }
 
 
 def _broker_pids(broker: EmbeddedBroker) -> list[int]:

@@ -111,6 +111,7 @@ invitations = Table(
     Column("used_at", UTCDateTime(), nullable=True),
     Index("ix_invitations_pending_expiry", "status", "expires_at"),
     Index("ix_invitations_parties", "inviter_id", "invitee_id"),
+    Index("ix_invitations_invitee_status", "invitee_id", "status"),
 )
 
 partnerships = Table(

@@ -1,329 +1,234 @@
-"""SQLAlchemy Core repositories: rows ↔ domain objects, inside the unit of work's connection."""
+"""Repositories over the state a unit of work holds (``HeldState``): answered from memory,
+loading through ``Fallback`` (a counted loader miss) only what the fetch's ``Needs`` did not
+foresee. Inbox, outbox and timeline rows are appended in memory and written at commit."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Executable
 
-from service.adapters import orm
-from service.domain.attribution import Attribute, Attribution, AttributionLedger
+from service.adapters import orm, rows
+from service.adapters.batch_sql import BatchSql, keys_of
+from service.adapters.held_state import HeldState
+from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
     Invitation,
     InvitationKind,
     InvitationStatus,
-    Offer,
     Partner,
     Partnership,
     PartnershipStatus,
     RelationshipStatus,
     ResellerRelationship,
     Subscription,
-    SubscriptionStatus,
 )
 from service.lanes import lane_of
-from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEntry
+from service.ports import DuplicateCommit, Needs, StagedEmail, StagedEvent, TimelineEntry
+
+Fallback = Callable[[str, Needs], Awaitable[None]]
+"""``await fallback(table, needs)``: load what a repository needs and does not hold (a miss)."""
 
 
-async def _upsert(conn: AsyncConnection, table: Table, key: str, values: dict[str, Any]) -> None:
-    """Insert the row, or update the one whose ``key`` matches: one ``INSERT ... ON CONFLICT
-    DO UPDATE`` on PostgreSQL and SQLite (``key`` is the primary key)."""
-    await conn.execute(_upsert_statement(conn.dialect.name, table, key, tuple(values)), values)
+def _active_first_newest(status: Any, active: Any, requested_at: datetime, row_id: str) -> tuple[Any, ...]:
+    """Sort key: the active row first, then the newest (ties by id, newest id first)."""
+    return (status is not active, -requested_at.timestamp(), _reverse(row_id))
 
 
-@functools.cache
-def _upsert_statement(dialect: str, table: Table, key: str, columns: tuple[str, ...]) -> Executable:
-    """Built once per table and column set (statement construction costs more than its
-    execution); the update sets exactly ``columns``, from the row that was refused."""
-    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    changed = {name: upsert.excluded[name] for name in columns if name != key}
-    statement: Executable = upsert.on_conflict_do_update(index_elements=[table.c[key]], set_=changed)
-    return statement
+def _reverse(text: str) -> tuple[int, ...]:
+    return tuple(-ord(char) for char in text)
 
 
-def _columns(record: Any) -> dict[str, Any]:
-    """A dataclass's fields as a row, shallow (``dataclasses.asdict`` deep-copies every value)."""
-    return {field.name: getattr(record, field.name) for field in fields(record)}
-
-
-def _param(column: Any) -> Any:
-    """``column = :name``, the parameter named like the column."""
-    return column == bindparam(column.name)
-
-
-def _active_first(status: Any, active: str) -> Any:
-    """Sort key: the active row first."""
-    return case((status == active, 0), else_=1)
-
-
-class Q:
-    """The statements the command path runs, built once (building one costs more than running
-    it); each takes its values as bound parameters named like the columns."""
-
-    _rel, _pship, _att = orm.reseller_relationships, orm.partnerships, orm.attributions
-    partner = select(orm.partners).where(_param(orm.partners.c.partner_id))
-    partner_by_tenant = (
-        select(orm.partners)
-        .where(_param(orm.partners.c.tenant_id))
-        .order_by(orm.partners.c.partner_id)
-        .limit(1)
-    )
-    customer = select(orm.customers).where(_param(orm.customers.c.tenant_id))
-    invitation_by_token_hash = (
-        select(orm.invitations).where(_param(orm.invitations.c.token_hash)).with_for_update()
-    )
-    relationship = select(_rel).where(_param(_rel.c.relationship_id))
-    relationship_between = (
-        select(_rel)
-        .where(
-            _param(_rel.c.partner_id),
-            _param(_rel.c.customer_tenant_id),
-        )
-        .order_by(_active_first(_rel.c.status, RelationshipStatus.ACTIVE.value), _rel.c.requested_at.desc())
-        .limit(1)
-    )
-    active_relationships = (
-        select(_rel)
-        .where(
-            _param(_rel.c.customer_tenant_id),
-            _rel.c.status == RelationshipStatus.ACTIVE.value,
-        )
-        .order_by(_rel.c.partner_id)
-    )
-    partnership = select(_pship).where(_param(_pship.c.partnership_id))
-    partnership_between = (
-        select(_pship)
-        .where(_param(_pship.c.provider_id), _param(_pship.c.reseller_id))
-        .order_by(
-            _active_first(_pship.c.status, PartnershipStatus.ACTIVE.value), _pship.c.requested_at.desc()
-        )
-        .limit(1)
-    )
-    subscription = select(orm.subscriptions).where(_param(orm.subscriptions.c.subscription_id))
-    subscriptions_of = (
-        select(orm.subscriptions)
-        .where(_param(orm.subscriptions.c.customer_tenant_id))
-        .order_by(orm.subscriptions.c.subscription_id)
-    )
-    attributions = (
-        select(_att.c.value, _att.c.valid_from, _att.c.valid_to)
-        .where(_param(_att.c.subscription_id), _param(_att.c.attribute))
-        .order_by(_att.c.valid_from)
-    )
-    forget_attributions = delete(_att).where(_param(_att.c.subscription_id), _param(_att.c.attribute))
-
-
-class SqlPartners:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldPartners:
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.partners
+        self._fallback = fallback
 
     async def get(self, partner_id: str) -> Partner | None:
-        row = (await self._conn.execute(Q.partner, {"partner_id": partner_id})).first()
-        return Partner(**row._asdict()) if row else None
+        if not self._rows.knows(partner_id):
+            await self._fallback("partners", Needs(partners={partner_id}))
+        return self._rows.get(partner_id)
 
     async def get_by_tenant(self, tenant_id: str) -> Partner | None:
-        row = (await self._conn.execute(Q.partner_by_tenant, {"tenant_id": tenant_id.lower()})).first()
-        return Partner(**row._asdict()) if row else None
+        tenant = tenant_id.lower()
+        if ("tenant", tenant) not in self._rows.scopes:
+            await self._fallback("partners", Needs(partner_tenants={tenant}))
+        found = sorted(self._rows.indexed("tenant", tenant), key=lambda p: p.partner_id)
+        return found[0] if found else None
 
     async def save(self, partner: Partner) -> None:
-        await _upsert(self._conn, orm.partners, "partner_id", _columns(partner))
+        self._rows.save(partner)
 
 
-class SqlCustomers:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldCustomers:
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.customers
+        self._relationships = held.relationships
+        self._fallback = fallback
 
     async def get(self, tenant_id: str) -> Customer | None:
-        row = (await self._conn.execute(Q.customer, {"tenant_id": tenant_id})).first()
-        return Customer(**row._asdict()) if row else None
+        if not self._rows.knows(tenant_id):
+            await self._fallback("customers", Needs(customers={tenant_id}))
+        return self._rows.get(tenant_id)
 
     async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
-        table = orm.customers
-        query = (
-            select(table)
-            .where(table.c.provider_id == provider_id, table.c.associated_reseller_id == reseller_id)
-            .order_by(table.c.tenant_id)
-        )
-        return [Customer(**row._asdict()) for row in await self._conn.execute(query)]
+        if ("pair", provider_id, reseller_id) not in self._rows.scopes:
+            await self._fallback("customers", Needs(associated_customers={(provider_id, reseller_id)}))
+        return sorted(self._rows.indexed("pair", (provider_id, reseller_id)), key=lambda c: c.tenant_id)
 
     async def save(self, customer: Customer) -> None:
-        await _upsert(self._conn, orm.customers, "tenant_id", _columns(customer))
+        self._rows.save(customer)
 
 
-class SqlInvitations:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldInvitations:
+    def __init__(self, held: HeldState, fallback: Fallback, sql: BatchSql) -> None:
+        self._held = held
+        self._rows = held.invitations
+        self._fallback = fallback
+        self._sql = sql
 
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
-        # Locked: a concurrent expiry (SKIP LOCKED) passes it by, or we wait and see its outcome.
-        row = (await self._conn.execute(Q.invitation_by_token_hash, {"token_hash": token_hash})).first()
-        return self._load(row._asdict()) if row else None
+        """Locked for this transaction on PostgreSQL (``FOR UPDATE``): accept and decline race
+        the expiry task, which passes locked rows by."""
+        if ("token", token_hash) not in self._rows.scopes:
+            await self._fallback("invitations", Needs(invitation_tokens={token_hash}))
+        found = self._rows.indexed("token", token_hash)
+        return found[0] if found else None
 
     async def pending_for(
         self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None
     ) -> list[Invitation]:
-        table = orm.invitations
-        query = select(table).where(
-            table.c.kind == kind.value, table.c.status == InvitationStatus.PENDING.value
-        )
-        if inviter_id is not None:
-            query = query.where(table.c.inviter_id == inviter_id)
-        if invitee_id is not None:
-            query = query.where(table.c.invitee_id == invitee_id)
-        rows = await self._conn.execute(query.order_by(table.c.created_at))
-        return [self._load(row._asdict()) for row in rows]
+        if inviter_id is not None and invitee_id is not None:
+            triple = (kind.value, inviter_id, invitee_id)
+            if self._held.unknown(Needs(pending_invitations={triple})):
+                await self._fallback("invitations", Needs(pending_invitations={triple}))
+            candidates = self._rows.indexed("pair", triple)
+        else:
+            party = inviter_id if inviter_id is not None else invitee_id
+            assert party is not None, "pending_for needs at least one party"
+            if ("party", party) not in self._rows.scopes:
+                await self._fallback("invitations", Needs(pending_invitations_of={party}))
+            index = "inviter" if inviter_id is not None else "invitee"
+            candidates = [i for i in self._rows.indexed(index, party) if i.kind is kind]
+        pending = [i for i in candidates if i.status is InvitationStatus.PENDING]
+        return sorted(pending, key=lambda i: (i.created_at, i.invitation_id))
 
     async def due(self, now: datetime, limit: int) -> list[Invitation]:
+        """Pending invitations due at ``now``, oldest first; on PostgreSQL locked, skipping
+        those another transaction holds."""
         table = orm.invitations
         query = (
             select(table)
             .where(table.c.status == InvitationStatus.PENDING.value, table.c.expires_at <= now)
             .order_by(table.c.expires_at)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
-        return [self._load(row._asdict()) for row in await self._conn.execute(query)]
-
-    @staticmethod
-    def _load(values: dict[str, Any]) -> Invitation:
-        values["kind"] = InvitationKind(values["kind"])
-        values["status"] = InvitationStatus(values["status"])
-        return Invitation(**values)
+        if self._sql.postgres:
+            query = query.with_for_update(skip_locked=True)
+        found = [rows.invitation(row._asdict()) for row in await self._sql.run(query)]
+        self._rows.absorb(found)
+        held = [self._rows.get(i.invitation_id) for i in found]
+        return [
+            i for i in held if i is not None and i.status is InvitationStatus.PENDING and i.expires_at <= now
+        ]
 
     async def add(self, invitation: Invitation) -> None:
-        await self._conn.execute(insert(orm.invitations).values(**self._row(invitation)))
+        self._rows.save(invitation)
 
     async def save(self, invitation: Invitation) -> None:
-        await _upsert(self._conn, orm.invitations, "invitation_id", self._row(invitation))
-
-    @staticmethod
-    def _row(invitation: Invitation) -> dict[str, Any]:
-        values = _columns(invitation)
-        values["kind"] = invitation.kind.value
-        values["status"] = invitation.status.value
-        return values
+        self._rows.save(invitation)
 
 
-class SqlRelationships:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldRelationships:
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.relationships
+        self._fallback = fallback
 
     async def get(self, relationship_id: str) -> ResellerRelationship | None:
-        row = (await self._conn.execute(Q.relationship, {"relationship_id": relationship_id})).first()
-        return self._load(row._asdict()) if row else None
+        if not self._rows.knows(relationship_id):
+            await self._fallback("reseller_relationships", Needs(relationships={relationship_id}))
+        return self._rows.get(relationship_id)
 
     async def find(self, partner_id: str, customer_tenant_id: str) -> ResellerRelationship | None:
-        keys = {"partner_id": partner_id, "customer_tenant_id": customer_tenant_id}
-        row = (await self._conn.execute(Q.relationship_between, keys)).first()
-        return self._load(row._asdict()) if row else None
+        found = [r for r in await self._of(customer_tenant_id) if r.partner_id == partner_id]
+        active = RelationshipStatus.ACTIVE
+        found.sort(key=lambda r: _active_first_newest(r.status, active, r.requested_at, r.relationship_id))
+        return found[0] if found else None
 
     async def active_for_customer(self, customer_tenant_id: str) -> list[ResellerRelationship]:
-        rows = await self._conn.execute(Q.active_relationships, {"customer_tenant_id": customer_tenant_id})
-        return [self._load(row._asdict()) for row in rows]
+        found = [r for r in await self._of(customer_tenant_id) if r.status is RelationshipStatus.ACTIVE]
+        return sorted(found, key=lambda r: (r.partner_id, r.relationship_id))
+
+    async def _of(self, customer_tenant_id: str) -> list[ResellerRelationship]:
+        if ("customer", customer_tenant_id) not in self._rows.scopes:
+            await self._fallback("reseller_relationships", Needs(customers={customer_tenant_id}))
+        return self._rows.indexed("customer", customer_tenant_id)
 
     async def save(self, relationship: ResellerRelationship) -> None:
-        values = _columns(relationship)
-        offer = values.pop("offer")
-        values["status"] = relationship.status.value
-        values["offer_id"] = offer.offer_id if offer else None
-        values["offer_kind"] = offer.kind if offer else None
-        values["offer_quantity"] = offer.quantity if offer else None
-        await _upsert(self._conn, orm.reseller_relationships, "relationship_id", values)
-
-    @staticmethod
-    def _load(values: dict[str, Any]) -> ResellerRelationship:
-        values["status"] = RelationshipStatus(values["status"])
-        offer_id, kind, quantity = (values.pop(f"offer_{name}") for name in ("id", "kind", "quantity"))
-        values["offer"] = Offer(offer_id, kind, quantity) if offer_id else None
-        return ResellerRelationship(**values)
+        self._rows.save(relationship)
 
 
-class SqlPartnerships:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldPartnerships:
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.partnerships
+        self._fallback = fallback
 
     async def get(self, partnership_id: str) -> Partnership | None:
-        row = (await self._conn.execute(Q.partnership, {"partnership_id": partnership_id})).first()
-        return self._load(row._asdict()) if row else None
+        if not self._rows.knows(partnership_id):
+            await self._fallback("partnerships", Needs(partnerships_by_id={partnership_id}))
+        return self._rows.get(partnership_id)
 
     async def find(self, provider_id: str, reseller_id: str) -> Partnership | None:
-        keys = {"provider_id": provider_id, "reseller_id": reseller_id}
-        row = (await self._conn.execute(Q.partnership_between, keys)).first()
-        return self._load(row._asdict()) if row else None
+        if ("pair", provider_id, reseller_id) not in self._rows.scopes:
+            await self._fallback("partnerships", Needs(partnerships={(provider_id, reseller_id)}))
+        found = self._rows.indexed("pair", (provider_id, reseller_id))
+        active = PartnershipStatus.ACTIVE
+        found.sort(key=lambda p: _active_first_newest(p.status, active, p.requested_at, p.partnership_id))
+        return found[0] if found else None
 
     async def save(self, partnership: Partnership) -> None:
-        values = _columns(partnership)
-        values["status"] = partnership.status.value
-        await _upsert(self._conn, orm.partnerships, "partnership_id", values)
-
-    @staticmethod
-    def _load(values: dict[str, Any]) -> Partnership:
-        values["status"] = PartnershipStatus(values["status"])
-        return Partnership(**values)
+        self._rows.save(partnership)
 
 
-class SqlSubscriptions:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+class HeldSubscriptions:
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.subscriptions
+        self._fallback = fallback
 
     async def get(self, subscription_id: str) -> Subscription | None:
-        row = (await self._conn.execute(Q.subscription, {"subscription_id": subscription_id})).first()
-        return self._load(row._asdict()) if row else None
+        if not self._rows.knows(subscription_id):
+            await self._fallback("subscriptions", Needs(subscriptions={subscription_id}))
+        return self._rows.get(subscription_id)
 
     async def for_customer(self, customer_tenant_id: str) -> list[Subscription]:
-        rows = await self._conn.execute(Q.subscriptions_of, {"customer_tenant_id": customer_tenant_id})
-        return [self._load(row._asdict()) for row in rows]
+        if ("customer", customer_tenant_id) not in self._rows.scopes:
+            await self._fallback("subscriptions", Needs(customer_subscriptions={customer_tenant_id}))
+        return sorted(self._rows.indexed("customer", customer_tenant_id), key=lambda s: s.subscription_id)
 
     async def save(self, subscription: Subscription) -> None:
-        values = _columns(subscription)
-        values["status"] = subscription.status.value
-        await _upsert(self._conn, orm.subscriptions, "subscription_id", values)
-
-    @staticmethod
-    def _load(values: dict[str, Any]) -> Subscription:
-        values["status"] = SubscriptionStatus(values["status"])
-        return Subscription(**values)
+        self._rows.save(subscription)
 
 
-class SqlAttributions:
-    """The attribution ledger: one row per interval, rewritten per (subscription, attribute)."""
+class HeldAttributions:
+    """The attribution ledger: one row per interval, rewritten per (subscription, attribute)
+    at commit."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, held: HeldState, fallback: Fallback) -> None:
+        self._rows = held.ledgers
+        self._fallback = fallback
 
     async def get(self, subscription_id: str, attribute: Attribute) -> AttributionLedger:
-        keys = {"subscription_id": subscription_id, "attribute": attribute.value}
-        entries = [
-            Attribution(row.value, row.valid_from, row.valid_to)
-            for row in await self._conn.execute(Q.attributions, keys)
-        ]
-        return AttributionLedger(subscription_id, attribute, entries)
+        key = (subscription_id, attribute.value)
+        if not self._rows.knows(key):
+            await self._fallback("attributions", Needs(subscriptions={subscription_id}))
+        return self._rows.get(key) or AttributionLedger(subscription_id, attribute, [])
 
     async def save(self, ledger: AttributionLedger) -> None:
-        table = orm.attributions
-        keys = {"subscription_id": ledger.subscription_id, "attribute": ledger.attribute.value}
-        await self._conn.execute(Q.forget_attributions, keys)
-        if ledger.entries:
-            rows = [
-                {
-                    "subscription_id": ledger.subscription_id,
-                    "attribute": ledger.attribute.value,
-                    "valid_from": entry.valid_from,
-                    "valid_to": entry.valid_to,
-                    "value": entry.value,
-                }
-                for entry in ledger.entries
-            ]
-            await self._conn.execute(insert(table), rows)
+        self._rows.save(ledger)
 
 
 class AppendOnlyRows:
@@ -348,21 +253,17 @@ class AppendOnlyRows:
         """Forget the rows added since ``mark()`` (a savepoint was rolled back to)."""
         del self.inbox[mark[0] :], self.events[mark[1] :], self.emails[mark[2] :], self.timeline[mark[3] :]
 
-    async def flush(self, conn: AsyncConnection) -> None:
-        """Insert every row, in the order added; raises ``DuplicateCommit`` when an inbox id
-        was committed by a concurrent delivery."""
+    async def flush(self, sql: BatchSql) -> None:
+        """Insert every row, in the order added, one statement per table; raises
+        ``DuplicateCommit`` when an inbox id was committed by a concurrent delivery."""
         if self.inbox:
             try:
-                await conn.execute(insert(orm.inbox), self.inbox)
+                await sql.insert(orm.inbox, self.inbox)
             except IntegrityError:
                 raise DuplicateCommit(", ".join(row["command_id"] for row in self.inbox)) from None
-        for table, rows in (
-            (orm.outbox_events, self.events),
-            (orm.outbox_emails, self.emails),
-            (orm.timeline, self.timeline),
-        ):
-            if rows:
-                await conn.execute(insert(table), rows)
+        await sql.insert(orm.outbox_events, self.events)
+        await sql.insert(orm.outbox_emails, self.emails)
+        await sql.insert(orm.timeline, self.timeline)
         self.clear()
 
 
@@ -371,20 +272,20 @@ class SqlTimeline:
         self._rows = rows
 
     async def add(self, entries: Sequence[TimelineEntry]) -> None:
-        self._rows.timeline.extend(_columns(entry) for entry in entries)
+        self._rows.timeline.extend(rows.columns(entry) for entry in entries)
 
 
 class SqlInbox:
     """Processed command ids: a redelivered command is recognised by its CloudEvent ``id``."""
 
-    def __init__(self, conn: AsyncConnection, rows: AppendOnlyRows) -> None:
-        self._conn = conn
+    def __init__(self, sql: BatchSql, rows: AppendOnlyRows) -> None:
+        self._sql = sql
         self._rows = rows
 
     async def seen_among(self, command_ids: Sequence[str]) -> set[str]:
         pending = {row["command_id"] for row in self._rows.inbox}
-        query = select(orm.inbox.c.command_id).where(orm.inbox.c.command_id.in_(command_ids))
-        return pending.intersection(command_ids) | set((await self._conn.execute(query)).scalars())
+        found = await self._sql.select(orm.inbox, ("command_id",), keys_of(command_ids))
+        return pending.intersection(command_ids) | {row["command_id"] for row in found}
 
     async def record(self, command_id: str, command_type: str) -> None:
         """Written at commit, which raises ``DuplicateCommit`` when a concurrent delivery

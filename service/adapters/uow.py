@@ -1,24 +1,34 @@
-"""The SQLAlchemy unit of work: one connection, one transaction, every repository on it."""
+"""The SQLAlchemy unit of work: one connection, one transaction, the fetch's state held in memory.
+
+A fetch costs a fixed number of statements whatever its size: ``load`` (advisory locks,
+then one ``SELECT`` per table and kind of key) before the use cases run, none while they
+run (unless a row was not foreseen: a counted miss), and at ``commit`` one write per table
+(state, inbox, outbox, timeline) and the ``COMMIT``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from service.adapters.batch_sql import BatchSql
+from service.adapters.held_state import HeldState
+from service.adapters.identity_map import Journal
 from service.adapters.repositories import (
     AppendOnlyRows,
-    SqlAttributions,
-    SqlCustomers,
+    HeldAttributions,
+    HeldCustomers,
+    HeldInvitations,
+    HeldPartners,
+    HeldPartnerships,
+    HeldRelationships,
+    HeldSubscriptions,
     SqlInbox,
-    SqlInvitations,
     SqlOutbox,
-    SqlPartners,
-    SqlPartnerships,
-    SqlRelationships,
-    SqlSubscriptions,
     SqlTimeline,
 )
 from service.ports import (
@@ -26,6 +36,7 @@ from service.ports import (
     CustomerRepository,
     Inbox,
     InvitationRepository,
+    Needs,
     Outbox,
     PartnerRepository,
     PartnershipRepository,
@@ -34,11 +45,16 @@ from service.ports import (
     Timeline,
 )
 
+MissCounter = Callable[[str], None]
+"""``on_miss(table)``: a repository had to query a row its fetch's ``Needs`` did not name."""
+
 
 class SqlUnitOfWork:
-    """``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``; leaving without
-    commit rolls back; ``uow.savepoint()`` undoes part of it. Database errors propagate
-    unchanged (the caller retries)."""
+    """``async with SqlUnitOfWork(engine) as uow: await uow.load(needs); ...; await uow.commit()``;
+    leaving without commit rolls back; ``uow.savepoint()`` undoes part of it in memory.
+    Database errors propagate unchanged (the caller retries).
+
+    ``statements`` (after use): statements sent; ``misses``: loader misses by table."""
 
     partners: PartnerRepository
     customers: CustomerRepository
@@ -51,29 +67,36 @@ class SqlUnitOfWork:
     inbox: Inbox
     outbox: Outbox
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_miss: MissCounter | None = None) -> None:
         self._engine = engine
+        self._on_miss = on_miss
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
+        self.misses: Counter[str] = Counter()
+        self.statements = 0
 
     async def __aenter__(self) -> Self:
         self._conn = await self._engine.connect()
         self._tx = await self._conn.begin()
-        conn = self._conn
-        self.partners = SqlPartners(conn)
-        self.customers = SqlCustomers(conn)
-        self.invitations = SqlInvitations(conn)
-        self.relationships = SqlRelationships(conn)
-        self.partnerships = SqlPartnerships(conn)
-        self.subscriptions = SqlSubscriptions(conn)
-        self.attributions = SqlAttributions(conn)
+        self._sql = BatchSql(self._conn)
+        self._journal = Journal()
+        self._held = HeldState(self._journal)
+        held, fallback = self._held, self._fallback
+        self.partners = HeldPartners(held, fallback)
+        self.customers = HeldCustomers(held, fallback)
+        self.invitations = HeldInvitations(held, fallback, self._sql)
+        self.relationships = HeldRelationships(held, fallback)
+        self.partnerships = HeldPartnerships(held, fallback)
+        self.subscriptions = HeldSubscriptions(held, fallback)
+        self.attributions = HeldAttributions(held, fallback)
         self._rows = AppendOnlyRows()
         self.timeline = SqlTimeline(self._rows)
-        self.inbox = SqlInbox(conn, self._rows)
+        self.inbox = SqlInbox(self._sql, self._rows)
         self.outbox = SqlOutbox(self._rows)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.statements = self._sql.statements
         try:
             if self._tx is not None and self._tx.is_active:
                 await self._tx.rollback()
@@ -81,22 +104,34 @@ class SqlUnitOfWork:
             if self._conn is not None:
                 await self._conn.close()
 
+    async def load(self, needs: Needs) -> None:
+        """Lock and load what ``needs`` names and this unit of work does not hold yet."""
+        await self._held.load(self._sql, needs)
+
+    async def _fallback(self, table: str, needs: Needs) -> None:
+        self.misses[table] += 1
+        if self._on_miss is not None:
+            self._on_miss(table)
+        await self._held.load(self._sql, needs)
+
     async def commit(self) -> None:
-        """Write the inbox, outbox and timeline rows (``AppendOnlyRows``), then commit.
+        """Write the changed state rows, then the inbox, outbox and timeline rows, then commit.
         Raises ``DuplicateCommit`` (nothing committed) when a concurrent delivery recorded
         one of the inbox's command ids first."""
-        assert self._tx is not None and self._conn is not None
-        await self._rows.flush(self._conn)
+        assert self._tx is not None
+        await self._held.write(self._sql)
+        await self._rows.flush(self._sql)
         await self._tx.commit()
+        self._journal.clear()
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """``SAVEPOINT``; released when the block ends, rolled back to if it raises."""
-        assert self._conn is not None
-        mark = self._rows.mark()
+        """If the block raises, everything it saved or staged is put back (in memory) and the
+        exception goes on."""
+        state, staged = self._journal.mark(), self._rows.mark()
         try:
-            async with self._conn.begin_nested():
-                yield
+            yield
         except BaseException:
-            self._rows.undo_to(mark)
+            self._journal.undo_to(state)
+            self._rows.undo_to(staged)
             raise

@@ -53,6 +53,11 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     return effects
 
 
+def line_subscription_id(order: Order, item: OrderLineItem) -> str:
+    """The subscription a line item records: its ``subscriptionId``, else ``<order id>:<line number>``."""
+    return item.subscription_id or f"{order.id}:{item.line_item_number}"
+
+
 async def _ensure_line_subscription_of_customer(uow: UnitOfWork, order: Order, item: OrderLineItem) -> None:
     if item.subscription_id is not None:
         known = await uow.subscriptions.get(item.subscription_id)
@@ -87,7 +92,7 @@ async def _record_line(
     cancelled: bool,
     providers: dict[str, Credit],
 ) -> None:
-    subscription_id = item.subscription_id or f"{order.id}:{item.line_item_number}"
+    subscription_id = line_subscription_id(order, item)
     known = await uow.subscriptions.get(subscription_id)
     subscription = known or Subscription(
         subscription_id, order.reference_customer_id, item.offer_id, item.quantity, order.id

@@ -15,7 +15,7 @@ from service.domain.model import (
     InvitationStatus,
     RelationshipStatus,
 )
-from service.ports import UnitOfWork
+from service.ports import Needs, UnitOfWork
 from service.tokens import hash_token, hashes_match
 
 WithdrawalReason = Literal["superseded", "partnership_removed", "relationship_removed", "not_enrolled"]
@@ -84,13 +84,24 @@ async def withdraw_pending(
     return withdrawn
 
 
+def subjects_of(invitations: list[Invitation]) -> Needs:
+    """The relationships and partnerships ``invitations`` would activate (loaded in one round)."""
+    reseller = InvitationKind.RESELLER_RELATIONSHIP
+    return Needs(
+        relationships={i.subject_id for i in invitations if i.kind is reseller},
+        partnerships_by_id={i.subject_id for i in invitations if i.kind is not reseller},
+    )
+
+
 async def expire_due(
     uow: UnitOfWork, now: datetime, limit: int
 ) -> list[tuple[Invitation, InvitationExpired]]:
     """INV-2: expire up to ``limit`` pending invitations whose ``expires_at`` has passed, with
     their pending subjects; returns each invitation with its ``InvitationExpired``."""
     expired = []
-    for invitation in await uow.invitations.due(now, limit):
+    due = await uow.invitations.due(now, limit)
+    await uow.load(subjects_of(due))
+    for invitation in due:
         invitation.close(InvitationStatus.EXPIRED, now)
         await uow.invitations.save(invitation)
         await close_subject(uow, invitation, now)

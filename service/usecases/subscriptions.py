@@ -180,12 +180,17 @@ def partner_of_record_changed(subscription: Subscription, change: Change) -> Par
     )
 
 
+def offer_subscription_id(relationship_id: str) -> str:
+    """PR-5: the id of the subscription a 21Vianet offer's trial or purchase creates."""
+    return f"offer:{relationship_id}"
+
+
 async def record_offer_subscription(
     uow: UnitOfWork, relationship: ResellerRelationship, offer: Offer, now: datetime
 ) -> list[SubscriptionRecorded | PartnerOfRecordChanged]:
     """PR-5: the trial or purchase that came with a 21Vianet partner's offer creates the
     subscription once the customer authorizes, with the partner as partner of record."""
-    order_id = f"offer:{relationship.relationship_id}"
+    order_id = offer_subscription_id(relationship.relationship_id)
     subscription = Subscription(
         order_id, relationship.customer_tenant_id, offer.offer_id, offer.quantity, order_id
     )

@@ -2,8 +2,10 @@
 
 It starts its own broker, PostgreSQL, SMTP server, naive baseline and ``partnerlink serve``
 processes. The test checks what the run produced, never how fast: every section is in the
-JSON, every command's events were seen, no figure is missing, the plot is a PNG and the
-dated row was appended. Timing lives in the benchmark itself.
+JSON, every command's events were seen, no figure is missing, the service's CPU and SQL
+statements per command were measured (statements on PostgreSQL only, n/a on SQLite), the
+targets of issue 12 are printed with a status each, the plot is a PNG and the dated row was
+appended. Timing lives in the benchmark itself.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def check_phases(run: dict[str, Any], where: str) -> None:
         latency = phase["latency"]
         assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= latency["max_ms"], name
         assert phase["throughput"] > 0, name
+        assert phase["cpu_us_per_command"] > 0, f"{name}: CPU per command measured"
 
 
 def test_quick_benchmark_produces_every_section(tmp_path: Path) -> None:
@@ -70,14 +73,17 @@ def test_quick_benchmark_produces_every_section(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, f"stdout:\n{run.stdout[-4000:]}\nstderr:\n{run.stderr[-6000:]}"
     assert "[bench" in run.stderr, "progress lines are shown while it runs"
+    assert "Targets (issue 12" in run.stdout, run.stdout[-4000:]
 
     result = json.loads((out / "results.json").read_text())
     assert result["mode"] == "quick"
     assert result["errors"] == []
     assert all(not math.isnan(n) for n in numbers(result)), "no NaN anywhere"
-    assert all(f["value"] is not None for f in result["figures"]), (
+    assert all(f["value"] is not None for f in result["figures"] if not f["not_applicable"]), (
         "no figure missing (NaN is written as null)"
     )
+    not_applicable = [(f["system"], f["figure"]) for f in result["figures"] if f["not_applicable"]]
+    assert not_applicable == [("service/sqlite", "SQL statements per command at saturation")]
 
     raw = result["raw"]
     assert raw["kafka"]["passthrough_per_s"] > 0
@@ -97,6 +103,7 @@ def test_quick_benchmark_produces_every_section(tmp_path: Path) -> None:
         assert naive["throughput"] > 0
         assert [e["offered_rate"] for e in naive["latency"]][:2] == [100.0, 1000.0]
         assert naive["rss_end_bytes"] > 0
+        assert naive["cpu_us_per_command"] > 0
 
         service = result["service"][name]
         check_phases(service, f"service/{name}")
@@ -121,6 +128,38 @@ def test_quick_benchmark_produces_every_section(tmp_path: Path) -> None:
         assert memory["end_commands"] >= memory["mark_commands"] > 0
         assert memory["end_commands"] == service["commands_total"]
         assert service["send_errors"] == 0
+        saturation = next(p for p in service["phases"] if p["name"] == "saturation")
+        assert service["cpu_us_per_command"] == saturation["cpu_us_per_command"] > 0
+        assert saturation["service_cpu_s"] > 0
+
+    postgres = result["service"]["postgres"]
+    counted = postgres["statements"]
+    assert counted["total"] > 0 and postgres["statements_per_command"] > 0
+    saturation = next(p for p in postgres["phases"] if p["name"] == "saturation")
+    assert postgres["statements_per_command"] == counted["total"] / saturation["completed"]
+    assert sum(counted["by_kind"].values()) == counted["total"]
+    assert {"BEGIN", "COMMIT"} <= set(counted["by_kind"]), "transaction statements are counted"
+    assert not any("pg_stat_statements" in s["query"] for s in counted["top"]), "the bench's own excluded"
+    assert counted["evicted"] == 0
+    assert all("statements" in p for p in postgres["phases"]), "counted in every phase"
+    sqlite = result["service"]["sqlite"]
+    assert sqlite["statements_per_command"] is None and sqlite["statements"]["not_counted"]
+
+    targets = result["targets"]
+    assert [t["target"] for t in targets] == [
+        "throughput",
+        "service CPU per command at saturation",
+        "SQL statements per command on the mix",
+        "p99 command → event at 1,000 commands/s offered",
+        "emails delivered",
+        "SQLite throughput",
+        "memory (service RSS)",
+    ]
+    for target in targets:
+        assert target["status"] in {"met", "missed", "incomplete"}, target
+        assert target["value"] is not None and target["measured"] != "-", target
+        assert target["measured"] in run.stdout, f"printed next to its target: {target}"
+    assert targets[-1]["status"] == "incomplete", "a quick soak never covers 100k → 1M commands"
 
     systems = {f["system"] for f in result["figures"]}
     assert systems == {"raw", "naive/postgres", "naive/sqlite", "service/postgres", "service/sqlite"}
@@ -137,3 +176,8 @@ def test_quick_benchmark_produces_every_section(tmp_path: Path) -> None:
     assert text.startswith("# Performance\n\nIntroduction kept as it is.\n")
     rows = [line for line in text.splitlines() if line.startswith(f"| {result['date'][:10]} | quick |")]
     assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip().strip("|").split("|")]
+    header = next(line for line in text.splitlines() if line.startswith("| date |"))
+    assert len(cells) == header.count(" | ") + 1 == 14
+    assert cells[-1].startswith(f"{sum(t['status'] == 'met' for t in targets)} of 7 met")
+    assert cells[-2] == f"{postgres['statements_per_command']:,.2f}"

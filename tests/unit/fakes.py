@@ -34,7 +34,7 @@ from service.domain.model import (
     Subscription,
 )
 from service.domain.regions import RegionMap
-from service.ports import DuplicateCommit, StagedEmail, StagedEvent, TimelineEntry
+from service.ports import DuplicateCommit, Needs, StagedEmail, StagedEvent, TimelineEntry
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import new_token as real_new_token
 from service.usecases.base import Dependencies
@@ -382,6 +382,9 @@ class FakeUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         self._discard()  # leaving without commit() keeps nothing
+
+    async def load(self, needs: Needs) -> None:
+        """Nothing to load: the fake's tables are in memory already."""
 
     async def commit(self) -> None:
         for table in self._tables:
