@@ -2,7 +2,7 @@
 
 Wire models only (no behaviour). Inbound models (commands, billing orders, the envelope
 as read) ignore unknown fields; outbound models (events) forbid them, so what we write
-is exactly what ``CONTRACT.md`` promises. Source: ``shared/spec/CONTRACT.md``.
+is exactly what ``CONTRACT.md`` promises. Source: ``docs/contract.md``.
 """
 
 from contracts.envelope import CONTENT_TYPE, Actor, CloudEvent

@@ -2,7 +2,7 @@
 
 Response models only; they are built by ``service/adapters/queries.py`` from stored
 state and never validate client input. Field names are snake_case; datetimes are UTC
-and serialised as ISO 8601 with ``Z``. Rule ids refer to ``shared/spec/DOMAIN.md``.
+and serialised as ISO 8601 with ``Z``. Rule ids refer to ``docs/domain.md``.
 """
 
 from __future__ import annotations
@@ -44,13 +44,17 @@ class ReadinessChecks(ReadModel):
     """``SELECT 1`` on the service's database"""
     broker: CheckStatus
     """the Kafka broker answers"""
+    smtp: CheckStatus
+    """the SMTP server answers (connect, EHLO, QUIT); probed at most every 10 s"""
 
 
 class Readiness(ReadModel):
-    """Can the service do its work? ``ready`` (HTTP 200) only when every check is ``ok``,
-    else ``not_ready`` (HTTP 503)."""
+    """Can the service do its work? ``ready`` (HTTP 200) when every check is ``ok``;
+    ``degraded`` (HTTP 200) when only SMTP failed: commands are applied, events published and
+    the read API answers, while emails wait in the outbox and are retried; ``not_ready``
+    (HTTP 503) when the database or the broker failed."""
 
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "degraded", "not_ready"]
     checks: ReadinessChecks
 
 

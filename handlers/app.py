@@ -5,10 +5,14 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -21,7 +25,46 @@ from handlers.http_server import HttpServer
 from service.bootstrap import Service, running_service
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
+from service.preflight import smtp_error
 from service.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class SmtpCheck:
+    """The readiness check of SMTP: connect, EHLO, QUIT within 1.5 s, probed at most every
+    ``every_seconds`` (a readiness poller must not hammer a mail provider). A failure logs a
+    warning naming host, port and error."""
+
+    def __init__(self, settings: Settings, every_seconds: float = 10.0) -> None:
+        self._settings = settings
+        self._every = every_seconds
+        self._checked_at: float | None = None
+        self._ok = False
+
+    async def __call__(self) -> bool:
+        now = time.monotonic()
+        if self._checked_at is None or now - self._checked_at >= self._every:
+            s = self._settings
+            error = await smtp_error(s, seconds=1.5)
+            if error is not None:
+                log.warning("smtp.unreachable", smtp_host=s.smtp_host, smtp_port=s.smtp_port, error=error)
+            self._ok, self._checked_at = error is None, time.monotonic()
+        return self._ok
+
+
+def log_started(settings: Settings, http_port: int | None) -> None:
+    """The start-up line: where the read API listens, which topics are read and written."""
+    read_api = f"http://{settings.http_host}:{http_port}" if http_port is not None else "disabled"
+    log.info(
+        "partnerlink.started",
+        read_api=read_api,
+        docs=f"{read_api}/docs" if http_port is not None else None,
+        consumes=[settings.commands_topic, settings.billing_topic],
+        produces=[settings.events_topic, settings.dlq_topic],
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        database=settings.database_url.split(":", 1)[0],
+    )
 
 
 def kafka_security(settings: Settings) -> BaseSecurity | None:
@@ -47,13 +90,18 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
 
 @asynccontextmanager
 async def serving_read_api(
-    settings: Settings, service: Service, broker_ready: Callable[[], Awaitable[bool]]
+    settings: Settings,
+    service: Service,
+    broker_ready: Callable[[], Awaitable[bool]],
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[HttpServer | None]:
-    """The read API on ``http_host:http_port`` while the service runs (if ``http_enabled``)."""
+    """The read API on ``http_host:http_port`` (or on ``sock``, bound by the start-up checks)
+    while the service runs (if ``http_enabled``)."""
     if not settings.http_enabled:
         yield None
         return
-    server = HttpServer(create_http_app(service.engine, broker_ready), settings.http_host, settings.http_port)
+    app = create_http_app(service.engine, broker_ready, SmtpCheck(settings))
+    server = HttpServer(app, settings.http_host, settings.http_port, sock)
     await server.start()
     service.http_port = server.port
     try:
@@ -72,13 +120,14 @@ class _Runtime:
         return self.service.consumer
 
 
-def create_app(settings: Settings | None = None) -> FastStream:
+def create_app(settings: Settings | None = None, http_socket: socket.socket | None = None) -> FastStream:
     """The whole service: command and billing subscribers, outbox relay, invitation expiry,
-    read API over HTTP, database, SMTP."""
+    read API over HTTP (on ``http_socket`` when the start-up checks bound it), database, SMTP."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        logger=logging.getLogger("faststream.kafka"),
         acks="all",
         security=kafka_security(settings),
         graceful_timeout=30.0,
@@ -114,16 +163,17 @@ def create_app(settings: Settings | None = None) -> FastStream:
     async def lifespan() -> AsyncIterator[None]:
         async with running_service(settings, publish_event, dead_letter) as service:
             runtime.service = service
-            async with serving_read_api(settings, service, broker_ready):
+            async with serving_read_api(settings, service, broker_ready, http_socket):
                 yield
 
-    app = FastStream(broker, lifespan=lifespan)
+    app = FastStream(broker, lifespan=lifespan, logger=logging.getLogger("faststream"))
 
     @app.after_startup
     async def start_relay() -> None:
         assert runtime.service is not None
         runtime.service.relay.start()
         runtime.service.expiry.start()
+        log_started(settings, runtime.service.http_port)
 
     @app.on_shutdown
     async def stop_relay() -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import FastAPI, HTTPException, Path, Query, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +31,7 @@ from contracts.read import (
     ReadinessChecks,
     SubscriptionAttribution,
 )
+from service import metrics
 from service.adapters import queries
 
 log = structlog.get_logger(__name__)
@@ -40,7 +42,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 DESCRIPTION = (
-    "Read-only views of Partnerlink's state (shared/spec/DOMAIN.md): a customer's partners "
+    "Read-only views of Partnerlink's state (docs/domain.md): a customer's partners "
     "(PR-3) and history, an indirect provider's resellers (IR-1, IR-8) and customers (IR-9), "
     "who was credited on a subscription at any instant (IR-6, PR-1, PR-2), and health checks. "
     'Errors are JSON {"detail": ...}. Datetimes are ISO 8601 in UTC.'
@@ -96,9 +98,16 @@ def _found(answer: Answer | None, detail: str) -> Answer:
     return answer
 
 
-def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bool]]) -> FastAPI:
-    """The read API over ``engine`` (read-only); ``broker_ready`` answers the broker check."""
-    app = FastAPI(title="Partnerlink read API", version=READ_API_VERSION, description=DESCRIPTION)
+def create_http_app(
+    engine: AsyncEngine,
+    broker_ready: Callable[[], Awaitable[bool]],
+    smtp_ready: Callable[[], Awaitable[bool]],
+) -> FastAPI:
+    """The read API over ``engine`` (read-only); ``broker_ready`` and ``smtp_ready`` answer the
+    broker's and the SMTP server's readiness checks. ``/docs`` (Swagger UI) and ``/redoc`` load
+    their scripts from the installed ``fastapi-offline`` package, never from a CDN;
+    ``/metrics`` answers Prometheus (``service.metrics``)."""
+    app = FastAPIOffline(title="Partnerlink read API", version=READ_API_VERSION, description=DESCRIPTION)
 
     @app.get(
         "/health/live",
@@ -116,20 +125,35 @@ def create_http_app(engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bo
         tags=["health"],
         summary="Readiness",
         description=(
-            "200 when the database answers `SELECT 1` and the broker answers, each within 2 s; "
-            "else 503 with the failing check(s) marked `failed`."
+            "Each dependency's check, each within 2 s: the database answers `SELECT 1`, the broker "
+            "answers, the SMTP server answers. 200 `ready` when all are `ok`; 200 `degraded` when only "
+            "SMTP failed (commands, events and reads go on; emails wait in the outbox and are retried); "
+            "503 `not_ready` when the database or the broker failed."
         ),
-        responses={503: {"model": Readiness, "description": "a dependency failed its check"}},
+        responses={503: {"model": Readiness, "description": "the database or the broker failed its check"}},
     )
     async def ready(response: Response) -> Readiness:
-        database, broker = await asyncio.gather(
-            _probe("database", lambda: queries.database_ready(engine)), _probe("broker", broker_ready)
+        database, broker, smtp = await asyncio.gather(
+            _probe("database", lambda: queries.database_ready(engine)),
+            _probe("broker", broker_ready),
+            _probe("smtp", smtp_ready),
         )
-        ok = database == broker == "ok"
-        response.status_code = 200 if ok else 503
-        return Readiness(
-            status="ready" if ok else "not_ready", checks=ReadinessChecks(database=database, broker=broker)
-        )
+        checks = ReadinessChecks(database=database, broker=broker, smtp=smtp)
+        if database == broker == "ok":
+            return Readiness(status="ready" if smtp == "ok" else "degraded", checks=checks)
+        response.status_code = 503
+        return Readiness(status="not_ready", checks=checks)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus text format; the outbox gauges are read from the database now (when it
+        answers within 2 s; else they keep their last value)."""
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                await metrics.refresh_outbox(engine)
+        except Exception as exc:
+            log.warning("metrics.outbox_unread", reason=type(exc).__name__)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
     @app.get(
         "/customers/{tenant_id}/partners",

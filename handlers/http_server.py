@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Generator
 
 import uvicorn
@@ -21,13 +22,16 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    """``await start()`` binds ``host:port`` (port 0: a free one, see ``port``); ``await stop()``."""
+    """``await start()`` binds ``host:port`` (port 0: a free one, see ``port``), or serves on
+    ``sock`` when given (already bound); ``await stop()``. uvicorn logs through the root logger
+    (``service.logging``), not a format of its own."""
 
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int, sock: socket.socket | None = None) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False, log_config=None
         )
         self._server = _Server(config)
+        self._sockets = [sock] if sock is not None else None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -39,7 +43,7 @@ class HttpServer:
 
     async def start(self) -> None:
         """Start serving; returns once the socket is bound. Raises ``OSError`` if it cannot bind."""
-        self._task = asyncio.create_task(self._server.serve(), name="http-server")
+        self._task = asyncio.create_task(self._server.serve(self._sockets), name="http-server")
         while not self._server.started:
             if self._task.done():
                 with contextlib.suppress(SystemExit):  # uvicorn exits the process when it cannot bind

@@ -7,12 +7,13 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
+from service import metrics
 from service.consumer import CommandConsumer, Record
 from service.inbound import IncomingCommand
 from service.settings import Settings
@@ -42,6 +43,18 @@ async def lenient_headers(
 
 def to_record(raw: ConsumerRecord[bytes, bytes]) -> Record:
     return Record(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
+
+
+def observe_lag(message: KafkaMessage, records: list[Record]) -> None:
+    """``partnerlink_consumer_lag`` per partition of the fetch: the consumer's high watermark
+    (from the fetch response) less the next offset to read; nothing when the consumer does
+    not know it (FastStream's test broker)."""
+    highwater = getattr(getattr(message, "consumer", None), "highwater", None)
+    if highwater is None:
+        return
+    next_offsets = {(record.topic, record.partition): record.offset + 1 for record in records}
+    for (topic, partition), next_offset in next_offsets.items():
+        metrics.observe_lag(topic, partition, highwater(TopicPartition(topic, partition)), next_offset)
 
 
 def durable_router(
@@ -82,5 +95,6 @@ def durable_router(
             await message.nack()  # seek back: the records are read again, never skipped
             raise
         await message.ack()
+        observe_lag(message, records)
 
     return router

@@ -16,6 +16,7 @@ from typing import TypeVar
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
+from service import metrics
 from service.bus import CommandBus, Outcome
 from service.inbound import IncomingCommand, UnreadableMessage, read_command
 
@@ -101,6 +102,7 @@ class CommandConsumer:
         command is processed again on its own, so only the faulty one is dead-lettered.
         One outcome per record (``None``: dead-lettered); returns once every one is durable."""
         outcomes: list[Outcome | None] = [None] * len(records)
+        metrics.BATCH_SIZE.observe(len(records))
         readable: list[tuple[int, IncomingCommand]] = []
         for index, record in enumerate(records):
             try:
@@ -112,7 +114,8 @@ class CommandConsumer:
         batch = [(incoming, records[index].key) for index, incoming in readable]
         applied: Sequence[Outcome | None]
         try:
-            applied = await self._retrying(lambda: self._bus.handle_batch(batch))
+            with metrics.BATCH_APPLY_SECONDS.time():
+                applied = await self._retrying(lambda: self._bus.handle_batch(batch))
         except Exception as exc:
             if self._is_transient(exc):
                 raise
@@ -120,12 +123,14 @@ class CommandConsumer:
             applied = [await self._apply(records[index], incoming) for index, incoming in readable]
         for (index, _), outcome in zip(readable, applied, strict=True):
             outcomes[index] = outcome
+        metrics.count_commands([cmd.envelope.type for _, cmd in readable], [outcomes[i] for i, _ in readable])
         return outcomes
 
     async def _send_to_dlq(self, record: Record, reason: str, error_class: str, message: str) -> None:
         headers = dlq_headers(record, reason, error_class, message)
         await self._retrying(lambda: self._dead_letter(record, headers))
         log.warning("command.dead_lettered", reason=reason, partition=record.partition, offset=record.offset)
+        metrics.DEAD_LETTERS.labels(reason).inc()
 
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(

@@ -39,7 +39,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 ASYNCAPI_TITLE = "Partnerlink"
 ASYNCAPI_DESCRIPTION = (
-    "Partnerlink wire contract v1 (shared/spec/CONTRACT.md). Every message is a CloudEvents 1.0 "
+    "Partnerlink wire contract v1 (docs/contract.md). Every message is a CloudEvents 1.0 "
     "JSON object (structured mode, Kafka header content-type: application/cloudevents+json). "
     "Commands are read from partnerlink.commands, billing orders from billing.orders, domain "
     "events (including CommandRejected) are written to partnerlink.events and unreadable "

@@ -4,8 +4,10 @@ Starts the embedded Tansu broker, a file-saving ``aiosmtpd`` server and
 ``partnerlink serve`` (a separate process, SQLite, its read API on a free port), then plays
 ``samples/stream.jsonl`` (written by ``samples/make_stream.py``, which documents the step
 kinds) step by step. Invitations are accepted or declined with the token taken from the
-link in the email actually received. Prints every event, dead letter and email as it
-arrives, then asks the read API the stream's questions, then a summary.
+link in the email actually received. Under each step it prints that step's effects (events by
+their ``causationid``, each email after its ``EmailSent``, dead letters), in the order they were
+published, once the step is answered; then asks the read API the stream's questions, then a
+summary.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -78,6 +81,12 @@ SHOWN_WHEN_NULL = frozenset({"reseller_mpn_id", "previous_reseller_mpn_id", "mpn
 """Fields where ``null`` means something (cleared, none before); other null fields are left out."""
 
 ATTRIBUTION_EVENTS = ("ResellerAssociated", "PartnerOfRecordChanged")
+MAILED_EVENTS = frozenset({"ResellerRelationshipRequested", "PartnershipRequested"})
+"""Events whose command also sends an email: the step waits for its ``EmailSent`` / ``EmailFailed``."""
+EMAIL_OUTCOMES = frozenset({"EmailSent", "EmailFailed"})
+QUIET_SECONDS = 0.1
+"""A step's effects are complete once no new one arrived for this long (after the answer)."""
+DETAIL_CHARACTERS = 110
 
 
 def default_stream() -> Path:
@@ -145,6 +154,19 @@ def shown(data: Json) -> str:
     )
 
 
+def event_line(kind: str, data: Json) -> str:
+    """One event as the demo prints it."""
+    if kind == "CommandRejected":
+        rejected = f"{data['command_type']}: {data['reason']} [{data['rule']}]"
+        return f"    ✗ CommandRejected  {rejected} {data['detail']}"
+    return f"    ← {kind}  {shown(data)}"
+
+
+def clip(text: str, width: int = DETAIL_CHARACTERS) -> str:
+    """``text`` on one line, cut at a word boundary (with ``…``) when longer than ``width``."""
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
+
+
 def subject(message: EmailMessage) -> str:
     return str(message["Subject"] or "").strip()
 
@@ -166,7 +188,14 @@ class Demo:
         self.templates: Counter[str] = Counter()
         self.sent = 0
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-        self.mails_shown = 0
+        self.pending: defaultdict[str, list[str]] = defaultdict(list)
+        """``causationid`` → lines of its effects not printed yet, in arrival order"""
+        self.last_effect: dict[str, float] = {}
+        """``causationid`` → when its latest effect arrived (monotonic s)"""
+        self.mailed: Counter[str] = Counter()
+        """``causationid`` → emails its events announce, less the outcomes seen"""
+        self.printed: set[str] = set()
+        self.dead_lines: list[str] = []
         self.answered: set[str] = set()
         """``causationid`` of every event seen: the commands and orders the service has handled"""
         self.unreadable = 0
@@ -196,42 +225,73 @@ class Demo:
             await consumer.stop()
 
     def show(self, topic: str, value: bytes, headers: dict[str, bytes]) -> None:
+        """Keep a record's lines until its step prints them (``flush``)."""
         if topic == self.settings.dlq_topic:
-            self.show_dead_letter(headers)
+            self.keep_dead_letter(headers)
         else:
-            self.show_event(json.loads(value))
-        self.show_new_mail()
+            self.keep_event(json.loads(value))
 
-    def show_dead_letter(self, headers: dict[str, bytes]) -> None:
+    def keep_dead_letter(self, headers: dict[str, bytes]) -> None:
         reason = headers.get("x-partnerlink-error-reason", b"?").decode()
         self.dead_letters[reason] += 1
-        detail = headers.get("x-partnerlink-error-message", b"").decode()[:90]
-        say(f"    ☠ dead-lettered  {reason}: {detail}")
+        detail = headers.get("x-partnerlink-error-message", b"").decode("utf-8", "replace")
+        self.dead_lines.append(f"    ☠ dead-lettered  {reason}: {clip(detail)}")
 
-    def show_event(self, event: Json) -> None:
+    def keep_event(self, event: Json) -> None:
         kind, data = event["type"], event["data"]
+        cause = str(event.get("causationid"))
         self.events[kind] += 1
-        self.answered.add(str(event.get("causationid")))
+        self.answered.add(cause)
         if kind in ATTRIBUTION_EVENTS:
             self.changes[kind, data["subscription_id"]].append(data["valid_from"])
         if kind == "EmailSent":
             self.templates[data["template"]] += 1
         if kind == "CommandRejected":
             self.rejections[f"{data['reason']} ({data['rule']})"] += 1
-            rejected = f"{data['command_type']}: {data['reason']} [{data['rule']}]"
-            say(f"    ✗ CommandRejected  {rejected} {data['detail']}")
-        else:
-            say(f"    ← {kind}  {shown(data)}")
+        if kind in MAILED_EVENTS:
+            self.mailed[cause] += 1
+        if kind in EMAIL_OUTCOMES:
+            self.mailed[cause] -= 1
+        lines = [event_line(kind, data)]
+        if kind in EMAIL_OUTCOMES:
+            lines += self.mail_lines(str(data["email_id"]))
+        if cause in self.printed:  # after its step was printed: say so rather than hide it
+            lines = [f"{line}   (late: caused by …{cause[-12:]})" for line in lines]
+            for line in lines:
+                say(line)
+            return
+        self.pending[cause] += lines
+        self.last_effect[cause] = time.monotonic()
 
-    def show_new_mail(self) -> None:
-        paths = self.mailbox.message_paths()
+    def mail_lines(self, email_id: str) -> list[str]:
+        """The ``✉`` line of the email the SMTP server received with ``email_id``."""
         parser = BytesParser(_class=EmailMessage, policy=default_policy)
-        for path in paths[self.mails_shown :]:
+        for path in self.mailbox.message_paths()[::-1]:
             message = parser.parsebytes(path.read_bytes())
-            link = link_in(message)
-            target = f"link → {urlsplit(link).netloc}?token=…" if link else "no link"
-            say(f"    ✉ {message['To']}  [{message['Content-Language']}]  “{subject(message)}”  {target}")
-        self.mails_shown = len(paths)
+            if message["X-Partnerlink-Email-Id"] == email_id:
+                link = link_in(message)
+                target = f"link → {urlsplit(link).netloc}?token=…" if link else "no link"
+                language = message["Content-Language"]
+                return [f"    ✉ {message['To']}  [{language}]  “{subject(message)}”  {target}"]
+        return []
+
+    def flush(self, cause: str | None) -> None:
+        """Print the effects of ``cause`` (``None``: the dead letters) kept so far."""
+        if cause is None:
+            lines, self.dead_lines = self.dead_lines, []
+        else:
+            lines = self.pending.pop(cause, [])
+            self.printed.add(cause)
+        for line in lines:
+            say(line)
+
+    def flush_others(self) -> None:
+        """Effects whose cause was no step of the stream (the expiry task's, for instance)."""
+        if not self.pending:
+            return
+        say("\n== Effects no step caused (background tasks such as invitation expiry)")
+        for cause in list(self.pending):
+            self.flush(cause)
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         await self.producer.send_and_wait(
@@ -251,7 +311,9 @@ class Demo:
                 say(f"    ! no answer after {ANSWER_SECONDS:.0f} s; going on")
                 return
             if not self.ready:
-                progress(f"    … waiting for the service to join its consumer group ({waited:.0f} s)")
+                progress(
+                    f"    … the service joins its consumer groups: Tansu holds each join ~5 s ({waited:.0f} s)"
+                )
                 if waited > SETTLE_SECONDS:
                     raise TimeoutError(f"the service answered nothing in {SETTLE_SECONDS:.0f} s")
             await asyncio.sleep(0.02)
@@ -263,6 +325,29 @@ class Demo:
         if record_id is None:
             return sum(self.dead_letters.values()) >= self.unreadable
         return record_id in self.answered
+
+    async def complete(self, record_id: str | None) -> None:
+        """Wait for the answer to ``record_id``, then for the emails its events announce and
+        until its effects have been quiet for ``QUIET_SECONDS``; then print them."""
+        await self.wait_for_answer(record_id)
+        if record_id is not None:
+            started = time.monotonic()
+            while time.monotonic() - started < ANSWER_SECONDS:
+                self.check_service()
+                quiet = time.monotonic() - self.last_effect.get(record_id, 0.0) >= QUIET_SECONDS
+                if quiet and self.mailed[record_id] <= 0:
+                    break
+                await asyncio.sleep(0.02)
+        self.flush(record_id)
+
+    async def duplicate(self, record_id: str) -> None:
+        """A command whose id was answered before: show that nothing new comes of it."""
+        await asyncio.sleep(1.0)
+        if self.pending.get(record_id):
+            self.printed.discard(record_id)
+            self.flush(record_id)
+            return
+        say(f"    = nothing new: id …{record_id[-12:]} is in the inbox, so no event and no second email")
 
     async def step(self, step: Json) -> None:
         kind = step["kind"]
@@ -280,15 +365,19 @@ class Demo:
             say(f"  ? unknown step kind {kind!r}: skipped")
 
     async def publish_command(self, key: str, event: Json) -> None:
-        say(f"  → {event['type']}  (id …{event['id'][-12:]})")
+        again = event["id"] in self.answered
+        say(f"  → {event['type']}  (id …{event['id'][-12:]}{', delivered again' if again else ''})")
         await self.publish(self.settings.commands_topic, key, json.dumps(event).encode())
-        await self.wait_for_answer(event["id"])
+        if again:
+            await self.duplicate(event["id"])
+        else:
+            await self.complete(event["id"])
 
     async def publish_raw(self, key: str, value: str) -> None:
         say(f"  → unreadable record ({key})")
         self.unreadable += 1
         await self.publish(self.settings.commands_topic, key, value.encode())
-        await self.wait_for_answer(None)
+        await self.complete(None)
 
     async def publish_order(self, step: Json) -> None:
         order = step["order"]
@@ -305,9 +394,10 @@ class Demo:
                 "data": order,
             }
         status, customer, lines = order.get("status") or "?", order["referenceCustomerId"], order["lineItems"]
-        say(f"  → Order {order['id']} ({status}) for …{customer[-4:]} ({len(lines)} line items)")
+        items = f"{len(lines)} line item{'' if len(lines) == 1 else 's'}"
+        say(f"  → Order {order['id']} ({status}) for …{customer[-4:]} ({items})")
         await self.publish(self.settings.billing_topic, step["key"], json.dumps(value).encode())
-        await self.wait_for_answer(answer_id)
+        await self.complete(answer_id)
 
     async def answer_email(self, step: Json) -> None:
         """Publish the step's command with the token of the link in the invitation email."""
@@ -316,7 +406,7 @@ class Demo:
         event["data"]["token"] = token_from(mail)
         say(f"  → {event['type']} by {event['data']['actor']['user']} with the link from “{subject(mail)}”")
         await self.publish(self.settings.commands_topic, step["key"], json.dumps(event).encode())
-        await self.wait_for_answer(event["id"])
+        await self.complete(event["id"])
 
     async def wait_for_mail(self, to: str, inviter: str | None) -> EmailMessage:
         """The newest email to ``to`` that names ``inviter``, once one has arrived."""
@@ -344,7 +434,7 @@ async def settle(demo: Demo, quiet_seconds: float = 3.0) -> None:
         progress(f"    … letting the relay finish ({time.monotonic() - started:.0f} s)")
         await asyncio.sleep(0.2)
     end_progress()
-    demo.show_new_mail()
+    demo.flush_others()
 
 
 def instant_between(demo: Demo, spec: Json) -> str | None:

@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 import structlog
 
 from contracts.events import EmailFailed, EmailSent
+from service import metrics
 from service.envelopes import event_envelope
 from service.ports import StagedEvent
 from service.relay_ports import (
@@ -298,7 +299,16 @@ class OutboxRelay:
             reason = f"gave up after {attempts} attempts: {error}"
             return self._finished(email, locale, now, failure=reason, last_error=error, ambiguous=ambiguous)
         delay = min(s.email_retry_initial_seconds * 2 ** (attempts - 1), s.email_retry_max_backoff_seconds)
-        log.warning("email.deferred", email_id=email.email_id, attempts=attempts, retry_in_seconds=delay)
+        metrics.EMAILS.labels("deferred_ambiguous" if ambiguous else "deferred").inc()
+        log.warning(
+            "email.deferred",
+            email_id=email.email_id,
+            attempts=attempts,
+            retry_in_seconds=delay,
+            smtp_host=s.smtp_host,
+            smtp_port=s.smtp_port,
+            error=metrics.without_addresses(error),
+        )
         return EmailOutcome(
             seq=email.seq,
             status="pending",
@@ -312,6 +322,7 @@ class OutboxRelay:
     def _outcome_event(
         self, email: PendingEmail, locale: str, failure: str | None, permanent: bool, now: datetime
     ) -> StagedEvent:
+        metrics.count_email(failure, permanent)
         common = {
             "email_id": email.email_id,
             "template": email.template,

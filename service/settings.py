@@ -107,10 +107,17 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
 
-    # Templates, logging, HTTP
+    # Start-up
+    connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="start-up checks: each connection attempt gives up after this (s)"
+    )
+
+    # Templates, logging
     templates_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = False
+    log_json: bool | None = Field(
+        default=None, description="JSON log lines; unset: JSON unless stderr is a terminal"
+    )
 
     def pool_size(self) -> int:
         """``database_pool_size``, or one connection per concurrent user: the two subscribers,

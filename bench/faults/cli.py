@@ -80,7 +80,7 @@ What each figure means is in `bench/faults/verify.py`; what each scenario does, 
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="partnerlink chaos", description=__doc__)
+    root = argparse.ArgumentParser(prog="partnerlink chaos", description=(__doc__ or "").replace("``", ""))
     root.add_argument("scenarios", nargs="+", help="T1 ... T8 (all: every T), or S1 (scale-out)")
     root.add_argument("--full", action="store_true", help="the sizes of the published figures")
     root.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")

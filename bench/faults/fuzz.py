@@ -988,7 +988,7 @@ def run_stateful(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    run_state_machine_as_test(hypothesis_seed(seed)(machine), settings=config)  # type: ignore[no-untyped-call,unused-ignore]
+    run_state_machine_as_test(hypothesis_seed(seed)(machine), settings=config)
     return steps
 
 

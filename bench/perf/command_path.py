@@ -106,7 +106,9 @@ class CommandPath:
     async def first_events(self) -> dict[str, dict[str, Any]]:
         """The first staged event of each cause, then the outbox emptied (as a relay would)."""
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(select(orm.outbox_events.c.payload).order_by(orm.outbox_events.c.seq))).all()
+            rows = (
+                await conn.execute(select(orm.outbox_events.c.payload).order_by(orm.outbox_events.c.seq))
+            ).all()
             await conn.execute(delete(orm.outbox_events))
             await conn.execute(delete(orm.outbox_emails))
         firsts: dict[str, dict[str, Any]] = {}

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, or_, select, text
+from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.read import (
@@ -273,3 +273,28 @@ async def customer_timeline(engine: AsyncEngine, tenant_id: str, after: int, lim
     ]
     next_after = entries[-1].seq if entries and len(entries) == limit else None
     return CustomerTimeline(tenant_id=tenant_id, entries=entries, next_after=next_after)
+
+
+async def outbox_backlog(engine: AsyncEngine, now: datetime | None = None) -> dict[str, tuple[int, float]]:
+    """``{"events": (rows, age_s), "emails": (rows, age_s)}``: staged events not yet published,
+    emails waiting to be sent (``pending``), and the age in seconds of the oldest of each
+    (0 when there is none)."""
+    now = now or datetime.now(UTC)
+    events, emails = orm.outbox_events, orm.outbox_emails
+    backlog: dict[str, tuple[int, float]] = {}
+    async with reading(engine) as conn:
+        for name, query in (
+            ("events", select(func.count(), func.min(events.c.created_at))),
+            (
+                "emails",
+                select(func.count(), func.min(emails.c.created_at)).where(emails.c.status == "pending"),
+            ),
+        ):
+            rows, oldest = (await conn.execute(query)).one()
+            age = (now - _aware(oldest)).total_seconds() if oldest is not None else 0.0
+            backlog[name] = (int(rows), max(age, 0.0))
+    return backlog
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

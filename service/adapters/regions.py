@@ -23,7 +23,8 @@ def _codes(iso2: str) -> list[str]:
 def load_region_map(
     classification: str = "Continent_7", overrides: Mapping[str, str] | None = None
 ) -> RegionMap:
-    """A ``RegionMap`` from column ``classification``. Raises ``ValueError`` for an unknown column."""
+    """A ``RegionMap`` from column ``classification``. Raises ``ValueError`` for an unknown column,
+    an override of a country code the table does not know, or an empty region name."""
     source = files("country_converter").joinpath("country_data.tsv")
     with source.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
@@ -32,5 +33,12 @@ def load_region_map(
     regions = {
         code: row[classification] for row in rows if row[classification] for code in _codes(row["ISO2"])
     }
-    regions.update({country.upper(): region for country, region in (overrides or {}).items()})
+    moved = {country.upper(): region for country, region in (overrides or {}).items()}
+    known = {code for row in rows for code in _codes(row["ISO2"])}
+    unknown = sorted(code for code in moved if code not in known)
+    if unknown:
+        raise ValueError(f"unknown ISO 3166-1 alpha-2 country codes: {', '.join(unknown)}")
+    if any(not region.strip() for region in moved.values()):
+        raise ValueError("a region name is empty")
+    regions.update(moved)
     return RegionMap(regions)

@@ -9,12 +9,13 @@ run (unless a row was not foreseen: a counted miss), and at ``commit`` one write
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from service import metrics
 from service.adapters.batch_sql import BatchSql
 from service.adapters.held_state import HeldState
 from service.adapters.identity_map import Journal
@@ -45,16 +46,13 @@ from service.ports import (
     Timeline,
 )
 
-MissCounter = Callable[[str], None]
-"""``on_miss(table)``: a repository had to query a row its fetch's ``Needs`` did not name."""
-
-
 class SqlUnitOfWork:
     """``async with SqlUnitOfWork(engine) as uow: await uow.load(needs); ...; await uow.commit()``;
     leaving without commit rolls back; ``uow.savepoint()`` undoes part of it in memory.
     Database errors propagate unchanged (the caller retries).
 
-    ``statements`` (after use): statements sent; ``misses``: loader misses by table."""
+    ``statements`` (after use): statements sent; ``misses``: loader misses by table (also
+    counted in ``partnerlink_loader_misses_total``)."""
 
     partners: PartnerRepository
     customers: CustomerRepository
@@ -67,9 +65,8 @@ class SqlUnitOfWork:
     inbox: Inbox
     outbox: Outbox
 
-    def __init__(self, engine: AsyncEngine, on_miss: MissCounter | None = None) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._on_miss = on_miss
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self.misses: Counter[str] = Counter()
@@ -110,8 +107,7 @@ class SqlUnitOfWork:
 
     async def _fallback(self, table: str, needs: Needs) -> None:
         self.misses[table] += 1
-        if self._on_miss is not None:
-            self._on_miss(table)
+        metrics.LOADER_MISSES.labels(table).inc()
         await self._held.load(self._sql, needs)
 
     async def commit(self) -> None:

@@ -309,4 +309,6 @@ def test_the_renderer_refuses_a_message_whose_recipient_does_not_round_trip() ->
         "expires_at": NOW.isoformat(),
     }
     with pytest.raises(UnsafeEmail):
-        composer.render("e-1", "partnership_invitation", "en-US", "=?utf-8?q?victim?=@fabrikam.example", params)
+        composer.render(
+            "e-1", "partnership_invitation", "en-US", "=?utf-8?q?victim?=@fabrikam.example", params
+        )

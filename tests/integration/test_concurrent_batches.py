@@ -41,9 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from bench.faults.fuzz import customer_actor, quiet
+from service.adapters.database import is_transient
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import Outcome
-from service.adapters.database import is_transient
 from service.expiry import InvitationExpiry
 from service.tokens import hash_token
 from tests.support.batches import (

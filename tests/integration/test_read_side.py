@@ -249,9 +249,11 @@ async def always_ready() -> bool:
 
 @asynccontextmanager
 async def api(
-    engine: AsyncEngine, broker_ready: Callable[[], Awaitable[bool]] = always_ready
+    engine: AsyncEngine,
+    broker_ready: Callable[[], Awaitable[bool]] = always_ready,
+    smtp_ready: Callable[[], Awaitable[bool]] = always_ready,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_http_app(engine, broker_ready)
+    app = create_http_app(engine, broker_ready, smtp_ready)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -286,7 +288,7 @@ async def test_readiness_is_200_when_database_and_broker_answer(client: httpx.As
     response = await client.get("/health/ready")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok", "smtp": "ok"}}
 
 
 async def test_readiness_is_503_when_the_broker_is_not_ready(engine: AsyncEngine) -> None:
@@ -297,7 +299,10 @@ async def test_readiness_is_503_when_the_broker_is_not_ready(engine: AsyncEngine
         response = await client.get("/health/ready")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "not_ready", "checks": {"database": "ok", "broker": "failed"}}
+    assert response.json() == {
+        "status": "not_ready",
+        "checks": {"database": "ok", "broker": "failed", "smtp": "ok"},
+    }
 
 
 async def test_readiness_is_503_without_the_error_text_when_the_broker_check_raises(
@@ -310,7 +315,10 @@ async def test_readiness_is_503_without_the_error_text_when_the_broker_check_rai
         response = await client.get("/health/ready")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "not_ready", "checks": {"database": "ok", "broker": "failed"}}
+    assert response.json() == {
+        "status": "not_ready",
+        "checks": {"database": "ok", "broker": "failed", "smtp": "ok"},
+    }
     assert "s3cret" not in response.text
 
 
@@ -323,7 +331,10 @@ async def test_readiness_is_503_without_the_url_when_the_database_is_unreachable
         await engine.dispose()
 
     assert response.status_code == 503
-    assert response.json() == {"status": "not_ready", "checks": {"database": "failed", "broker": "ok"}}
+    assert response.json() == {
+        "status": "not_ready",
+        "checks": {"database": "failed", "broker": "ok", "smtp": "ok"},
+    }
     assert "s3cret" not in response.text and "127.0.0.1" not in response.text
 
 
@@ -343,7 +354,7 @@ async def test_readiness_check_that_does_not_answer_within_2_seconds_fails(sqlit
         await engine.dispose()
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "broker": "failed"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "failed", "smtp": "ok"}
     assert 1.5 < elapsed < 10
 
 

@@ -463,7 +463,9 @@ async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
     assert 1 <= len(resent) <= 4, f"at most one per SMTP connection: {resent}"
     assert max(delivered.values()) == 2
     for email_id in resent:
-        assert len({m["Message-ID"] for m in mailbox.messages() if m["X-Partnerlink-Email-Id"] == email_id}) == 1
+        assert (
+            len({m["Message-ID"] for m in mailbox.messages() if m["X-Partnerlink-Email-Id"] == email_id}) == 1
+        )
 
 
 # --- batches and replicas ---------------------------------------------------------------
@@ -604,7 +606,15 @@ async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sq
         async with engine.begin() as conn:
             await conn.execute(
                 insert(orm.outbox_events),
-                [{"event_id": "ev-1", "key": b"k", "payload": b"{}", "created_at": NOW, "lane": lane_of(b"k")}],
+                [
+                    {
+                        "event_id": "ev-1",
+                        "key": b"k",
+                        "payload": b"{}",
+                        "created_at": NOW,
+                        "lane": lane_of(b"k"),
+                    }
+                ],
             )
 
         async def refused(key: bytes | None, payload: bytes) -> Any:
@@ -626,4 +636,3 @@ async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sq
             left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
 
     assert left == ["ev-1"]
-

@@ -1,6 +1,6 @@
 """The pure domain rules (``service.domain``), one rule id at a time, accepted and refused.
 
-Rule ids are those of ``shared/spec/DOMAIN.md``; INV-* (invitations) and ACT-1 (actor
+Rule ids are those of ``docs/domain.md``; INV-* (invitations) and ACT-1 (actor
 check) are the service's own decisions for what the documents leave open.
 """
 

@@ -92,7 +92,9 @@ def test_the_message_id_is_derived_from_the_email_id(composer: JinjaEmailCompose
 
 
 def test_every_header_once_and_the_date_in_utc_plus_0000(composer: JinjaEmailComposer) -> None:
-    rendered = composer.render("e-1", "partnership_invitation", "sv-SE", "r@fabrikam.example", partnership_params())
+    rendered = composer.render(
+        "e-1", "partnership_invitation", "sv-SE", "r@fabrikam.example", partnership_params()
+    )
     message = parsed(rendered.message)
 
     assert sorted(message.keys()) == sorted(HEADERS)
@@ -159,7 +161,11 @@ def test_what_cannot_be_rendered_is_refused(
 def test_a_recipient_that_does_not_round_trip_is_refused(composer: JinjaEmailComposer) -> None:
     with pytest.raises(UnsafeEmail):
         composer.render(
-            "e-1", "partnership_invitation", "en-US", "=?utf-8?q?victim?=@fabrikam.example", partnership_params()
+            "e-1",
+            "partnership_invitation",
+            "en-US",
+            "=?utf-8?q?victim?=@fabrikam.example",
+            partnership_params(),
         )
 
 
@@ -167,7 +173,11 @@ def test_line_breaks_in_a_name_never_make_a_header(composer: JinjaEmailComposer)
     name = "Contoso\r\nBcc: attacker@evil.example\n=?utf-8?q?=0D=0ABcc=3A_x=40evil=2Eexample?="
     message = parsed(
         composer.render(
-            "e-1", "partnership_invitation", "en-US", "r@fabrikam.example", partnership_params(provider_name=name)
+            "e-1",
+            "partnership_invitation",
+            "en-US",
+            "r@fabrikam.example",
+            partnership_params(provider_name=name),
         ).message
     )
 
