@@ -46,6 +46,7 @@ from service.ports import (
     Timeline,
 )
 
+
 class SqlUnitOfWork:
     """``async with SqlUnitOfWork(engine) as uow: await uow.load(needs); ...; await uow.commit()``;
     leaving without commit rolls back; ``uow.savepoint()`` undoes part of it in memory.
