@@ -13,13 +13,16 @@ from contracts.envelope import Actor
 from contracts.types import (
     Cloud,
     CountryCode,
+    DisplayName,
     Email,
     FreeText,
     Identifier,
+    IsoDuration,
     Locale,
     MpnId,
     Name,
     PartnerKind,
+    RoleTemplateId,
     TenantId,
     Text,
 )
@@ -98,7 +101,7 @@ class AcceptResellerRelationship(Command):
 
 
 class DeclineInvitation(Command):
-    """The invitee declines an invitation (reseller relationship or partnership)."""
+    """The invitee declines an invitation (reseller relationship, partnership or admin relationship)."""
 
     token: Text = Field(min_length=1, max_length=512)
     reason: FreeText | None = None
@@ -174,3 +177,44 @@ class SetPartnerOfRecord(Command):
     customer_tenant_id: TenantId
     subscription_id: Identifier
     mpn_id: MpnId | None
+
+
+class RequestAdminRelationship(Command):
+    """A partner asks a customer for Microsoft Entra roles for a limited time (GDAP; GD-1..GD-3).
+
+    ``roles``: built-in role template ids (1 to 128, each once); ``duration``: ISO 8601,
+    whole days ``P1D`` to ``P730D`` (GD-2); ``auto_extend``: ``PT0S`` (off) or ``P180D`` (GD-3).
+    Durations are checked as rules, so a well-formed one out of range is a ``CommandRejected``.
+    """
+
+    partner_id: MpnId
+    customer: CustomerDetails
+    display_name: DisplayName
+    roles: list[RoleTemplateId] = Field(min_length=1, max_length=128)
+    duration: IsoDuration
+    auto_extend: IsoDuration = "PT0S"
+    message: FreeText | None = None
+
+
+class ApprovedBy(AcceptedBy):
+    """Who approves: the user, and whether they are a global admin of the customer (GD-4)."""
+
+
+class ApproveAdminRelationship(Command):
+    """The customer's global admin approves with the invitation's token (GD-4)."""
+
+    token: Text = Field(min_length=1, max_length=512)
+    approved_by: ApprovedBy
+
+
+class TerminateAdminRelationship(Command):
+    """The partner or the customer ends an active admin relationship (GD-6)."""
+
+    admin_relationship_id: Identifier
+
+
+class SetAdminRelationshipAutoExtend(Command):
+    """The partner turns auto-extend on (``P180D``) or off (``PT0S``) (GD-3, GD-9)."""
+
+    admin_relationship_id: Identifier
+    auto_extend: IsoDuration

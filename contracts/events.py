@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.commands import SupportContact
 from contracts.types import Cloud, CountryCode, Locale, MpnId, PartnerKind
 
-InvitationKind = Literal["reseller-relationship", "partnership"]
+InvitationKind = Literal["reseller-relationship", "partnership", "admin_relationship"]
+"""``admin_relationship`` is spelled as the contract's GDAP additions spell it."""
 RejectionReason = Literal[
     "forbidden",
     "unknown_partner",
@@ -33,8 +34,16 @@ RejectionReason = Literal[
     "invitation_already_used",
     "already_exists",
     "active_subscriptions",
+    "unknown_role",
+    "invalid_duration",
+    "auto_extend_not_allowed",
+    "unknown_admin_relationship",
+    "admin_relationship_not_active",
 ]
 
+
+AutoExtend = Literal["P180D", "PT0S"]
+"""GD-3: an admin relationship's auto-extend, as events carry it."""
 
 ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn"})
 """Event types added to contract v1 (additions are allowed; see README "Contract additions")."""
@@ -198,6 +207,85 @@ class EmailFailed(Outbound):
     causationid: str
     reason: str
     permanent: bool
+
+
+class AdminRelationshipRequested(Outbound):
+    """GD-1: a partner asked a customer for Entra roles; the invitation went to its admin."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    display_name: str
+    roles: list[str] = Field(description="role template ids (GD-1)")
+    duration: str = Field(description="ISO 8601 days, P1D..P730D (GD-2)")
+    auto_extend: AutoExtend
+    invitation_url: str = Field(description="personalized, single-use link <base>?token=<token> (GD-4)")
+    expires_at: datetime = Field(description="when the request expires unapproved (GD-5: 90 days)")
+    invitation_id: str | None = Field(default=None, description="addition to v1: the invitation's id")
+
+
+class AdminRelationshipActivated(Outbound):
+    """GD-4: the customer's global admin approved; active from ``activated_at`` to ``ends_at``."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    roles: list[str]
+    activated_at: datetime
+    ends_at: datetime
+    auto_extend: AutoExtend
+    approved_by: str = Field(description="the approving user, as the command named them")
+
+
+class AdminRelationshipExpiring(Outbound):
+    """GD-7: a warning before the end, to the partner (at 30, 7 and 1 days by default)."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    ends_at: datetime
+    days_left: int = Field(
+        description="whole days left, rounded up: the warning's threshold when the check is on time"
+    )
+
+
+class AdminRelationshipExtended(Outbound):
+    """GD-8: auto-extended by 180 days at its end."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    ends_at: datetime
+    previous_ends_at: datetime
+
+
+class AdminRelationshipExpired(Outbound):
+    """GD-8: ended at ``ends_at`` without auto-extend."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    ends_at: datetime
+
+
+class AdminRelationshipTerminated(Outbound):
+    """GD-6: ended early by one of the parties."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    terminated_by: Literal["partner", "customer"]
+    terminated_at: datetime | None = Field(default=None, description="addition to v1: when it ended")
+
+
+class AdminRelationshipAutoExtendChanged(Outbound):
+    """GD-9: the partner turned auto-extend on or off; the customer's admin is emailed."""
+
+    admin_relationship_id: str
+    partner_id: MpnId
+    customer_tenant_id: str
+    auto_extend: AutoExtend
+    ends_at: datetime | None = Field(default=None, description="addition to v1: the current end")
 
 
 class CommandRejected(Outbound):

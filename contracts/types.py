@@ -31,6 +31,18 @@ def _no_encoded_word(value: str) -> str:
     return value
 
 
+def _template_id(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError("a role template id is a GUID, e.g. f2ef992c-3afb-46b9-b7cf-a126ee74c451")
+    return value.lower()
+
+
+def _some_duration(value: str) -> str:
+    if value in ("P", "PT") or value.endswith("T"):
+        raise ValueError("an ISO 8601 duration names at least one amount, e.g. P730D or PT0S")
+    return value
+
+
 def _storable(value: str) -> str:
     # PostgreSQL text and jsonb cannot hold U+0000, and a lone surrogate (U+D800-U+DFFF, which
     # JSON's "\ud800" escape yields) has no UTF-8 form: such a command could never be stored.
@@ -86,3 +98,24 @@ FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_st
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_storable)]
 Email = Annotated[EmailStr, AfterValidator(_no_encoded_word)]
 """An address as ``email-validator`` accepts it, without RFC 2047 encoded-words."""
+RoleTemplateId = Annotated[
+    str,
+    StringConstraints(pattern=_GUID.pattern),
+    AfterValidator(_template_id),
+    Field(examples=["f2ef992c-3afb-46b9-b7cf-a126ee74c451"]),
+]
+"""A Microsoft Entra built-in role's template id (GD-1): a GUID, normalised to lower case."""
+IsoDuration = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$", max_length=40
+    ),
+    AfterValidator(_some_duration),
+    Field(description="an ISO 8601 duration, e.g. P730D or PT0S", examples=["P730D"]),
+]
+"""Any ISO 8601 duration; which ones a command accepts is a rule (GD-2, GD-3), so a well-formed
+duration out of range is a ``CommandRejected`` (``invalid_duration``), not a dead letter."""
+DisplayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), AfterValidator(_storable)
+]
+"""GD-1: an admin relationship's display name, 1 to 50 characters."""

@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import structlog
 from faststream import FastStream
@@ -22,7 +23,7 @@ from handlers.billing import billing_router
 from handlers.commands import commands_router
 from handlers.http import create_http_app
 from handlers.http_server import HttpServer
-from service.bootstrap import Service, running_service
+from service.bootstrap import Service, running_service, utcnow
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
 from service.preflight import smtp_error
@@ -120,9 +121,14 @@ class _Runtime:
         return self.service.consumer
 
 
-def create_app(settings: Settings | None = None, http_socket: socket.socket | None = None) -> FastStream:
-    """The whole service: command and billing subscribers, outbox relay, invitation expiry,
-    read API over HTTP (on ``http_socket`` when the start-up checks bound it), database, SMTP."""
+def create_app(
+    settings: Settings | None = None,
+    http_socket: socket.socket | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastStream:
+    """The whole service: command and billing subscribers, outbox relay, invitation expiry and
+    the admin relationships' clock, read API over HTTP (on ``http_socket`` when the start-up
+    checks bound it), database, SMTP. ``clock``: the time rules go by (tests move it)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     broker = KafkaBroker(
@@ -161,7 +167,7 @@ def create_app(settings: Settings | None = None, http_socket: socket.socket | No
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        async with running_service(settings, publish_event, dead_letter) as service:
+        async with running_service(settings, publish_event, dead_letter, clock) as service:
             runtime.service = service
             async with serving_read_api(settings, service, broker_ready, http_socket):
                 yield

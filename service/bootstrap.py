@@ -7,7 +7,7 @@ migrated, whose relay is ready to start, and tears everything down on exit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,8 +20,10 @@ from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
+from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus
 from service.consumer import CommandConsumer, DeadLetter
+from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
 from service.relay import OutboxRelay, Publish
 from service.settings import Settings
@@ -51,14 +53,16 @@ class Service:
     """the read API's bound port, once it serves"""
 
 
-def build_dependencies(settings: Settings) -> Dependencies:
+def build_dependencies(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Dependencies:
+    """The use cases' collaborators; ``clock``: the time rules are applied at (tests inject one)."""
     return Dependencies(
-        clock=utcnow,
+        clock=clock,
         regions=load_region_map(settings.region_classification, settings.region_overrides),
         link_bases=settings.link_bases(),
         invitation_ttl=timedelta(seconds=settings.invitation_ttl_seconds),
         new_token=new_token,
         new_id=new_id,
+        admin_warning_days=warning_thresholds(settings.admin_relationship_warning_days),
     )
 
 
@@ -69,9 +73,10 @@ def build_composer(settings: Settings) -> JinjaEmailComposer:
 
 @asynccontextmanager
 async def running_service(
-    settings: Settings, publish: Publish, dead_letter: DeadLetter
+    settings: Settings, publish: Publish, dead_letter: DeadLetter, clock: Callable[[], datetime] = utcnow
 ) -> AsyncIterator[Service]:
-    """Build, migrate (if ``database_auto_migrate``), yield, dispose."""
+    """Build, migrate (if ``database_auto_migrate``), yield, dispose. ``clock``: the time the
+    use cases, the invitation expiry and the admin relationships' clock go by."""
     engine = create_engine(settings.database_url, settings.pool_size())
     try:
         if settings.database_auto_migrate:
@@ -84,7 +89,7 @@ async def running_service(
             settings,
             new_id,
         )
-        deps = build_dependencies(settings)
+        deps = build_dependencies(settings, clock)
         bus = CommandBus(
             lambda: SqlUnitOfWork(engine), deps, HANDLERS, settings.event_source, on_commit=relay.wake
         )
@@ -95,6 +100,15 @@ async def running_service(
             settings.expiry_interval_seconds,
             settings.expiry_batch_size,
             on_commit=relay.wake,
+            also=[
+                AdminRelationshipClock(
+                    lambda: SqlUnitOfWork(engine),
+                    deps,
+                    settings.event_source,
+                    settings.expiry_batch_size,
+                    on_commit=relay.wake,
+                )
+            ],
         )
         consumer = CommandConsumer(bus, dead_letter, is_transient=is_transient)
         yield Service(settings, engine, bus, consumer, relay, expiry)

@@ -1,5 +1,6 @@
 """The invitation expiry task (INV-2): ``InvitationExpired`` at expiry, without waiting for
-anyone to try the link.
+anyone to try the link; the same task runs the admin relationships' clock (GD-7, GD-8,
+``service.admin_clock``) after each expiry pass.
 
 Every ``expiry_interval_seconds`` it expires, in one transaction per batch, the pending
 invitations whose ``expires_at`` has passed, ends the relationship or partnership each
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import structlog
 
@@ -25,6 +27,15 @@ from service.usecases.base import Dependencies, Effects
 from service.usecases.invitations import expire_due
 
 log = structlog.get_logger(__name__)
+
+class Sweep(Protocol):
+    """Another periodic job of the task: ``run_once()`` handles one batch of at most
+    ``batch_size`` and returns how many it handled."""
+
+    batch_size: int
+
+    async def run_once(self) -> int: ...
+
 
 EXPIRY_ACTOR = ActorRef.of("system", "partnerlink", (), "invitation-expiry")
 EXPIRY_CAUSE_TYPE = "InvitationExpiry"
@@ -42,8 +53,11 @@ class InvitationExpiry:
         interval_seconds: float,
         batch_size: int,
         on_commit: Callable[[], None] = lambda: None,
+        also: Sequence[Sweep] = (),
     ) -> None:
+        """``also``: sweeps run after each expiry pass, each drained batch by batch."""
         self._uow_factory = uow_factory
+        self._also = tuple(also)
         self._deps = deps
         self._source = source
         self._interval = interval_seconds
@@ -79,6 +93,12 @@ class InvitationExpiry:
                     pass
             except Exception:  # the database is down: the invitations stay pending, retry next tick
                 log.exception("invitations.expiry_error", retry_in_seconds=self._interval)
+            for sweep in self._also:
+                try:
+                    while await sweep.run_once() == sweep.batch_size:
+                        pass
+                except Exception:  # the same: nothing was committed, retry next tick
+                    log.exception("sweep.error", sweep=type(sweep).__name__, retry_in_seconds=self._interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval)
 

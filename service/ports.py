@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol, Self
 
+from service.domain.admin_relationships import AdminRelationship
 from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
@@ -101,6 +102,10 @@ class Needs:
     """reseller relationships by id"""
     partnerships_by_id: set[str] = field(default_factory=set)
     """partnerships by id"""
+    admin_relationships: set[str] = field(default_factory=set)
+    """admin relationships by id (GDAP)"""
+    admin_relationship_pairs: set[tuple[str, str]] = field(default_factory=set)
+    """every admin relationship of these (partner, customer tenant) pairs (GD-1 display names)"""
 
     def update(self, other: Needs) -> Needs:
         """Add ``other``'s keys to these; returns ``self``."""
@@ -168,6 +173,21 @@ class PartnershipRepository(Protocol):
     async def save(self, partnership: Partnership) -> None: ...
 
 
+class AdminRelationshipRepository(Protocol):
+    async def get(self, admin_relationship_id: str) -> AdminRelationship | None: ...
+    async def of_pair(self, partner_id: str, customer_tenant_id: str) -> list[AdminRelationship]:
+        """Every admin relationship of the partner with the customer, any status, oldest first."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[AdminRelationship]:
+        """Active relationships whose ``next_check_at <= now``, earliest first, at most
+        ``limit``, locked for this transaction; on PostgreSQL rows another transaction holds
+        are passed by (``SKIP LOCKED``), so replicas never check one twice at once."""
+        ...
+
+    async def save(self, relationship: AdminRelationship) -> None: ...
+
+
 class SubscriptionRepository(Protocol):
     async def get(self, subscription_id: str) -> Subscription | None: ...
     async def for_customer(self, customer_tenant_id: str) -> list[Subscription]: ...
@@ -209,6 +229,7 @@ class UnitOfWork(Protocol):
     partnerships: PartnershipRepository
     subscriptions: SubscriptionRepository
     attributions: AttributionRepository
+    admin_relationships: AdminRelationshipRepository
     timeline: Timeline
     inbox: Inbox
     outbox: Outbox

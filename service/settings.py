@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_LINK_BASES = {
@@ -100,7 +100,14 @@ class Settings(BaseSettings):
     email_retry_max_backoff_seconds: float = Field(default=300.0, gt=0)
     email_give_up_after_seconds: float = Field(default=86_400.0, gt=0)
     expiry_interval_seconds: float = Field(default=30.0, gt=0, description="INV-2 expiry sweep period (s)")
-    expiry_batch_size: int = Field(default=100, ge=1, description="invitations expired per transaction")
+    expiry_batch_size: int = Field(
+        default=100, ge=1, description="invitations expired (admin relationships checked) per transaction"
+    )
+    admin_relationship_warning_days: list[int] = Field(
+        default_factory=lambda: [30, 7, 1],
+        min_length=1,
+        description="GD-7: days before an admin relationship ends when the partner is warned (JSON list)",
+    )
 
     # Read side (HTTP)
     http_enabled: bool = True
@@ -118,6 +125,13 @@ class Settings(BaseSettings):
     log_json: bool | None = Field(
         default=None, description="JSON log lines; unset: JSON unless stderr is a terminal"
     )
+
+    @field_validator("admin_relationship_warning_days")
+    @classmethod
+    def _whole_days(cls, days: list[int]) -> list[int]:
+        if any(day < 1 for day in days):
+            raise ValueError("warning days are whole days, at least 1")
+        return sorted(set(days), reverse=True)
 
     def pool_size(self) -> int:
         """``database_pool_size``, or one connection per concurrent user: the two subscribers,

@@ -37,6 +37,7 @@ from markupsafe import escape
 from service.bus import CommandBus, Outcome
 from service.inbound import IncomingCommand, UnreadableMessage
 from service.ports import (
+    AdminRelationshipRepository,
     AttributionRepository,
     CustomerRepository,
     Inbox,
@@ -276,6 +277,7 @@ class RecordingUnitOfWork:
     partnerships: PartnershipRepository
     subscriptions: SubscriptionRepository
     attributions: AttributionRepository
+    admin_relationships: AdminRelationshipRepository
     timeline: Timeline
     inbox: Inbox
     outbox: Outbox
@@ -294,6 +296,7 @@ class RecordingUnitOfWork:
         self.partnerships = inner.partnerships
         self.subscriptions = inner.subscriptions
         self.attributions = inner.attributions
+        self.admin_relationships = inner.admin_relationships
         self.timeline = inner.timeline
         self.inbox = inner.inbox
         self._outbox = _RecordingOutbox(inner.outbox, self._pending)

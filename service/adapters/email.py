@@ -41,6 +41,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from service.relay_ports import EmailNotRenderable, RenderedEmail
 
 FALLBACK_LOCALE = "en-US"
+DATETIME_PARAMS = ("expires_at", "ends_at")
+"""Parameters (ISO 8601 text or datetimes) also offered as ``<name>_text``, formatted for the locale."""
 _WHITESPACE = re.compile(r"\s+")
 _WORD_JOINER = "\u2060"
 _MESSAGE_ID_NAMESPACE = uuid.UUID("0b0e5f0c-6d1c-4f0e-9a55-5e1a00e3a11d")
@@ -133,10 +135,11 @@ def default_templates_dir() -> Path:
 class JinjaEmailComposer:
     """Implements ``EmailRenderer``: ``render(email_id, template, locale, to, params)``.
 
-    ``params`` are the JSON values the use case staged; ``params["expires_at"]`` (ISO 8601
-    text, or a datetime) is also offered as ``expires_at_text``, formatted for the locale by
-    Babel. ``Date`` is ``clock()`` in UTC (``+0000``). Raises ``EmailNotRenderable``
-    (``UnsafeEmail`` for a message that fails the header check).
+    ``params`` are the JSON values the use case staged; ``params["expires_at"]`` and
+    ``params["ends_at"]`` (ISO 8601 text, or a datetime) are also offered as
+    ``expires_at_text`` and ``ends_at_text``, formatted for the locale by Babel. ``Date`` is
+    ``clock()`` in UTC (``+0000``). Raises ``EmailNotRenderable`` (``UnsafeEmail`` for a
+    message that fails the header check).
     """
 
     def __init__(
@@ -208,13 +211,14 @@ class JinjaEmailComposer:
 
     def _values(self, params: Mapping[str, Any], locale: str) -> dict[str, Any]:
         values = dict(params)
-        expires_at = values.get("expires_at")
-        if isinstance(expires_at, str):
-            expires_at = datetime.fromisoformat(expires_at)
-        if isinstance(expires_at, datetime):
-            values["expires_at_text"] = format_datetime(
-                expires_at, format="long", tzinfo=UTC, locale=locale.replace("-", "_")
-            )
+        for name in DATETIME_PARAMS:
+            moment = values.get(name)
+            if isinstance(moment, str):
+                moment = datetime.fromisoformat(moment)
+            if isinstance(moment, datetime):
+                values[f"{name}_text"] = format_datetime(
+                    moment, format="long", tzinfo=UTC, locale=locale.replace("-", "_")
+                )
         return values
 
     def _message(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from service.adapters import orm, rows
 from service.adapters.batch_sql import BatchSql, Key, keys_of
 from service.adapters.identity_map import Journal, Rows
+from service.domain.admin_relationships import AdminRelationship
 from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
@@ -42,6 +43,7 @@ def lock_names(needs: Needs) -> set[str]:
     names |= {f"pair:{p}:{r}" for p, r in needs.associated_customers}
     for kind, inviter, invitee in needs.pending_invitations:
         names.add(f"customer:{invitee}" if kind == PENDING_RESELLER else f"pair:{inviter}:{invitee}")
+    names |= {f"customer:{c}" for _, c in needs.admin_relationship_pairs}  # GD-1: created per customer
     return names
 
 
@@ -74,12 +76,18 @@ class HeldState:
         self.subscriptions: Rows[Subscription] = Rows(
             lambda s: s.subscription_id, journal, {"customer": lambda s: s.customer_tenant_id}
         )
+        self.admin_relationships: Rows[AdminRelationship] = Rows(
+            lambda r: r.admin_relationship_id,
+            journal,
+            {"pair": lambda r: (r.partner_id, r.customer_tenant_id)},
+        )
         self.ledgers: Rows[AttributionLedger] = Rows(
             lambda ledger: (ledger.subscription_id, ledger.attribute.value), journal, copy=rows.copy_ledger
         )
 
     def unknown(self, needs: Needs) -> Needs:
         """The part of ``needs`` not held yet."""
+        admins = self.admin_relationships
         return Needs(
             partners={p for p in needs.partners if not self.partners.knows(p)},
             partner_tenants={t for t in needs.partner_tenants if ("tenant", t) not in self.partners.scopes},
@@ -101,6 +109,10 @@ class HeldState:
             },
             relationships={r for r in needs.relationships if not self.relationships.knows(r)},
             partnerships_by_id={p for p in needs.partnerships_by_id if not self.partnerships.knows(p)},
+            admin_relationships={r for r in needs.admin_relationships if not admins.knows(r)},
+            admin_relationship_pairs={
+                p for p in needs.admin_relationship_pairs if ("pair", *p) not in admins.scopes
+            },
         )
 
     def _holds_subscription(self, subscription_id: str) -> bool:
@@ -124,6 +136,7 @@ class HeldState:
         await self._load_invitations(sql, needs)
         await self._load_partnerships(sql, needs)
         await self._load_subscriptions(sql, needs)
+        await self._load_admin_relationships(sql, needs)
 
     async def _load_partners(self, sql: BatchSql, needs: Needs) -> None:
         found = await sql.select(orm.partners, ("partner_id",), keys_of(needs.partners))
@@ -181,6 +194,15 @@ class HeldState:
         entries = await sql.select(orm.attributions, ("subscription_id",), keys_of(needs.subscriptions))
         self.ledgers.absorb(rows.ledgers(sorted(needs.subscriptions), entries))
 
+    async def _load_admin_relationships(self, sql: BatchSql, needs: Needs) -> None:
+        table = orm.admin_relationships
+        found = await sql.select(table, ("admin_relationship_id",), keys_of(needs.admin_relationships))
+        pairs: list[Key] = list(needs.admin_relationship_pairs)
+        found += await sql.select(table, ("partner_id", "customer_tenant_id"), pairs)
+        self.admin_relationships.absorb(map(rows.admin_relationship, found))
+        self.admin_relationships.absent(needs.admin_relationships)
+        self.admin_relationships.scopes.update(("pair", *p) for p in needs.admin_relationship_pairs)
+
     async def write(self, sql: BatchSql) -> None:
         """Write every changed row: one upsert per table, and the changed ledgers replaced
         (one ``DELETE``, one ``INSERT``)."""
@@ -203,6 +225,11 @@ class HeldState:
             orm.subscriptions,
             ("subscription_id",),
             [rows.subscription_row(s) for s in self.subscriptions.changed()],
+        )
+        await sql.upsert(
+            orm.admin_relationships,
+            ("admin_relationship_id",),
+            [rows.admin_relationship_row(r) for r in self.admin_relationships.changed()],
         )
         await self._write_ledgers(sql, self.ledgers.changed())
 

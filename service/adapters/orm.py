@@ -214,3 +214,30 @@ timeline = Table(
     Index("ix_timeline_customer", "customer_tenant_id", "seq"),
 )
 """Every change to a customer, with the actor and the causing command (read side)."""
+
+admin_relationships = Table(
+    "admin_relationships",
+    metadata,
+    Column("admin_relationship_id", String(64), primary_key=True),
+    Column("partner_id", String(16), nullable=False),
+    Column("customer_tenant_id", String(64), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("duration_days", Integer, nullable=False),
+    Column("auto_extend_days", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("activated_at", UTCDateTime(), nullable=True),
+    Column("ends_at", UTCDateTime(), nullable=True),
+    Column("term_started_at", UTCDateTime(), nullable=True),
+    Column("warned_days", Integer, nullable=True),
+    Column("next_check_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("approved_by", String(320), nullable=True),
+    Column("terminated_by", String(16), nullable=True),
+    Index("ix_admin_relationships_pair", "partner_id", "customer_tenant_id"),
+    Index("ix_admin_relationships_customer", "customer_tenant_id"),
+    Index("ix_admin_relationships_due", "status", "next_check_at"),
+)
+"""GDAP admin relationships (``service/domain/admin_relationships.py``); ``roles`` is a JSON
+list of role template ids; ``next_check_at`` is when the clock must look at an active one."""

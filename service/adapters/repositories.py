@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from service.adapters import orm, rows
 from service.adapters.batch_sql import BatchSql, keys_of
 from service.adapters.held_state import HeldState
+from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
 from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
@@ -229,6 +230,53 @@ class HeldAttributions:
 
     async def save(self, ledger: AttributionLedger) -> None:
         self._rows.save(ledger)
+
+
+class HeldAdminRelationships:
+    """GDAP admin relationships (GD-1..GD-9): by id, by (partner, customer) pair, and the
+    clock's due ones."""
+
+    def __init__(self, held: HeldState, fallback: Fallback, sql: BatchSql) -> None:
+        self._rows = held.admin_relationships
+        self._fallback = fallback
+        self._sql = sql
+
+    async def get(self, admin_relationship_id: str) -> AdminRelationship | None:
+        if not self._rows.knows(admin_relationship_id):
+            await self._fallback("admin_relationships", Needs(admin_relationships={admin_relationship_id}))
+        return self._rows.get(admin_relationship_id)
+
+    async def of_pair(self, partner_id: str, customer_tenant_id: str) -> list[AdminRelationship]:
+        pair = (partner_id, customer_tenant_id)
+        if ("pair", *pair) not in self._rows.scopes:
+            await self._fallback("admin_relationships", Needs(admin_relationship_pairs={pair}))
+        found = self._rows.indexed("pair", pair)
+        return sorted(found, key=lambda r: (r.requested_at, r.admin_relationship_id))
+
+    async def due(self, now: datetime, limit: int) -> list[AdminRelationship]:
+        """Active relationships with ``next_check_at <= now``, earliest first; on PostgreSQL
+        locked, skipping those another transaction holds."""
+        table = orm.admin_relationships
+        active = AdminRelationshipStatus.ACTIVE
+        query = (
+            select(table)
+            .where(table.c.status == active.value, table.c.next_check_at <= now)
+            .order_by(table.c.next_check_at, table.c.admin_relationship_id)
+            .limit(limit)
+        )
+        if self._sql.postgres:
+            query = query.with_for_update(skip_locked=True)
+        found = [rows.admin_relationship(row._asdict()) for row in await self._sql.run(query)]
+        self._rows.absorb(found)
+        held = [self._rows.get(r.admin_relationship_id) for r in found]
+        return [
+            r
+            for r in held
+            if r is not None and r.status is active and r.next_check_at is not None and r.next_check_at <= now
+        ]
+
+    async def save(self, relationship: AdminRelationship) -> None:
+        self._rows.save(relationship)
 
 
 class AppendOnlyRows:

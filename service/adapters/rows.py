@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
+from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
 from service.domain.model import (
     Customer,
@@ -89,6 +90,20 @@ def subscription(row: Mapping[str, Any]) -> Subscription:
 def subscription_row(record: Subscription) -> dict[str, Any]:
     values = columns(record)
     values["status"] = record.status.value
+    return values
+
+
+def admin_relationship(row: Mapping[str, Any]) -> AdminRelationship:
+    values = dict(row)
+    values["status"] = AdminRelationshipStatus(values["status"])
+    values["roles"] = tuple(values["roles"])
+    return AdminRelationship(**values)
+
+
+def admin_relationship_row(record: AdminRelationship) -> dict[str, Any]:
+    values = columns(record)
+    values["status"] = record.status.value
+    values["roles"] = list(record.roles)
     return values
 
 

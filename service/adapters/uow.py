@@ -21,6 +21,7 @@ from service.adapters.held_state import HeldState
 from service.adapters.identity_map import Journal
 from service.adapters.repositories import (
     AppendOnlyRows,
+    HeldAdminRelationships,
     HeldAttributions,
     HeldCustomers,
     HeldInvitations,
@@ -33,6 +34,7 @@ from service.adapters.repositories import (
     SqlTimeline,
 )
 from service.ports import (
+    AdminRelationshipRepository,
     AttributionRepository,
     CustomerRepository,
     Inbox,
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
     partnerships: PartnershipRepository
     subscriptions: SubscriptionRepository
     attributions: AttributionRepository
+    admin_relationships: AdminRelationshipRepository
     timeline: Timeline
     inbox: Inbox
     outbox: Outbox
@@ -87,6 +90,7 @@ class SqlUnitOfWork:
         self.partnerships = HeldPartnerships(held, fallback)
         self.subscriptions = HeldSubscriptions(held, fallback)
         self.attributions = HeldAttributions(held, fallback)
+        self.admin_relationships = HeldAdminRelationships(held, fallback, self._sql)
         self._rows = AppendOnlyRows()
         self.timeline = SqlTimeline(self._rows)
         self.inbox = SqlInbox(self._sql, self._rows)

@@ -84,6 +84,13 @@ class InvitationStatus(StrEnum):
 class InvitationKind(StrEnum):
     RESELLER_RELATIONSHIP = "reseller-relationship"
     PARTNERSHIP = "partnership"
+    ADMIN_RELATIONSHIP = "admin_relationship"
+    """GD-4 (spelled as the contract's GDAP additions spell it)"""
+
+    @property
+    def to_customer(self) -> bool:
+        """The invitee is a customer tenant (reseller and admin relationships), not a partner."""
+        return self is not InvitationKind.PARTNERSHIP
 
 
 @dataclass
@@ -94,7 +101,7 @@ class Invitation:
     kind: InvitationKind
     token_hash: str
     subject_id: str
-    """the relationship id (or partnership id) the invitation would activate"""
+    """the relationship id (partnership id, admin relationship id) the invitation would activate"""
     inviter_id: str
     """MPN ID of the inviting partner (or indirect provider)"""
     invitee_id: str

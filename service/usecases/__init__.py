@@ -4,6 +4,12 @@ Each takes ``(command, actor, uow, deps)`` and returns the ``Effects`` to stage 
 outbox, or raises ``Rejected``. Routing is plain data: ``HANDLERS``.
 """
 
+from service.usecases.admin_relationships import (
+    approve_admin_relationship,
+    request_admin_relationship,
+    set_admin_relationship_auto_extend,
+    terminate_admin_relationship,
+)
 from service.usecases.base import Dependencies, Effects, Handler
 from service.usecases.billing import record_order
 from service.usecases.customers import add_customer
@@ -33,6 +39,10 @@ HANDLERS: dict[str, Handler] = {
     "AssignSupportContact": assign_support_contact,
     "SetPartnerOfRecord": set_partner_of_record,
     "OrderCreated": record_order,
+    "RequestAdminRelationship": request_admin_relationship,
+    "ApproveAdminRelationship": approve_admin_relationship,
+    "TerminateAdminRelationship": terminate_admin_relationship,
+    "SetAdminRelationshipAutoExtend": set_admin_relationship_auto_extend,
 }
 """Command type → use case. Every command of the contract has one (a test checks it)."""
 

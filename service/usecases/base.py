@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from contracts.commands import CustomerDetails
 from service.domain.actors import ActorRef
+from service.domain.admin_relationships import DEFAULT_WARNING_DAYS, REQUEST_TTL
+from service.domain.entra_roles import RoleTable, entra_roles
 from service.domain.model import Customer
 from service.domain.regions import RegionMap
 from service.ports import UnitOfWork
@@ -82,6 +84,12 @@ class Dependencies:
     invitation_ttl: timedelta
     new_token: Callable[[], tuple[str, str]]
     new_id: Callable[[], str]
+    admin_request_ttl: timedelta = REQUEST_TTL
+    """GD-5: how long an admin relationship's request waits for approval"""
+    admin_warning_days: tuple[int, ...] = DEFAULT_WARNING_DAYS
+    """GD-7: warning thresholds before an admin relationship ends, largest first (days)"""
+    roles: RoleTable = field(default_factory=entra_roles)
+    """GD-1: the Entra built-in roles that may be requested"""
 
 
 @dataclass

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from contracts.events import InvitationExpired, InvitationWithdrawn
 from service.domain import rules
+from service.domain.admin_relationships import AdminRelationshipStatus
 from service.domain.model import (
     Invitation,
     InvitationKind,
@@ -55,11 +56,13 @@ async def issue_invitation(
     recipient: Invitee,
     params: Mapping[str, Any],
     now: datetime,
+    ttl: timedelta | None = None,
 ) -> IssuedInvitation:
-    """INV-1..3, RR-1, RR-6, IR-3: a single-use token (only its hash is stored), an invitation
-    valid for ``deps.invitation_ttl`` from ``now``, added to ``uow.invitations``; the link
-    ``<link_base>?token=<token>``; and the email to ``recipient`` whose parameters are
-    ``params`` plus ``invitation_url`` and ``expires_at`` (``json_params``)."""
+    """INV-1..3, RR-1, RR-6, IR-3, GD-4: a single-use token (only its hash is stored), an
+    invitation valid for ``ttl`` (default ``deps.invitation_ttl``) from ``now``, added to
+    ``uow.invitations``; the link ``<link_base>?token=<token>``; and the email to
+    ``recipient`` whose parameters are ``params`` plus ``invitation_url`` and ``expires_at``
+    (``json_params``)."""
     token, token_hash = deps.new_token()
     invitation = Invitation(
         deps.new_id(),
@@ -69,7 +72,7 @@ async def issue_invitation(
         inviter_id,
         invitee_id,
         now,
-        now + deps.invitation_ttl,
+        now + (ttl if ttl is not None else deps.invitation_ttl),
     )
     await uow.invitations.add(invitation)
     url = invitation_link(link_base, token)
@@ -99,14 +102,22 @@ def invitation_link(base: str, token: str) -> str:
 
 
 def parties(invitation: Invitation) -> dict[str, str]:
-    """The event fields naming an invitation's parties: partner and customer, or provider and reseller."""
-    if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
+    """The event fields naming an invitation's parties: partner and customer (a reseller or
+    admin relationship's), or provider and reseller."""
+    if invitation.kind.to_customer:
         return {"partner_id": invitation.inviter_id, "customer_tenant_id": invitation.invitee_id}
     return {"provider_id": invitation.inviter_id, "reseller_id": invitation.invitee_id}
 
 
 async def close_subject(uow: UnitOfWork, invitation: Invitation, now: datetime) -> None:
-    """End the pending relationship or partnership an invitation would have activated."""
+    """End the pending relationship, partnership or admin relationship (GD-5) an invitation
+    would have activated."""
+    if invitation.kind is InvitationKind.ADMIN_RELATIONSHIP:
+        admin = await uow.admin_relationships.get(invitation.subject_id)
+        if admin is not None:
+            admin.close(AdminRelationshipStatus(invitation.status.value), now)
+            await uow.admin_relationships.save(admin)
+        return
     status = RelationshipStatus(invitation.status.value)  # declined, expired or withdrawn
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         relationship = await uow.relationships.get(invitation.subject_id)
@@ -147,11 +158,13 @@ async def withdraw_pending(
 
 
 def subjects_of(invitations: list[Invitation]) -> Needs:
-    """The relationships and partnerships ``invitations`` would activate (loaded in one round)."""
-    reseller = InvitationKind.RESELLER_RELATIONSHIP
+    """The relationships, partnerships and admin relationships ``invitations`` would activate
+    (loaded in one round)."""
+    subjects = {kind: {i.subject_id for i in invitations if i.kind is kind} for kind in InvitationKind}
     return Needs(
-        relationships={i.subject_id for i in invitations if i.kind is reseller},
-        partnerships_by_id={i.subject_id for i in invitations if i.kind is not reseller},
+        relationships=subjects[InvitationKind.RESELLER_RELATIONSHIP],
+        partnerships_by_id=subjects[InvitationKind.PARTNERSHIP],
+        admin_relationships=subjects[InvitationKind.ADMIN_RELATIONSHIP],
     )
 
 

@@ -18,16 +18,20 @@ from contracts.commands import (
     AcceptPartnership,
     AcceptResellerRelationship,
     AddCustomer,
+    ApproveAdminRelationship,
     AssignSupportContact,
     AssociateReseller,
     DeclineInvitation,
     RegisterPartner,
     RemovePartnership,
     RemoveResellerRelationship,
+    RequestAdminRelationship,
     RequestPartnership,
     RequestResellerRelationship,
     RevokeDelegatedAdmin,
+    SetAdminRelationshipAutoExtend,
     SetPartnerOfRecord,
+    TerminateAdminRelationship,
 )
 from service.domain.actors import ActorRef
 from service.domain.model import Invitation, InvitationKind
@@ -55,10 +59,15 @@ async def second_round(commands: Iterable[tuple[Any, ActorRef]], uow: UnitOfWork
     from memory)."""
     needs = Needs()
     for command, actor in commands:
-        if isinstance(command, AcceptResellerRelationship | DeclineInvitation | AcceptPartnership):
+        if isinstance(
+            command,
+            AcceptResellerRelationship | DeclineInvitation | AcceptPartnership | ApproveAdminRelationship,
+        ):
             invitation = await uow.invitations.get_by_token_hash(hash_token(command.token))
             if invitation is not None:
                 _invitation_parties(invitation, needs)
+        elif isinstance(command, TerminateAdminRelationship | SetAdminRelationshipAutoExtend):
+            await _admin_relationship_parties(command, uow, needs)
         elif isinstance(command, AssociateReseller | AssignSupportContact):
             await _provider_pair(command, actor, uow, needs)
         elif isinstance(command, Order):
@@ -80,7 +89,9 @@ def _request_relationship(cmd: RequestResellerRelationship, actor: ActorRef, nee
 
 
 def _by_token(
-    cmd: AcceptResellerRelationship | DeclineInvitation | AcceptPartnership, actor: ActorRef, needs: Needs
+    cmd: AcceptResellerRelationship | DeclineInvitation | AcceptPartnership | ApproveAdminRelationship,
+    actor: ActorRef,
+    needs: Needs,
 ) -> None:
     needs.invitation_tokens.add(hash_token(cmd.token))
 
@@ -131,6 +142,18 @@ def _subscription_command(
         needs.partners.add(reseller)
 
 
+def _request_admin_relationship(cmd: RequestAdminRelationship, actor: ActorRef, needs: Needs) -> None:
+    needs.partners.add(cmd.partner_id)
+    needs.customers.add(cmd.customer.tenant_id)
+    needs.admin_relationship_pairs.add((cmd.partner_id, cmd.customer.tenant_id))
+
+
+def _by_admin_relationship_id(
+    cmd: TerminateAdminRelationship | SetAdminRelationshipAutoExtend, actor: ActorRef, needs: Needs
+) -> None:
+    needs.admin_relationships.add(cmd.admin_relationship_id)
+
+
 def _order(order: Order, actor: ActorRef, needs: Needs) -> None:
     needs.customers.add(order.reference_customer_id)
     for item in order.line_items:
@@ -154,6 +177,10 @@ _FIRST: dict[type, Callable[[Any, ActorRef, Needs], None]] = {
     AssignSupportContact: _subscription_command,
     SetPartnerOfRecord: _subscription_command,
     Order: _order,
+    RequestAdminRelationship: _request_admin_relationship,
+    ApproveAdminRelationship: _by_token,
+    TerminateAdminRelationship: _by_admin_relationship_id,
+    SetAdminRelationshipAutoExtend: _by_admin_relationship_id,
 }
 
 
@@ -161,6 +188,9 @@ def _invitation_parties(invitation: Invitation, needs: Needs) -> None:
     """What accepting or declining ``invitation`` reads: its subject, its parties and the
     pair's other pending invitations (withdrawn on acceptance)."""
     inviter, invitee = invitation.inviter_id, invitation.invitee_id
+    if invitation.kind is InvitationKind.ADMIN_RELATIONSHIP:  # GD-4: nothing is withdrawn
+        needs.admin_relationships.add(invitation.subject_id)
+        return
     needs.pending_invitations.add((invitation.kind.value, inviter, invitee))
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         needs.customers.add(invitee)
@@ -170,6 +200,18 @@ def _invitation_parties(invitation: Invitation, needs: Needs) -> None:
         needs.partners.add(invitee)
         needs.partnerships.add((inviter, invitee))
         needs.partnerships_by_id.add(invitation.subject_id)
+
+
+async def _admin_relationship_parties(
+    cmd: TerminateAdminRelationship | SetAdminRelationshipAutoExtend, uow: UnitOfWork, needs: Needs
+) -> None:
+    """The relationship's partner (the actor check) and, for auto-extend, its customer (the email)."""
+    relationship = await uow.admin_relationships.get(cmd.admin_relationship_id)
+    if relationship is None:
+        return
+    needs.partners.add(relationship.partner_id)
+    if isinstance(cmd, SetAdminRelationshipAutoExtend):
+        needs.customers.add(relationship.customer_tenant_id)
 
 
 async def _provider_pair(

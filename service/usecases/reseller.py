@@ -63,7 +63,7 @@ async def request_reseller_relationship(
     """
     partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
     require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
-    customer = await _customer_for_request(uow, cmd.customer)
+    customer = await customer_for_request(uow, cmd.customer)
     rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
     rules.ensure_delegated_admin_allowed(customer.cloud, cmd.include_delegated_admin)
     rules.ensure_delegated_admin_offered(customer.cloud, cmd.include_delegated_admin)
@@ -125,7 +125,7 @@ async def request_reseller_relationship(
     )
 
 
-async def _customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
+async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
     """The customer record a request works with (MP-2).
 
     A customer that is *established* (it has an active relationship, or a provider added
@@ -200,14 +200,15 @@ async def accept_reseller_relationship(
 async def decline_invitation(
     cmd: DeclineInvitation, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
 ) -> Effects:
-    """The invitee declines; the token is spent (INV-1). Emits ``InvitationDeclined``.
+    """The invitee declines; the token is spent (INV-1); an admin relationship's request ends
+    declined (GD-4). Emits ``InvitationDeclined``.
 
     Rejections: invalid_token (INV-3), forbidden (ACT-1), invitation_expired (INV-2),
     invitation_already_used (INV-1).
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, None)
-    if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
+    if invitation.kind.to_customer:  # a reseller or admin relationship (GD-4)
         require_customer(actor, invitation.invitee_id)
     else:
         reseller = rules.ensure_partner_known(

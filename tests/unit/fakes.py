@@ -20,6 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.regions import load_region_map
+from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
 from service.domain.attribution import Attribute, AttributionLedger
 from service.domain.model import (
     Customer,
@@ -67,6 +68,8 @@ class FakeDatabase:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     attributions: dict[str, AttributionLedger] = field(default_factory=dict)
     """by ``<subscription_id>/<attribute>``"""
+    admin_relationships: dict[str, AdminRelationship] = field(default_factory=dict)
+    """by ``admin_relationship_id``"""
     timeline: list[TimelineEntry] = field(default_factory=list)
     inbox: dict[str, str] = field(default_factory=dict)
     """processed command id → command type"""
@@ -92,6 +95,7 @@ class FakeDatabase:
                 "partnerships": self.partnerships,
                 "subscriptions": self.subscriptions,
                 "attributions": self.attributions,
+                "admin_relationships": self.admin_relationships,
             }
         )
 
@@ -284,6 +288,37 @@ class FakeAttributions:
         self._table.write(f"{ledger.subscription_id}/{ledger.attribute.value}", ledger)
 
 
+class FakeAdminRelationships:
+    def __init__(self, table: _PendingTable[AdminRelationship]) -> None:
+        self._table = table
+
+    async def get(self, admin_relationship_id: str) -> AdminRelationship | None:
+        return self._table.read(admin_relationship_id)
+
+    async def of_pair(self, partner_id: str, customer_tenant_id: str) -> list[AdminRelationship]:
+        return sorted(
+            (
+                row
+                for row in self._table.all()
+                if (row.partner_id, row.customer_tenant_id) == (partner_id, customer_tenant_id)
+            ),
+            key=lambda row: (row.requested_at, row.admin_relationship_id),
+        )
+
+    async def due(self, now: datetime, limit: int) -> list[AdminRelationship]:
+        due = [
+            row
+            for row in self._table.all()
+            if row.status is AdminRelationshipStatus.ACTIVE
+            and row.next_check_at is not None
+            and row.next_check_at <= now
+        ]
+        return sorted(due, key=lambda row: (row.next_check_at or now, row.admin_relationship_id))[:limit]
+
+    async def save(self, relationship: AdminRelationship) -> None:
+        self._table.write(relationship.admin_relationship_id, relationship)
+
+
 class FakeTimeline:
     """Timeline entries of one unit of work; appended to the database on commit."""
 
@@ -345,6 +380,7 @@ class FakeUnitOfWork:
     partnerships: FakePartnerships
     subscriptions: FakeSubscriptions
     attributions: FakeAttributions
+    admin_relationships: FakeAdminRelationships
     timeline: FakeTimeline
     inbox: FakeInbox
     outbox: FakeOutbox
@@ -364,6 +400,7 @@ class FakeUnitOfWork:
         partnerships = _PendingTable(self.db.partnerships)
         subscriptions = _PendingTable(self.db.subscriptions)
         attributions = _PendingTable(self.db.attributions)
+        admin_relationships = _PendingTable(self.db.admin_relationships)
         inbox = _PendingTable(self.db.inbox)
         self._tables = [
             partners,
@@ -373,6 +410,7 @@ class FakeUnitOfWork:
             partnerships,
             subscriptions,
             attributions,
+            admin_relationships,
             inbox,
         ]
         self.partners = FakePartners(partners)
@@ -382,6 +420,7 @@ class FakeUnitOfWork:
         self.partnerships = FakePartnerships(partnerships)
         self.subscriptions = FakeSubscriptions(subscriptions)
         self.attributions = FakeAttributions(attributions)
+        self.admin_relationships = FakeAdminRelationships(admin_relationships)
         self.timeline = FakeTimeline()
         self.inbox = FakeInbox(inbox, self.db.inbox)
         self.outbox = FakeOutbox()

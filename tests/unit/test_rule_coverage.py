@@ -22,6 +22,8 @@ NO_REJECTION = {
     "MP-2": "a new relationship leaves subscriptions and partner of record as they are: an invariant",
     "IR-9": "a read-side filter (GET /providers/{id}/customers?reseller_id=)",
     "PR-3": "a read-side answer: no partners is an empty list, never an error",
+    "GD-7": "warnings before an admin relationship ends come from the clock (service/admin_clock.py)",
+    "GD-8": "extension or expiry at the end is the clock's doing; no command to refuse",
 }
 
 
@@ -35,7 +37,7 @@ def _text(directory: str) -> str:
 
 def test_domain_md_has_the_rule_families() -> None:
     ids = _rule_ids()
-    assert {"RR-1", "RR-8", "MP-3", "IR-9", "PR-5"} <= set(ids)
+    assert {"RR-1", "RR-8", "MP-3", "IR-9", "PR-5", "GD-1", "GD-9"} <= set(ids)
 
 
 def test_every_rule_id_is_named_in_a_test() -> None:
