@@ -325,6 +325,8 @@ class World:
         customer = getattr(command, "customer", None)
         if customer is not None:
             intended = str(customer.admin_email)
+        elif delivery.incoming.envelope.type == "SetAdminRelationshipAutoExtend":  # GD-9: customer admin
+            intended = "admin@fabrikam.example"
         elif delivery.incoming.envelope.type == "RequestPartnership":
             intended = self.partners[str(getattr(command, "reseller_id", ""))].contact_email
         else:
@@ -699,6 +701,92 @@ async def case_order(w: World, draw: Draw) -> Delivery:
     return await fuzzed(w, draw, "OrderCreated", order, w.c1, read_order).send(w)
 
 
+GDAP_ROLES = {
+    "Global Reader": "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    "Helpdesk Administrator": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
+}
+"""Template ids from Microsoft's Entra permissions reference (as the shipped table has them)."""
+
+
+def admin_request(w: World, partner: PartnerInfo, tenant: str, **fields: Any) -> dict[str, Any]:
+    """A valid ``RequestAdminRelationship`` (GD-1..GD-3) of ``partner`` to ``tenant``."""
+    return {
+        "actor": partner.actor(),
+        "partner_id": partner.partner_id,
+        "customer": customer_details(tenant),
+        "display_name": f"Helpdesk {w.new_id()[:8]}",
+        "roles": [GDAP_ROLES["Global Reader"], GDAP_ROLES["Helpdesk Administrator"]],
+        "duration": "P730D",
+        "auto_extend": "PT0S",
+        "message": "Hej! Vi behöver läsbehörighet.",
+    } | fields
+
+
+async def admin_relationship(w: World, *, approve: bool) -> tuple[str, str, str]:
+    """A new admin relationship of ``direct``: (customer tenant, relationship id, token)."""
+    tenant = w.tenant()
+    delivery = await w.must(w.setup("RequestAdminRelationship", admin_request(w, w.direct, tenant), tenant))
+    event = delivery.event("AdminRelationshipRequested")
+    assert event is not None
+    token = token_of(event["data"]["invitation_url"])
+    if approve:
+        data = {
+            "actor": customer_actor(tenant),
+            "token": token,
+            "approved_by": {"user": "admin@fabrikam.example", "is_global_admin": True},
+        }
+        await w.must(w.setup("ApproveAdminRelationship", data, tenant))
+    return tenant, str(event["data"]["admin_relationship_id"]), token
+
+
+async def case_request_admin_relationship(w: World, draw: Draw) -> Delivery:
+    renamed = hostile_name(w, draw, w.partners[w.direct.partner_id])
+    tenant = w.tenant()
+    roles = draw(st.lists(st.sampled_from(sorted(GDAP_ROLES.values())), min_size=1, max_size=3))
+    data = admin_request(
+        w,
+        w.direct,
+        tenant,
+        roles=roles,
+        duration=draw(st.sampled_from(["P730D", "P1D", "P90D", "P2W", "P0D", "P731D", "P1Y"])),
+        auto_extend=draw(st.sampled_from(["PT0S", "P180D", "P90D"])),
+    )
+    data["customer"]["locale"] = draw(st.sampled_from(["en-US", "sv-SE", "tr-TR", "de-DE"]))
+    fuzz = fuzzed(w, draw, "RequestAdminRelationship", data, tenant)
+    await rename(w, renamed)
+    return await fuzz.send(w)
+
+
+async def case_approve_admin_relationship(w: World, draw: Draw) -> Delivery:
+    tenant, _, token = await admin_relationship(w, approve=False)
+    data = {
+        "actor": customer_actor(tenant),
+        "token": TOKEN,
+        "approved_by": {"user": "admin@fabrikam.example", "is_global_admin": draw(st.booleans())},
+    }
+    return await fuzzed(w, draw, "ApproveAdminRelationship", data, tenant).send(w, token)
+
+
+async def case_terminate_admin_relationship(w: World, draw: Draw) -> Delivery:
+    tenant, relationship_id, _ = await admin_relationship(w, approve=True)
+    actor = w.direct.actor() if draw(st.booleans()) else customer_actor(tenant)
+    data = {"actor": actor, "admin_relationship_id": relationship_id}
+    return await fuzzed(w, draw, "TerminateAdminRelationship", data, tenant).send(w)
+
+
+async def case_set_auto_extend(w: World, draw: Draw) -> Delivery:
+    if "extending relationship" not in w.spare:  # active, auto-extend off: each example may toggle it
+        w.spare["extending relationship"] = await admin_relationship(w, approve=True)
+    tenant, relationship_id, _ = w.spare["extending relationship"]
+    data = {
+        "actor": w.direct.actor(),
+        "admin_relationship_id": relationship_id,
+        "auto_extend": draw(st.sampled_from(["P180D", "PT0S", "P90D"])),
+    }
+    return await fuzzed(w, draw, "SetAdminRelationshipAutoExtend", data, tenant).send(w)
+
+
 Case = Callable[[World, Draw], Awaitable[Delivery]]
 COMMAND_CASES: dict[str, Case] = {
     "RegisterPartner": case_register_partner,
@@ -715,6 +803,10 @@ COMMAND_CASES: dict[str, Case] = {
     "AssignSupportContact": case_support_contact,
     "SetPartnerOfRecord": case_partner_of_record,
     "Order": case_order,
+    "RequestAdminRelationship": case_request_admin_relationship,
+    "ApproveAdminRelationship": case_approve_admin_relationship,
+    "TerminateAdminRelationship": case_terminate_admin_relationship,
+    "SetAdminRelationshipAutoExtend": case_set_auto_extend,
 }
 """One case per command of contracts/commands.py, plus the billing ``Order`` (bare or ``OrderCreated``)."""
 

@@ -259,7 +259,7 @@ class Lab:
         raise RuntimeError(f"no email staged by {command_id}")
 
     async def snapshot(self) -> dict[str, set[tuple[Any, ...]]]:
-        """Every row of every domain table (not inbox, outbox or timeline)."""
+        """Every row of every domain table (not inbox, outbox or timeline); JSON values as text."""
         tables = (
             orm.partners,
             orm.customers,
@@ -268,9 +268,27 @@ class Lab:
             orm.partnerships,
             orm.subscriptions,
             orm.attributions,
+            orm.admin_relationships,
         )
         async with self.engine.connect() as conn:
-            return {t.name: {tuple(row) for row in (await conn.execute(select(t))).all()} for t in tables}
+            return {
+                t.name: {
+                    tuple(json.dumps(v) if isinstance(v, list | dict) else v for v in row)
+                    for row in (await conn.execute(select(t))).all()
+                }
+                for t in tables
+            }
+
+    async def admin_relationship_id(self, command_id: str) -> str:
+        """The id of the admin relationship the command ``command_id`` requested (GD-1)."""
+        for causation_id, _to, params in await self.emails():
+            if causation_id == command_id:
+                table = orm.admin_relationships
+                async with self.engine.connect() as conn:
+                    query = select(table.c.admin_relationship_id, table.c.display_name)
+                    rows = (await conn.execute(query)).all()
+                return next(str(row[0]) for row in rows if row[1] == params.get("display_name"))
+        raise RuntimeError(f"no email staged by {command_id}")
 
     async def invitation_statuses(self) -> Counter[str]:
         table = orm.invitations
@@ -380,7 +398,7 @@ class Token:
 
     token: str
     kind: str
-    """``customer`` (reseller relationship) or ``reseller`` (partnership)"""
+    """``customer`` (reseller relationship), ``reseller`` (partnership) or ``admin`` (GDAP)"""
     owner: Actor
     """the invitee's rightful actor"""
 
@@ -423,6 +441,36 @@ async def invite_reseller(lab: Lab, provider: Partner, reseller: Partner) -> Tok
     return Token(await lab.token_of(sent.command_id), "reseller", reseller.actor())
 
 
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+"""An Entra role template id (Microsoft's permissions reference)."""
+
+
+def admin_request(partner: Partner, customer: Customer, display_name: str) -> dict[str, Any]:
+    """A valid ``RequestAdminRelationship`` (GD-1..GD-3)."""
+    return {
+        "partner_id": partner.partner_id,
+        "customer": customer.details(),
+        "display_name": display_name,
+        "roles": [GLOBAL_READER],
+        "duration": "P90D",
+    }
+
+
+async def request_admin(
+    lab: Lab, partner: Partner, customer: Customer, display_name: str
+) -> tuple[Token, str]:
+    """A pending admin relationship: its invitation token and the relationship's id."""
+    data = admin_request(partner, customer, display_name)
+    sent = await lab.apply("RequestAdminRelationship", data, partner.actor())
+    token = Token(await lab.token_of(sent.command_id), "admin", customer.admin())
+    return token, await lab.admin_relationship_id(sent.command_id)
+
+
+def approve_data(token: str, *, global_admin: bool = True) -> dict[str, Any]:
+    approver = {"user": "admin@customer.example.com", "is_global_admin": global_admin}
+    return {"token": token, "approved_by": approver}
+
+
 def accept_data(token: str, *, global_admin: bool = True) -> dict[str, Any]:
     return {
         "token": token,
@@ -435,6 +483,8 @@ def accept(token: Token) -> tuple[str, dict[str, Any]]:
     """The command that accepts ``token`` as its rightful owner would send it."""
     if token.kind == "customer":
         return "AcceptResellerRelationship", accept_data(token.token)
+    if token.kind == "admin":
+        return "ApproveAdminRelationship", approve_data(token.token)
     return "AcceptPartnership", {"token": token.token}
 
 
@@ -903,6 +953,10 @@ async def actor_cases(lab: Lab, rng: random.Random) -> list[Case]:
             ],
         }
     )
+    cg, cy = Customer(tenant(rng), "cg"), Customer(tenant(rng), "cy")
+    pending_admin, _ = await request_admin(lab, direct, cg, "Helpdesk (pending)")
+    active_admin, active_admin_id = await request_admin(lab, direct, ca, "Helpdesk (active)")
+    await lab.apply(*accept(active_admin), ca.admin())
     unregistered = Actor("partner", tenant(rng), tuple(ADMIN_AGENT), "agent@unregistered.example.com")
     registration = {
         "partner_id": direct.partner_id,
@@ -1125,6 +1179,69 @@ async def actor_cases(lab: Lab, rng: random.Random) -> list[Case]:
                 Refusal("the partner named", direct.actor(GLOBAL_ADMIN)),
                 Refusal("the customer's provider", provider.actor(GLOBAL_ADMIN)),
                 Refusal("partner claiming the customer's tenant", impostor("partner", cb.tenant_id)),
+                Refusal("system", SYSTEM),
+            ),
+        ),
+        Case(
+            "RequestAdminRelationship",
+            admin_request(direct, cy, "Helpdesk (new)"),
+            direct.actor(),
+            (
+                Refusal("another partner acting as the partner", provider.actor()),
+                Refusal("partner with a role not allowed", direct.actor(no_role)),
+                Refusal("partner with no role", direct.actor(no_roles)),
+                Refusal("the customer", cy.admin()),
+                Refusal("customer claiming the partner's tenant", impostor("customer", direct.tenant_id)),
+                Refusal("system", SYSTEM),
+            ),
+        ),
+        Case(
+            "ApproveAdminRelationship",
+            approve_data(pending_admin.token),
+            cg.admin(),
+            (
+                Refusal("another customer", ca.admin()),
+                Refusal("the requesting partner", direct.actor(GLOBAL_ADMIN)),
+                Refusal("partner claiming the customer's tenant", impostor("partner", cg.tenant_id)),
+                Refusal("system", SYSTEM),
+                Refusal(
+                    "the customer's user who is not a global admin (GD-4)",
+                    cg.admin(),
+                    "not_global_admin",
+                    data=approve_data(pending_admin.token, global_admin=False),
+                ),
+            ),
+        ),
+        Case(
+            "DeclineInvitation",
+            {"token": pending_admin.token},
+            cg.admin(),
+            (
+                Refusal("another customer", ca.admin()),
+                Refusal("the requesting partner", direct.actor(GLOBAL_ADMIN)),
+                Refusal("system", SYSTEM),
+            ),
+        ),
+        Case(
+            "TerminateAdminRelationship",
+            {"admin_relationship_id": active_admin_id},
+            direct.actor(),
+            (
+                Refusal("another partner", provider.actor()),
+                Refusal("another customer", cb.admin()),
+                Refusal("the partner with a role not allowed", direct.actor(no_role)),
+                Refusal("partner claiming the customer's tenant", impostor("partner", ca.tenant_id)),
+                Refusal("system", SYSTEM),
+            ),
+        ),
+        Case(
+            "SetAdminRelationshipAutoExtend",
+            {"admin_relationship_id": active_admin_id, "auto_extend": "P180D"},
+            direct.actor(),
+            (
+                Refusal("the customer (GD-9: the partner's choice)", ca.admin()),
+                Refusal("another partner", provider.actor()),
+                Refusal("the partner with a role not allowed", direct.actor(no_role)),
                 Refusal("system", SYSTEM),
             ),
         ),
