@@ -50,14 +50,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.faults.fuzz import PartnerInfo, customer_actor, quiet
+from service.adapters import orm
 from service.bus import Outcome
 from tests.support.batches import (
     C1,
     C2,
     C3,
+    C4,
     C5,
     CN,
     CUSTOMERS,
@@ -99,7 +102,20 @@ STEPS = int(os.environ.get("PARTNERLINK_PROPERTY_STEPS", PROFILE["steps"]))
 SHRINK = bool(int(os.environ.get("PARTNERLINK_PROPERTY_SHRINK", PROFILE["shrink"])))
 """``PARTNERLINK_PROPERTY_SHRINK=1``: shrink a failure of the ``ci`` examples too"""
 
-RR, PS = "reseller_relationship", "partnership"
+RR, PS, AR = "reseller_relationship", "partnership", "admin_relationship"
+ROLE_SETS = [
+    [
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    ],  # Global Reader, Helpdesk
+    ["62e90394-69f5-4237-9190-012177145e10"],  # Global Administrator (GD-3: no auto-extend)
+    ["f2ef992c-3afb-46b9-b7cf-a126ee74c451", "00000000-0000-4000-8000-00000000dead"],  # unknown (GD-1)
+    ["fe930be7-5e62-47db-91af-98c3a49a38b1"],  # User Administrator
+]
+"""Entra role template ids (Microsoft's permissions reference) for admin relationship requests."""
+DURATIONS = ["P730D", "P1D", "P90D", "P0D", "P731D"]
+AUTO_EXTENDS = ["PT0S", "P180D", "P90D"]
+ADMIN_NAMES = ["Helpdesk A", "Helpdesk B", "HELPDESK A "]
 PARTNER_POOL: list[PartnerInfo] = [D, CN, P, R1, R2, X]
 PARTNER_IDS = [p.partner_id for p in PARTNER_POOL] + [UNKNOWN]
 SUBSCRIPTIONS = [S1, S2, S3, S4]
@@ -238,6 +254,24 @@ STEPS_BY_KIND: dict[str, st.SearchStrategy[Step]] = {
         ),
         st.lists(order_line, min_size=1, max_size=2),
     ),
+    "RequestAdminRelationship": step(
+        "RequestAdminRelationship",
+        partner=favour(I_D, I_P, I_R1, odd=N_PARTNERS),
+        customer=favour(I_C4, I_C2, I_C3, I_C5, odd=N_TENANTS),
+        roles=favour(0, 0, 3, odd=len(ROLE_SETS)),
+        duration=favour(0, 1, 2, odd=len(DURATIONS)),
+        auto=favour(0, 1, odd=len(AUTO_EXTENDS)),
+        name=ix(len(ADMIN_NAMES)),
+        actor=ix(6),
+        csp=ix(10),
+    ),
+    "ApproveAdminRelationship": step(
+        "ApproveAdminRelationship", ref=favour(1, 1, 2, odd=6), actor=ix(6), admin=ix(6)
+    ),
+    "TerminateAdminRelationship": step("TerminateAdminRelationship", ref=favour(1, 1, 2, odd=5), actor=ix(5)),
+    "SetAdminRelationshipAutoExtend": step(
+        "SetAdminRelationshipAutoExtend", ref=favour(1, 1, 2, odd=5), actor=ix(5), value=ix(len(AUTO_EXTENDS))
+    ),
     "Redeliver": step("Redeliver", ref=ix(6)),
     "Tick": step("Tick", days=st.integers(1, 5)),
 }
@@ -278,6 +312,19 @@ VALID: dict[str, dict[str, int]] = {
     "AssociateReseller": {"actor": 1, "owner": 1, "sub": 0, "reseller": I_R2},
     "AssignSupportContact": {"actor": 1, "owner": 1, "sub": 0, "kind": 1, "partner": 1},
     "SetPartnerOfRecord": {"actor": 2, "owner": 1, "sub": 0, "mpn": I_D},
+    "RequestAdminRelationship": {
+        "partner": I_D,
+        "customer": I_C4,
+        "roles": 0,
+        "duration": 0,
+        "auto": 0,
+        "name": 0,
+        "actor": 1,
+        "csp": 1,
+    },
+    "ApproveAdminRelationship": {"ref": 1, "actor": 1, "admin": 1},
+    "TerminateAdminRelationship": {"ref": 1, "actor": 1},
+    "SetAdminRelationshipAutoExtend": {"ref": 1, "actor": 1, "value": 1},
     "Order": {
         "customer": I_C1,
         "status": 1,
@@ -374,6 +421,36 @@ FLOWS: list[st.SearchStrategy[list[Step]]] = [
         st.booleans(),
     ),
 ]
+FLOWS += [
+    # GDAP: request, approve, then change or end it (often in the same fetch)
+    st.builds(
+        lambda customer, name, duration, auto, then: [
+            s_("RequestAdminRelationship", customer=customer, name=name, duration=duration, auto=auto),
+            s_("ApproveAdminRelationship"),
+            [
+                s_("SetAdminRelationshipAutoExtend", value=1 - auto),
+                s_("TerminateAdminRelationship", actor=0),
+                s_("TerminateAdminRelationship", actor=1),
+                s_("DeclineInvitation", ref=1),
+            ][then],
+        ],
+        st.sampled_from([I_C4, I_C2, I_C5, I_C3]),
+        st.integers(0, 2),
+        st.sampled_from([0, 1, 2]),
+        st.sampled_from([0, 1]),
+        st.integers(0, 3),
+    ),
+    # a request, declined or answered twice
+    st.builds(
+        lambda customer, decline: [
+            s_("RequestAdminRelationship", customer=customer, name=1),
+            s_("DeclineInvitation", ref=1) if decline else s_("ApproveAdminRelationship", admin=0),
+            s_("ApproveAdminRelationship"),
+        ],
+        st.sampled_from([I_C4, I_C5]),
+        st.booleans(),
+    ),
+]
 """Short sequences of commands that touch the same rows, so that fetches often hold a
 command and the ones that depend on it."""
 CHUNK = st.one_of(*[STEP.map(lambda one: [one])] * len(FLOWS), *FLOWS)
@@ -413,6 +490,29 @@ class Builder:
     last_order: str | None = None
     owners: dict[str, str] = field(default_factory=lambda: {S1: C1.tenant_id, S2: C2.tenant_id})
     """subscription → the customer of the first order that named it (to aim commands well)"""
+    admins: list[tuple[str, str, str]] = field(default_factory=list)
+    """admin relationships requested so far, oldest first: (id, partner id, customer tenant)"""
+
+    async def learn(self, item: Item) -> None:
+        """After an applied ``RequestAdminRelationship``: note its relationship's id (read from
+        the reference database; the run's ids are deterministic, so the batched run has the same)."""
+        if item.label != "RequestAdminRelationship":
+            return
+        table = orm.admin_relationships
+        async with self.run.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(table.c.admin_relationship_id, table.c.partner_id, table.c.customer_tenant_id)
+                )
+            ).all()
+        known = {a[0] for a in self.admins}
+        self.admins += [(r[0], r[1], r[2]) for r in rows if r[0] not in known]
+
+    def admin(self, ref: int) -> tuple[str, str, str]:
+        """A recent admin relationship (``ref`` 0, or none yet: an id never issued)."""
+        if ref == 0 or not self.admins:
+            return "no-such-admin-relationship", D.partner_id, C4.tenant_id
+        return self.admins[-1 - (ref - 1) % len(self.admins)]
 
     def build(self, s: Step) -> tuple[Item | Tick | None, tuple[str, str, str] | None]:
         if s.kind == "Tick":
@@ -590,6 +690,60 @@ class Builder:
         }
         return self.item("SetPartnerOfRecord", data, SUBSCRIPTIONS[a["sub"]]), None
 
+    def RequestAdminRelationship(self, a: dict[str, int]) -> tuple[Item, tuple[str, str, str]]:
+        partner_id = PARTNER_IDS[a["partner"]]
+        customer = CUSTOMERS[a["customer"]]
+        data = {
+            "actor": customer_actor(customer.tenant_id)
+            if a["actor"] == 0
+            else self.partner_actor(partner_id),
+            "partner_id": partner_id,
+            "customer": customer.details(csp=a["csp"] == 0),
+            "display_name": ADMIN_NAMES[a["name"]],
+            "roles": ROLE_SETS[a["roles"]],
+            "duration": DURATIONS[a["duration"]],
+            "auto_extend": AUTO_EXTENDS[a["auto"]],
+        }
+        item = self.item("RequestAdminRelationship", data, customer.tenant_id)
+        return item, (AR, partner_id, customer.tenant_id)
+
+    def ApproveAdminRelationship(self, a: dict[str, int]) -> tuple[Item, None]:
+        token, _, invitee = self.invitation(AR, a["ref"])
+        tenant = invitee if a["actor"] > 0 else CUSTOMERS[(a["ref"] + 2) % len(CUSTOMERS)].tenant_id
+        data = {
+            "actor": customer_actor(tenant),
+            "token": token,
+            "approved_by": {"user": "admin@customer.example", "is_global_admin": a["admin"] > 0},
+        }
+        return self.item("ApproveAdminRelationship", data, tenant), None
+
+    def _admin_actor(self, actor: int, partner_id: str, tenant: str) -> dict[str, Any]:
+        """0: the customer; 1, 3: the partner; 2: another partner; 4: the system."""
+        if actor == 0:
+            return customer_actor(tenant)
+        if actor == 2:
+            return (P if partner_id != P.partner_id else D).actor()
+        if actor == 4:
+            return {"kind": "system", "tenant_id": "partnerlink-ops"}
+        return self.partner_actor(partner_id)
+
+    def TerminateAdminRelationship(self, a: dict[str, int]) -> tuple[Item, None]:
+        relationship_id, partner_id, tenant = self.admin(a["ref"])
+        data = {
+            "actor": self._admin_actor(a["actor"], partner_id, tenant),
+            "admin_relationship_id": relationship_id,
+        }
+        return self.item("TerminateAdminRelationship", data, tenant), None
+
+    def SetAdminRelationshipAutoExtend(self, a: dict[str, int]) -> tuple[Item, None]:
+        relationship_id, partner_id, tenant = self.admin(a["ref"])
+        data = {
+            "actor": self._admin_actor(a["actor"], partner_id, tenant),
+            "admin_relationship_id": relationship_id,
+            "auto_extend": AUTO_EXTENDS[a["value"]],
+        }
+        return self.item("SetAdminRelationshipAutoExtend", data, tenant), None
+
     def Order(self, a: dict[str, int]) -> tuple[Item, None]:
         tenant = CUSTOMERS[a["customer"]].tenant_id
         if a["reuse"] == 0 and self.last_order is not None:
@@ -637,6 +791,7 @@ async def reference(run: Run, stream: Stream) -> list[Item | Tick]:
             run.det.now += timedelta(days=built.days)
         else:
             await run.one(built, issues)
+            await builder.learn(built)
             builder.sent.append(built)
     return plan
 
@@ -716,6 +871,10 @@ COMMAND_TYPES = [
     "AssignSupportContact",
     "SetPartnerOfRecord",
     "Order",
+    "RequestAdminRelationship",
+    "ApproveAdminRelationship",
+    "TerminateAdminRelationship",
+    "SetAdminRelationshipAutoExtend",
 ]
 
 

@@ -174,7 +174,9 @@ def test_the_role_table_is_microsofts_entra_reference_with_its_well_known_ids() 
     assert table.get(SECURITY_ADMINISTRATOR).name == "Security Administrator"  # type: ignore[union-attr]
     assert table.global_administrator == GLOBAL_ADMINISTRATOR
     assert len(table.roles) >= 100
-    assert all(role.description and role.template_id == role.template_id.lower() for role in table.roles.values())
+    assert all(
+        role.description and role.template_id == role.template_id.lower() for role in table.roles.values()
+    )
     assert "permissions-reference" in table.source["url"] and len(table.source["repository_commit"]) == 40
     assert table.get(GLOBAL_ADMINISTRATOR).privileged  # type: ignore[union-attr]
     assert not table.get(PARTNER_TIER1_SUPPORT).requestable  # type: ignore[union-attr]  # "Do not use"
@@ -199,7 +201,10 @@ async def test_gd1_a_partner_requests_roles_and_the_customer_admin_gets_the_invi
     assert outcome is Outcome.APPLIED
     relationship = g.relationship()
     assert relationship.status is AdminRelationshipStatus.PENDING
-    assert (relationship.partner_id, relationship.customer_tenant_id) == (partner.partner_id, customer["tenant_id"])
+    assert (relationship.partner_id, relationship.customer_tenant_id) == (
+        partner.partner_id,
+        customer["tenant_id"],
+    )
     assert relationship.roles == (GLOBAL_READER, HELPDESK_ADMINISTRATOR)
     assert (relationship.duration_days, relationship.auto_extend_days) == (730, 0)
     requested = g.h.event_data("AdminRelationshipRequested")
@@ -244,7 +249,9 @@ async def test_gd1_the_invitation_is_localized_with_fallback(g: Gdap, locale: st
     (mail,) = g.h.emails()
     text, _ = bodies(mail)
     assert mail["Content-Language"] == ("en-US" if locale == "de-DE" else locale)
-    assert {"en-US": "1 day from", "tr-TR": "1 gün", "sv-SE": "1 dag från", "de-DE": "1 day from"}[locale] in text
+    assert {"en-US": "1 day from", "tr-TR": "1 gün", "sv-SE": "1 dag från", "de-DE": "1 day from"}[
+        locale
+    ] in text
     assert "Global Reader" in text
 
 
@@ -276,8 +283,14 @@ async def test_gd1_the_display_name_is_unique_per_partner_and_customer(g: Gdap) 
     rejected(g, outcome, "already_exists", "GD-1")
 
     assert await g.h.send(request_admin(partner, customer, display_name="Helpdesk 2028")) is Outcome.APPLIED
-    assert await g.h.send(request_admin(other_partner, customer, display_name="Helpdesk 2027")) is Outcome.APPLIED
-    assert await g.h.send(request_admin(partner, customer_details(), display_name="Helpdesk 2027")) is Outcome.APPLIED
+    assert (
+        await g.h.send(request_admin(other_partner, customer, display_name="Helpdesk 2027"))
+        is Outcome.APPLIED
+    )
+    assert (
+        await g.h.send(request_admin(partner, customer_details(), display_name="Helpdesk 2027"))
+        is Outcome.APPLIED
+    )
     assert len(g.h.db.admin_relationships) == 4
 
 
@@ -309,7 +322,9 @@ async def test_gd1_the_customer_rules_mp3_and_rr4_apply(g: Gdap) -> None:
 
 
 @pytest.mark.parametrize(("duration", "days"), [("P1D", 1), ("P730D", 730), ("P2W", 14)])
-async def test_gd2_durations_of_whole_days_from_one_to_730_are_accepted(g: Gdap, duration: str, days: int) -> None:
+async def test_gd2_durations_of_whole_days_from_one_to_730_are_accepted(
+    g: Gdap, duration: str, days: int
+) -> None:
     await g.requested(duration=duration)
 
     assert g.relationship().duration_days == days
@@ -351,12 +366,17 @@ async def test_gd3_auto_extend_is_not_allowed_with_global_administrator(g: Gdap)
     partner = g.h.add_partner(new_partner())
 
     outcome = await g.h.send(
-        request_admin(partner, customer_details(), roles=[GLOBAL_READER, GLOBAL_ADMINISTRATOR], auto_extend="P180D")
+        request_admin(
+            partner, customer_details(), roles=[GLOBAL_READER, GLOBAL_ADMINISTRATOR], auto_extend="P180D"
+        )
     )
     rejected(g, outcome, "auto_extend_not_allowed", "GD-3")
 
     roles = [GLOBAL_ADMINISTRATOR]
-    assert await g.h.send(request_admin(partner, customer_details(), roles=roles, auto_extend="PT0S")) is Outcome.APPLIED
+    assert (
+        await g.h.send(request_admin(partner, customer_details(), roles=roles, auto_extend="PT0S"))
+        is Outcome.APPLIED
+    )
 
 
 # --- GD-4: approval ---------------------------------------------------------------------------
@@ -389,7 +409,9 @@ async def test_gd4_only_a_global_admin_of_that_customer_approves_and_the_link_wo
 
     rejected(g, await g.h.send(approve_admin(token, tenant, global_admin=False)), "not_global_admin", "GD-4")
     other = str(uuid4())
-    rejected(g, await g.h.send(approve_admin(token, tenant, actor=customer_actor(other))), "forbidden", "ACT-1")
+    rejected(
+        g, await g.h.send(approve_admin(token, tenant, actor=customer_actor(other))), "forbidden", "ACT-1"
+    )
     outcome = await g.h.send(approve_admin(token, tenant, actor=partner_actor(partner)))
     rejected(g, outcome, "forbidden", "ACT-1")
     rejected(g, await g.h.send(approve_admin("not-a-token", tenant)), "invalid_token", "INV-3")
@@ -419,7 +441,9 @@ async def test_gd4_the_customer_may_decline_the_invitation(g: Gdap) -> None:
         partner.partner_id,
         "Not now",
     )
-    rejected(g, await g.h.send(approve_admin(token, customer["tenant_id"])), "invitation_already_used", "INV-1")
+    rejected(
+        g, await g.h.send(approve_admin(token, customer["tenant_id"])), "invitation_already_used", "INV-1"
+    )
 
 
 async def test_gd4_an_acceptance_page_can_show_the_request_behind_a_token(g: Gdap) -> None:
@@ -488,7 +512,9 @@ async def test_gd6_either_party_terminates_an_active_relationship(g: Gdap, by: s
     # a terminated relationship stays terminated
     outcome = await g.h.send(terminate_admin(relationship.admin_relationship_id, actor))
     rejected(g, outcome, "admin_relationship_not_active", "GD-6")
-    outcome = await g.h.send(set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner)))
+    outcome = await g.h.send(
+        set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner))
+    )
     rejected(g, outcome, "admin_relationship_not_active", "GD-9")
     assert await g.tick(days=800) == []
 
@@ -501,7 +527,9 @@ async def test_gd6_only_the_parties_terminate_and_only_an_active_relationship(g:
     rejected(g, outcome, "admin_relationship_not_active", "GD-6")  # still pending
     assert await g.h.send(approve_admin(token, customer["tenant_id"])) is Outcome.APPLIED
     stranger = g.h.add_partner(new_partner())
-    rejected(g, await g.h.send(terminate_admin(relationship_id, partner_actor(stranger))), "forbidden", "ACT-1")
+    rejected(
+        g, await g.h.send(terminate_admin(relationship_id, partner_actor(stranger))), "forbidden", "ACT-1"
+    )
     outcome = await g.h.send(terminate_admin(relationship_id, customer_actor(str(uuid4()))))
     rejected(g, outcome, "forbidden", "ACT-1")
     system = {"kind": "system", "tenant_id": "ops"}
@@ -564,7 +592,9 @@ async def test_gd7_no_warning_while_it_will_extend_and_the_smallest_due_one_when
     partner, _, relationship = await g.active(duration="P40D", auto_extend="P180D")
 
     assert await g.tick(days=35) == []  # 5 days left, auto-extend on: no warnings
-    outcome = await g.h.send(set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner)))
+    outcome = await g.h.send(
+        set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner))
+    )
     assert outcome is Outcome.APPLIED
 
     assert await g.tick(seconds=0) == ["AdminRelationshipExpiring"]  # only the 7-day one, not 30 and 7
@@ -624,7 +654,9 @@ async def test_gd9_the_partner_turns_auto_extend_on_and_the_customer_admin_is_to
     partner, customer, relationship = await g.active(customer=customer_details(locale="tr-TR"))
     emails_before = len(g.h.db.emails)
 
-    outcome = await g.h.send(set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner)))
+    outcome = await g.h.send(
+        set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner))
+    )
 
     assert outcome is Outcome.APPLIED
     assert g.relationship().auto_extend_days == 180
@@ -634,7 +666,9 @@ async def test_gd9_the_partner_turns_auto_extend_on_and_the_customer_admin_is_to
     assert (mail["To"], mail["Content-Language"]) == (customer["admin_email"], "tr-TR")
     assert "a\u00e7t\u0131" in mail["Subject"] and "Helpdesk 2027" in mail["Subject"]  # turned on
 
-    outcome = await g.h.send(set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner)))
+    outcome = await g.h.send(
+        set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner))
+    )
     assert outcome is Outcome.APPLIED
     assert "kapatt\u0131" in g.h.emails()[-1]["Subject"]  # turned off
 
@@ -645,8 +679,12 @@ async def test_gd9_refused_for_the_customer_the_same_value_and_global_administra
 
     outcome = await g.h.send(set_auto_extend(rid, "P180D", customer_actor(customer["tenant_id"])))
     rejected(g, outcome, "forbidden", "ACT-1")
-    rejected(g, await g.h.send(set_auto_extend(rid, "PT0S", partner_actor(partner))), "already_exists", "GD-9")
-    rejected(g, await g.h.send(set_auto_extend(rid, "P30D", partner_actor(partner))), "invalid_duration", "GD-3")
+    rejected(
+        g, await g.h.send(set_auto_extend(rid, "PT0S", partner_actor(partner))), "already_exists", "GD-9"
+    )
+    rejected(
+        g, await g.h.send(set_auto_extend(rid, "P30D", partner_actor(partner))), "invalid_duration", "GD-3"
+    )
     outcome = await g.h.send(set_auto_extend("no-such-relationship", "P180D", partner_actor(partner)))
     rejected(g, outcome, "unknown_admin_relationship", "GD-9")
 

@@ -1,0 +1,214 @@
+"""Admin relationships (GDAP) on real SQLite and PostgreSQL: the batch path loads what the
+four commands read without a loader miss, and the clock (``AdminRelationshipClock``) sends
+each warning exactly once, across a restart between two sweeps and, on PostgreSQL, with
+two replicas sweeping at the same time (GD-7, GD-8)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.adapters import orm
+from service.adapters.database import create_engine, migrate
+from service.adapters.uow import SqlUnitOfWork
+from service.admin_clock import AdminRelationshipClock
+from service.bus import CommandBus, Outcome
+from service.usecases import HANDLERS, Dependencies
+from tests.integration.test_batch_path import Units, fetch, tokens
+from tests.unit.fakes import FixedClock, make_deps
+from tests.unit.test_admin_relationships import (
+    approve_admin,
+    request_admin,
+    set_auto_extend,
+    terminate_admin,
+)
+from tests.unit.test_usecases import (
+    SOURCE,
+    customer_actor,
+    customer_details,
+    new_partner,
+    partner_actor,
+    register_command,
+)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+def service(engine: AsyncEngine, clock: FixedClock) -> tuple[Units, Dependencies, CommandBus]:
+    """The bus over ``SqlUnitOfWork``s; tokens ``token-000000-xxx…`` in the order issued."""
+    known = tokens()
+    deps = make_deps(clock=clock, new_token=lambda: next(known), new_id=lambda: str(uuid4()))
+    units = Units(engine)
+    return units, deps, CommandBus(units, deps, HANDLERS, SOURCE)
+
+
+def token(n: int) -> str:
+    return f"token-{n:06d}-" + "x" * 40
+
+
+async def outbox(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(orm.outbox_events.c.payload).order_by(orm.outbox_events.c.seq))
+        ).all()
+    return [json.loads(payload) for (payload,) in rows]
+
+
+async def relationships(engine: AsyncEngine) -> dict[str, dict[str, Any]]:
+    """Admin relationships by customer tenant id."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(orm.admin_relationships))).all()
+    return {row.customer_tenant_id: row._asdict() for row in rows}
+
+
+async def test_gdap_commands_run_on_the_batch_path_without_a_loader_miss(engine: AsyncEngine) -> None:
+    clock = FixedClock()
+    units, _, bus = service(engine, clock)
+    partner = new_partner()
+    await bus.handle_batch(fetch(register_command(partner)))
+    first, second = customer_details(), customer_details()
+
+    outcomes = await bus.handle_batch(
+        fetch(
+            request_admin(partner, first, duration="P90D"),
+            request_admin(partner, second, duration="P10D"),
+            approve_admin(token(0), first["tenant_id"]),
+            approve_admin(token(1), second["tenant_id"]),
+            approve_admin(token(1), second["tenant_id"]),  # the link works once
+            request_admin(partner, first, display_name="helpdesk 2027"),  # GD-1: name taken
+        )
+    )
+
+    assert outcomes == [Outcome.APPLIED] * 4 + [Outcome.REJECTED] * 2
+    assert not units.made[-1].misses, units.made[-1].misses
+    stored = await relationships(engine)
+    assert {row["status"] for row in stored.values()} == {"active"}
+    assert stored[first["tenant_id"]]["roles"] == [
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    ]
+    ids = {tenant: row["admin_relationship_id"] for tenant, row in stored.items()}
+
+    outcomes = await bus.handle_batch(
+        fetch(
+            set_auto_extend(ids[first["tenant_id"]], "P180D", partner_actor(partner)),
+            terminate_admin(ids[second["tenant_id"]], customer_actor(second["tenant_id"])),
+            set_auto_extend(ids[second["tenant_id"]], "P180D", partner_actor(partner)),  # terminated
+        )
+    )
+
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.REJECTED]
+    assert not units.made[-1].misses, units.made[-1].misses
+    stored = await relationships(engine)
+    assert stored[first["tenant_id"]]["auto_extend_days"] == 180
+    assert stored[second["tenant_id"]]["status"] == "terminated"
+    types = [event["type"] for event in await outbox(engine)]
+    assert types.count("AdminRelationshipAutoExtendChanged") == 1
+    assert types.count("AdminRelationshipTerminated") == 1
+    async with engine.connect() as conn:
+        emails = (await conn.execute(select(orm.outbox_emails.c.template))).all()
+    assert Counter(template for (template,) in emails) == {
+        "admin_relationship_invitation": 2,
+        "admin_relationship_auto_extend_changed": 1,
+    }
+
+
+async def test_warnings_go_out_once_each_across_a_restart_between_two_sweeps(database_url: str) -> None:
+    clock = FixedClock()
+    engine = create_engine(database_url)
+    await migrate(engine)
+    try:
+        _, deps, bus = service(engine, clock)
+        partner = new_partner()
+        customer = customer_details()
+        await bus.handle_batch(fetch(register_command(partner)))
+        await bus.handle_batch(
+            fetch(
+                request_admin(partner, customer, duration="P40D"),
+                approve_admin(token(0), customer["tenant_id"]),
+            )
+        )
+        clock.advance(days=10)
+        assert await AdminRelationshipClock(lambda: SqlUnitOfWork(engine), deps, SOURCE, 10).run_once() == 1
+    finally:
+        await engine.dispose()
+
+    # a restart: a new engine and a new clock task, at the same instant, then later
+    engine = create_engine(database_url)
+    try:
+        sweep = AdminRelationshipClock(lambda: SqlUnitOfWork(engine), deps, SOURCE, 10)
+        assert await sweep.run_once() == 0
+        clock.advance(days=23)
+        assert await sweep.run_once() == 1
+        assert await sweep.run_once() == 0
+        clock.advance(days=6)
+        await sweep.run_once()
+        clock.advance(days=1)
+        await sweep.run_once()
+        warnings = [
+            e["data"]["days_left"] for e in await outbox(engine) if e["type"] == "AdminRelationshipExpiring"
+        ]
+        assert warnings == [30, 7, 1]
+        assert [e["type"] for e in await outbox(engine)][-1] == "AdminRelationshipExpired"
+        async with engine.connect() as conn:
+            recipients = (
+                await conn.execute(
+                    select(orm.outbox_emails.c.recipient).where(
+                        orm.outbox_emails.c.template == "admin_relationship_expiring"
+                    )
+                )
+            ).all()
+        assert [to for (to,) in recipients] == [partner.contact_email] * 3
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_replicas_sweeping_at_once_warn_each_relationship_once(postgres_url: str) -> None:
+    clock = FixedClock()
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    await migrate(engines[0])
+    try:
+        _, deps, bus = service(engines[0], clock)
+        partner = new_partner()
+        await bus.handle_batch(fetch(register_command(partner)))
+        customers = [customer_details() for _ in range(24)]
+        await bus.handle_batch(fetch(*(request_admin(partner, c, duration="P60D") for c in customers)))
+        await bus.handle_batch(
+            fetch(*(approve_admin(token(n), c["tenant_id"]) for n, c in enumerate(customers)))
+        )
+        clock.advance(days=31)
+
+        sweeps = [AdminRelationshipClock(lambda e=e: SqlUnitOfWork(e), deps, SOURCE, 5) for e in engines]
+
+        async def drain(sweep: AdminRelationshipClock) -> int:
+            checked = 0
+            while (n := await sweep.run_once()) > 0:
+                checked += n
+            return checked
+
+        counts = await asyncio.gather(*(drain(sweep) for sweep in sweeps))
+        assert sum(counts) == 24
+        await asyncio.gather(*(drain(sweep) for sweep in sweeps))
+
+        warnings = [e for e in await outbox(engines[0]) if e["type"] == "AdminRelationshipExpiring"]
+        assert len(warnings) == 24
+        assert len({e["data"]["admin_relationship_id"] for e in warnings}) == 24
+        assert {e["data"]["days_left"] for e in warnings} == {29}  # 30-day warning, the sweep a day late
+    finally:
+        for engine in engines:
+            await engine.dispose()
