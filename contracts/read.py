@@ -203,3 +203,46 @@ class CustomerTimeline(ReadModel):
     """ordered by ``seq``"""
     next_after: int | None
     """the ``after`` of the next page; null when this page is the last"""
+
+
+AdminRelationshipState = Literal["pending", "active", "declined", "expired", "withdrawn", "terminated"]
+"""An admin relationship's status (GD-4..GD-8): ``pending`` approval, ``active``, or how it ended."""
+
+
+class AdminRole(ReadModel):
+    """One Microsoft Entra built-in role of an admin relationship (GD-1)."""
+
+    template_id: str
+    name: str | None = Field(description="the role's name in Microsoft's reference; null if not in the table")
+
+
+class AdminRelationshipView(ReadModel):
+    """One admin relationship (GDAP): who holds which Entra roles in whose tenant, until when."""
+
+    admin_relationship_id: str
+    partner_id: str = Field(description="the partner's Partner ID (MPN ID)")
+    partner_name: str | None = Field(description="null when the partner is not registered here")
+    customer_tenant_id: str
+    customer_name: str | None = Field(description="the customer's company name, when known")
+    display_name: str
+    roles: list[AdminRole]
+    duration: str = Field(description="ISO 8601, P1D..P730D (GD-2)")
+    auto_extend: str = Field(description="P180D or PT0S (GD-3, GD-9)")
+    status: AdminRelationshipState
+    requested_at: datetime
+    activated_at: datetime | None = Field(description="when the customer approved (GD-4)")
+    ends_at: datetime | None = Field(description="when it ends or ended (GD-8); null while pending")
+    ended_at: datetime | None = Field(description="when it was terminated, expired or declined")
+    terminated_by: str | None = Field(description="`partner` or `customer` (GD-6)")
+
+
+class AdminRelationships(ReadModel):
+    """A customer's or a partner's admin relationships, filtered by ``status`` and by
+    ``ends_before`` (``ends_at`` strictly before it), ordered by ``ends_at`` (soonest first,
+    pending ones last), then id: the list a partner's operations team checks every Monday."""
+
+    partner_id: str | None = Field(description="the partner asked about (partner lists)")
+    customer_tenant_id: str | None = Field(description="the customer asked about (customer lists)")
+    status: AdminRelationshipState | None = Field(description="the status filter applied, if any")
+    ends_before: datetime | None = Field(description="the end filter applied, if any")
+    admin_relationships: list[AdminRelationshipView]

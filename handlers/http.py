@@ -31,6 +31,7 @@ from contracts.read import (
     ReadinessChecks,
     SubscriptionAttribution,
 )
+from handlers.http_admin_relationships import admin_relationship_routes
 from service import metrics
 from service.adapters import queries
 
@@ -44,7 +45,8 @@ TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 DESCRIPTION = (
     "Read-only views of Partnerlink's state (docs/domain.md): a customer's partners "
     "(PR-3) and history, an indirect provider's resellers (IR-1, IR-8) and customers (IR-9), "
-    "who was credited on a subscription at any instant (IR-6, PR-1, PR-2), and health checks. "
+    "who was credited on a subscription at any instant (IR-6, PR-1, PR-2), a customer's and a "
+    "partner's admin relationships (GDAP, GD-1..GD-9), and health checks. "
     'Errors are JSON {"detail": ...}. Datetimes are ISO 8601 in UTC.'
 )
 
@@ -237,4 +239,5 @@ def create_http_app(
         answer = await queries.subscription_attribution(engine, subscription_id, when)
         return _found(answer, "unknown subscription")
 
+    app.include_router(admin_relationship_routes(engine))
     return app

@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -23,6 +24,7 @@ from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus, Outcome
 from service.usecases import HANDLERS, Dependencies
 from tests.integration.test_batch_path import Units, fetch, tokens
+from tests.integration.test_read_side import api
 from tests.unit.fakes import FixedClock, make_deps
 from tests.unit.test_admin_relationships import (
     approve_admin,
@@ -212,3 +214,70 @@ async def test_two_replicas_sweeping_at_once_warn_each_relationship_once(postgre
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_the_read_api_lists_what_ends_soon_for_a_partner_and_a_customer(engine: AsyncEngine) -> None:
+    clock = FixedClock()
+    _, _, bus = service(engine, clock)
+    partner, other = new_partner(), new_partner(name="Northwind Partner AB")
+    await bus.handle_batch(fetch(register_command(partner), register_command(other)))
+    soon, later, pending = (
+        customer_details(),
+        customer_details(company_name="Tailspin AB"),
+        customer_details(),
+    )
+    await bus.handle_batch(
+        fetch(
+            request_admin(partner, soon, duration="P20D"),
+            request_admin(partner, later, duration="P400D"),
+            request_admin(partner, pending, display_name="Not yet"),
+            request_admin(other, soon, display_name="Other partner", duration="P10D"),
+            approve_admin(token(0), soon["tenant_id"]),
+            approve_admin(token(1), later["tenant_id"]),
+            approve_admin(token(3), soon["tenant_id"]),
+        )
+    )
+    monday = clock.now + timedelta(days=30)
+
+    async with api(engine) as client:
+        everything = (await client.get(f"/partners/{partner.partner_id}/admin-relationships")).json()
+        due = await client.get(
+            f"/partners/{partner.partner_id}/admin-relationships",
+            params={"status": "active", "ends_before": monday.isoformat()},
+        )
+        customer = await client.get(f"/customers/{soon['tenant_id'].upper()}/admin-relationships")
+        unknown = await client.get("/partners/9999999/admin-relationships")
+        naive = await client.get(
+            f"/partners/{partner.partner_id}/admin-relationships",
+            params={"ends_before": "2027-01-01T00:00:00"},
+        )
+        bad_status = await client.get(
+            f"/partners/{partner.partner_id}/admin-relationships", params={"status": "expiring"}
+        )
+
+    assert [r["display_name"] for r in everything["admin_relationships"]] == [
+        "Helpdesk 2027",
+        "Helpdesk 2027",
+        "Not yet",
+    ]
+    assert [r["status"] for r in everything["admin_relationships"]] == ["active", "active", "pending"]
+    assert due.status_code == 200
+    (ending,) = due.json()["admin_relationships"]
+    assert ending["customer_tenant_id"] == soon["tenant_id"] and ending["customer_name"] == "Fabrikam AB"
+    assert ending["roles"] == [
+        {"template_id": "f2ef992c-3afb-46b9-b7cf-a126ee74c451", "name": "Global Reader"},
+        {"template_id": "729827e3-9c14-49f7-bb1b-9608f156bbb8", "name": "Helpdesk Administrator"},
+    ]
+    assert (ending["duration"], ending["auto_extend"], ending["partner_name"]) == (
+        "P20D",
+        "PT0S",
+        partner.name,
+    )
+    assert due.json()["status"] == "active" and due.json()["partner_id"] == partner.partner_id
+    assert [r["partner_id"] for r in customer.json()["admin_relationships"]] == [
+        other.partner_id,
+        partner.partner_id,
+    ]
+    assert customer.json()["customer_tenant_id"] == soon["tenant_id"]
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown partner"}
+    assert naive.status_code == 422 and bad_status.status_code == 422

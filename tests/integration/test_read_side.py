@@ -54,6 +54,8 @@ ALL_PATHS = {
     "/providers/{provider_id}/resellers",
     "/providers/{provider_id}/customers",
     "/subscriptions/{subscription_id}/attribution",
+    "/customers/{tenant_id}/admin-relationships",
+    "/partners/{partner_id}/admin-relationships",
 }
 
 
@@ -733,6 +735,7 @@ async def test_openapi_documents_every_path(client: httpx.AsyncClient) -> None:
         assert get["summary"] and get["description"], path
         assert "$ref" in get["responses"]["200"]["content"]["application/json"]["schema"], path
     assert "404" in document["paths"]["/subscriptions/{subscription_id}/attribution"]["get"]["responses"]
+    assert "404" in document["paths"]["/partners/{partner_id}/admin-relationships"]["get"]["responses"]
     assert "503" in document["paths"]["/health/ready"]["get"]["responses"]
 
 
