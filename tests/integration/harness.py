@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -48,23 +49,31 @@ class Harness:
     """``async with Harness(kafka, mailbox, database_url) as h: await h.send(...)``."""
 
     def __init__(
-        self, kafka: EmbeddedBroker, mailbox: FileMailbox, database_url: str, **overrides: Any
+        self,
+        kafka: EmbeddedBroker,
+        mailbox: FileMailbox,
+        database_url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        **overrides: Any,
     ) -> None:
+        """``clock``: the service's time (default: the real one); ``overrides``: settings (pass
+        an earlier harness's topics and group to run a restarted service on them)."""
         run = uuid.uuid4().hex[:8]
-        self.settings = Settings(
-            kafka_bootstrap_servers=kafka.bootstrap_servers,
-            database_url=database_url,
-            smtp_host=mailbox.host,
-            smtp_port=mailbox.port,
-            kafka_consumer_group=f"partnerlink-{run}",
-            commands_topic=f"commands-{run}",
-            billing_topic=f"orders-{run}",
-            events_topic=f"events-{run}",
-            dlq_topic=f"dlq-{run}",
-            relay_poll_interval_seconds=0.1,
-            http_port=free_tcp_port(),
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": kafka.bootstrap_servers,
+            "database_url": database_url,
+            "smtp_host": mailbox.host,
+            "smtp_port": mailbox.port,
+            "kafka_consumer_group": f"partnerlink-{run}",
+            "commands_topic": f"commands-{run}",
+            "billing_topic": f"orders-{run}",
+            "events_topic": f"events-{run}",
+            "dlq_topic": f"dlq-{run}",
+            "relay_poll_interval_seconds": 0.1,
+            "http_port": free_tcp_port(),
+        }
+        self.settings = Settings(**(values | overrides))
         self.http_base = f"http://{self.settings.http_host}:{self.settings.http_port}"
         """the read API of the service under test"""
         self.kafka = kafka
@@ -72,7 +81,7 @@ class Harness:
         self.received = Received()
         self._producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
         self._tasks: list[asyncio.Task[Any]] = []
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings) if clock is None else create_app(self.settings, clock=clock)
 
     async def __aenter__(self) -> Harness:
         s = self.settings
