@@ -10,6 +10,8 @@ Each line is one step of the demo, a JSON object with a ``kind``:
 * ``answer_email``: a command that needs an invitation's token: the demo waits for the email
   to ``to`` whose text names the ``inviter`` (MPN ID), takes the token from the link in it and
   publishes ``event`` with ``data.token`` set;
+* ``admin_command``: a command about an admin relationship (GDAP) whose id the service made:
+  the demo sets ``data.admin_relationship_id`` to the latest one requested for ``customer``;
 * ``query``: a read API call (``path``) the demo makes at the end, before its summary; ``at``
   asks about the instant between the ``nth`` and the next event of ``type`` on a subscription.
 
@@ -233,6 +235,11 @@ class Stream:
         if cloudevent:
             step["cloudevent"] = True
         self.steps.append(step)
+
+    def admin_command(self, type_: str, data: Json, customer: Customer) -> None:
+        event = self.event(type_, data, customer.tenant_id)
+        step = {"kind": "admin_command", "key": customer.tenant_id, "customer": customer.tenant_id}
+        self.steps.append(step | {"event": event})
 
     def query(self, title: str, path: str, at: Json | None = None) -> None:
         step: Json = {"kind": "query", "title": title, "path": path}
@@ -472,6 +479,52 @@ def china_21vianet(stream: Stream) -> None:
     accept(stream, XIHU, YUNHAI)
 
 
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+"""Entra role template ids, from Microsoft's permissions reference (the shipped table)."""
+
+
+def admin_request(partner: Partner, customer: Customer, name: str, roles: list[str], **fields: Any) -> Json:
+    return {
+        "actor": partner.actor(),
+        "partner_id": partner.mpn_id,
+        "customer": customer.details(),
+        "display_name": name,
+        "roles": roles,
+        "duration": "P730D",
+    } | fields
+
+
+def granular_admin(stream: Stream) -> None:
+    stream.note("GDAP: a partner asks for Entra roles for up to two years (GD-1..GD-3)")
+    helpdesk = [GLOBAL_READER, HELPDESK_ADMINISTRATOR]
+    tenant = LINDQVIST.tenant_id
+    message = "Som avtalat: läs och support."
+    request = admin_request(CONTOSO, LINDQVIST, "Helpdesk 2027", helpdesk, message=message)
+    stream.command("RequestAdminRelationship", request, tenant)
+    too_long = admin_request(CONTOSO, LINDQVIST, "Helpdesk 2028", helpdesk, duration="P800D")
+    stream.command("RequestAdminRelationship", too_long, tenant)  # GD-2
+    roles = [GLOBAL_ADMINISTRATOR]
+    break_glass = admin_request(CONTOSO, LINDQVIST, "Break glass", roles, auto_extend="P180D")
+    stream.command("RequestAdminRelationship", break_glass, tenant)  # GD-3
+
+    stream.note("The global admin approves by the link; the partner turns auto-extend on (GD-4, GD-9)")
+    approval = {
+        "actor": LINDQVIST.actor(),
+        "approved_by": {"user": LINDQVIST.admin_email, "is_global_admin": True},
+    }
+    stream.answer_email(LINDQVIST.admin_email, CONTOSO, "ApproveAdminRelationship", approval, tenant)
+    auto_extend = {"actor": CONTOSO.actor(), "auto_extend": "P180D"}
+    stream.admin_command("SetAdminRelationshipAutoExtend", auto_extend, LINDQVIST)
+    by_customer = {**auto_extend, "actor": LINDQVIST.actor()}  # GD-9: the partner's choice
+    stream.admin_command("SetAdminRelationshipAutoExtend", by_customer, LINDQVIST)
+
+    stream.note("The customer ends it, for good (GD-6); warnings and expiry are the clock's (GD-7, GD-8)")
+    stream.admin_command("TerminateAdminRelationship", {"actor": LINDQVIST.actor()}, LINDQVIST)
+    stream.admin_command("TerminateAdminRelationship", {"actor": CONTOSO.actor()}, LINDQVIST)
+
+
 def read_api_queries(stream: Stream) -> None:
     """What the demo asks the read API at the end."""
     customer, provider = "/customers/{}", f"/providers/{FABRIKAM.mpn_id}"
@@ -498,6 +551,9 @@ def read_api_queries(stream: Stream) -> None:
     stream.query(
         "IR-6, IR-7: the reseller-associated subscription", f"/subscriptions/{SUB_KESSLER}/attribution"
     )
+    stream.query(
+        "GDAP: the partner's admin relationships", f"/partners/{CONTOSO.mpn_id}/admin-relationships"
+    )
     stream.query("The multi-partner customer's timeline", f"{customer.format(LINDQVIST.tenant_id)}/timeline")
 
 
@@ -513,6 +569,7 @@ SCENARIOS = (
     partner_of_record,
     end_relationship,
     china_21vianet,
+    granular_admin,
     read_api_queries,
 )
 
