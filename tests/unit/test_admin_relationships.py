@@ -720,3 +720,20 @@ async def test_a_request_delivered_twice_has_its_effects_once(g: Gdap) -> None:
     assert await g.h.send(raw) is Outcome.APPLIED
     assert await g.h.send(raw) is Outcome.DUPLICATE
     assert len(g.h.db.admin_relationships) == 1 and len(g.h.db.emails) == 1
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_gd7_warning_days_are_a_setting_of_whole_days() -> None:
+    from pydantic import ValidationError
+
+    from service.bootstrap import build_dependencies
+    from service.settings import Settings
+
+    settings = Settings(admin_relationship_warning_days=[1, 30, 14, 14])
+    assert settings.admin_relationship_warning_days == [30, 14, 1]
+    assert build_dependencies(settings).admin_warning_days == (30, 14, 1)
+    assert build_dependencies(Settings()).admin_warning_days == (30, 7, 1)
+    with pytest.raises(ValidationError):
+        Settings(admin_relationship_warning_days=[7, 0])
