@@ -22,6 +22,7 @@ from service.adapters.database import create_engine, migrate
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus, Outcome
+from service.expiry import InvitationExpiry
 from service.usecases import HANDLERS, Dependencies
 from tests.integration.test_batch_path import Units, fetch, tokens
 from tests.integration.test_read_side import api
@@ -36,6 +37,7 @@ from tests.unit.test_usecases import (
     SOURCE,
     customer_actor,
     customer_details,
+    decline_command,
     new_partner,
     partner_actor,
     register_command,
@@ -281,3 +283,46 @@ async def test_the_read_api_lists_what_ends_soon_for_a_partner_and_a_customer(en
     assert customer.json()["customer_tenant_id"] == soon["tenant_id"]
     assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown partner"}
     assert naive.status_code == 422 and bad_status.status_code == 422
+
+
+async def test_approval_decline_expiry_and_the_clock_in_later_fetches_load_without_a_miss(
+    engine: AsyncEngine,
+) -> None:
+    clock = FixedClock()
+    units, deps, bus = service(engine, clock)
+    partner = new_partner()
+    approved, declined, forgotten = customer_details(), customer_details(), customer_details()
+    await bus.handle_batch(fetch(register_command(partner)))
+    await bus.handle_batch(
+        fetch(
+            request_admin(partner, approved, duration="P30D"),
+            request_admin(partner, declined),
+            request_admin(partner, forgotten),
+        )
+    )
+
+    outcomes = await bus.handle_batch(
+        fetch(
+            approve_admin(token(0), approved["tenant_id"]), decline_command(token(1), declined["tenant_id"])
+        )
+    )
+
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED]
+    assert not units.made[-1].misses, units.made[-1].misses
+    clock.advance(days=90)  # GD-5: the forgotten request expires; the approved one has ended (GD-8)
+    expiry = InvitationExpiry(
+        units, deps, SOURCE, 1.0, 10, also=[AdminRelationshipClock(units, deps, SOURCE, 10)]
+    )
+    assert await expiry.run_once() == 1
+    assert not units.made[-1].misses, units.made[-1].misses
+    assert await AdminRelationshipClock(units, deps, SOURCE, 10).run_once() == 1
+    assert not units.made[-1].misses, units.made[-1].misses
+    stored = await relationships(engine)
+    assert {tenant: row["status"] for tenant, row in stored.items()} == {
+        approved["tenant_id"]: "expired",
+        declined["tenant_id"]: "declined",
+        forgotten["tenant_id"]: "expired",
+    }
+    types = [event["type"] for event in await outbox(engine)]
+    assert types.count("InvitationExpired") == 1 and types.count("InvitationDeclined") == 1
+    assert types.count("AdminRelationshipExpired") == 1
