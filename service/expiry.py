@@ -28,6 +28,7 @@ from service.usecases.invitations import expire_due
 
 log = structlog.get_logger(__name__)
 
+
 class Sweep(Protocol):
     """Another periodic job of the task: ``run_once()`` handles one batch of at most
     ``batch_size`` and returns how many it handled."""
