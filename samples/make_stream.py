@@ -400,7 +400,7 @@ def billing_orders(stream: Stream) -> None:
 
 
 def fabrikam_command(stream: Stream, type_: str, key: str, **data: Any) -> None:
-    """A command issued by the indirect provider Fabrikam's admin agent."""
+    """A command issued by the indirect provider Fabrikam's sales agent."""
     stream.command(type_, {"actor": FABRIKAM.actor(), **data}, key)
 
 
