@@ -200,8 +200,10 @@ async def test_the_outbox_keeps_the_template_parameters_not_a_rendered_message(d
         "customer_company_name": "Fabrikam AB",
         "cloud": "public",
         "include_delegated_admin": True,
+        "delegated_admin_held": False,
         "message": "Välkommen!",
         "offer": None,
+        "partner_of_record_subscriptions": [],
         "invitation_url": row["params"]["invitation_url"],
         "expires_at": expires_at.isoformat(),
     }
