@@ -62,7 +62,7 @@ class Partner:
         """The partner's Partner Center tenant (a GUID ending in the MPN ID's first digit)."""
         return f"3f8a1c52-6e0b-4d2a-9c71-0a1b2c3d4e{int(self.mpn_id[0]):02d}"
 
-    def actor(self, roles: tuple[str, ...] = ("admin-agent",), tenant_id: str | None = None) -> Json:
+    def actor(self, roles: tuple[str, ...] = ("sales-agent",), tenant_id: str | None = None) -> Json:
         """An agent of the partner, acting as the partner's tenant (or as ``tenant_id``)."""
         user = f"agent@{self.contact_email.split('@')[1]}"
         return {
@@ -400,7 +400,7 @@ def billing_orders(stream: Stream) -> None:
 
 
 def fabrikam_command(stream: Stream, type_: str, key: str, **data: Any) -> None:
-    """A command issued by the indirect provider Fabrikam's admin agent."""
+    """A command issued by the indirect provider Fabrikam's sales agent."""
     stream.command(type_, {"actor": FABRIKAM.actor(), **data}, key)
 
 

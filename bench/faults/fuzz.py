@@ -121,7 +121,7 @@ class PartnerInfo:
             "kind": "partner",
             "tenant_id": self.tenant_id,
             "user": "agent@partner.example",
-            "roles": list(roles or ("admin-agent",)),
+            "roles": list(roles or ("sales-agent",)),
         }
 
 

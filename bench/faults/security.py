@@ -62,6 +62,8 @@ TTL = timedelta(days=14)
 COUNTRY = "SE"
 
 ADMIN_AGENT = ["admin-agent"]
+SALES_AGENT = ["sales-agent"]
+"""A partner's default actor: documents 001 and 003 both allow a sales agent (ACT-1)."""
 GLOBAL_ADMIN = ["global-admin"]
 NOT_A_RELATIONSHIP_ROLE = ["billing-admin"]
 """A Partner Center role that may not request or manage relationships (ACT-1)."""
@@ -350,7 +352,7 @@ class Partner:
     kind: str
 
     def actor(self, roles: list[str] | None = None) -> Actor:
-        roles = ADMIN_AGENT if roles is None else roles
+        roles = SALES_AGENT if roles is None else roles
         return Actor("partner", self.tenant_id, tuple(roles), "agent@partner.example.com")
 
 
