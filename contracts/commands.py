@@ -77,7 +77,11 @@ class RequestResellerRelationship(Command):
     """Invite a customer into a reseller relationship, with or without DAP (RR-1..RR-4, MP-1, MP-3).
 
     For a ``china-21vianet`` customer this is the partner's offer (PR-5): DAP is required,
-    and ``offer`` (optional, an addition to contract v1) may carry a trial or purchase.
+    ``offer`` (optional, an addition to contract v1) may carry a trial or purchase, and
+    ``partner_of_record_subscription_ids`` (optional, an addition too) may name existing
+    subscriptions of the customer on which the partner becomes partner of record when the
+    customer authorizes. While the pair's relationship is active, a request must ask for
+    something it does not hold (RR-8: DAP again; PR-5), else ``already_exists`` (MP-1).
     """
 
     partner_id: MpnId
@@ -85,6 +89,12 @@ class RequestResellerRelationship(Command):
     include_delegated_admin: bool
     message: FreeText | None = None
     offer: Offer | None = None
+    partner_of_record_subscription_ids: list[Identifier] = Field(
+        default_factory=list,
+        max_length=100,
+        description="PR-5 (china-21vianet): existing subscriptions of the customer on which the"
+        " partner becomes partner of record when the customer authorizes (an addition to v1)",
+    )
 
 
 class AcceptedBy(Inbound):
@@ -122,10 +132,15 @@ class RemoveResellerRelationship(Command):
 
 
 class RequestPartnership(Command):
-    """An indirect provider invites an indirect reseller (IR-1..IR-3)."""
+    """An indirect provider invites an indirect reseller (IR-1..IR-3); ``message`` (optional,
+    an addition to contract v1) is shown in the invitation email next to the link."""
 
     provider_id: MpnId
     reseller_id: MpnId
+    message: FreeText | None = Field(
+        default=None,
+        description="the provider's own text, shown in the partnership email (an addition to v1)",
+    )
 
 
 class AcceptPartnership(Command):

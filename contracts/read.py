@@ -118,7 +118,9 @@ class ProviderCustomer(ReadModel):
 class ProviderCustomers(ReadModel):
     """IR-9: an indirect provider's customers, optionally only those associated with one
     reseller: customers it created (``provider_id``) and customers with an active reseller
-    relationship to it, each once, ordered by ``tenant_id``."""
+    relationship to it, each once, ordered by ``tenant_id``. A customer is associated with
+    the reseller when it was created for it or holds an active subscription whose current
+    reseller association is it (the definition ``PartnershipRemoved`` uses, IR-8)."""
 
     provider_id: str
     reseller_id: str | None = Field(description="the filter applied, if any")

@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import structlog
+from aiokafka import AIOKafkaProducer
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.envelope import CONTENT_TYPE
@@ -23,6 +25,7 @@ from handlers.billing import billing_router
 from handlers.commands import commands_router
 from handlers.http import create_http_app
 from handlers.http_server import HttpServer
+from service.adapters.kafka_events import BatchingEventPublisher
 from service.bootstrap import Service, running_service, utcnow
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
@@ -144,7 +147,7 @@ def create_app(
     broker.include_router(commands_router(settings, runtime.consumer))
     broker.include_router(billing_router(settings, runtime.consumer))
 
-    events = broker.publisher(
+    broker.publisher(  # declared for the AsyncAPI document; the relay publishes with `publish_event`
         settings.events_topic,
         title="partnerlink.events",
         description="Domain events as CloudEvents (contracts/schemas/events), keyed like their command",
@@ -155,8 +158,6 @@ def create_app(
         description="Unreadable records byte for byte; x-partnerlink-error-* and original-* headers",
     )
 
-    async def publish_event(key: bytes | None, payload: bytes) -> Awaitable[object]:
-        return await events.publish(payload, key=key, headers={"content-type": CONTENT_TYPE}, no_confirm=True)
 
     async def dead_letter(record: Record, error_headers: dict[str, str]) -> None:
         original = {name: value.decode("utf-8", "replace") for name, value in record.headers}
@@ -167,10 +168,27 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        async with running_service(settings, publish_event, dead_letter, clock) as service:
-            runtime.service = service
-            async with serving_read_api(settings, service, broker_ready, http_socket):
-                yield
+        # built here, in the running loop: aiokafka refuses to build a producer outside one
+        # (``create_app`` is also called without a loop, e.g. by ``partnerlink contracts export``)
+        events_producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks="all",
+            client_id="partnerlink-relay",
+            request_timeout_ms=30_000,
+            **parse_security(kafka_security(settings)),
+        )
+        publish_event = BatchingEventPublisher(
+            events_producer, settings.events_topic, [("content-type", CONTENT_TYPE.encode())]
+        )
+        await events_producer.start()
+        try:
+            async with running_service(settings, publish_event, dead_letter, clock) as service:
+                runtime.service = service
+                async with serving_read_api(settings, service, broker_ready, http_socket):
+                    yield
+        finally:
+            await publish_event.drain()
+            await events_producer.stop()
 
     app = FastStream(broker, lifespan=lifespan, logger=logging.getLogger("faststream"))
 

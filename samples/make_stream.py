@@ -64,7 +64,7 @@ class Partner:
         """The partner's Partner Center tenant (a GUID ending in the MPN ID's first digit)."""
         return f"3f8a1c52-6e0b-4d2a-9c71-0a1b2c3d4e{int(self.mpn_id[0]):02d}"
 
-    def actor(self, roles: tuple[str, ...] = ("admin-agent",), tenant_id: str | None = None) -> Json:
+    def actor(self, roles: tuple[str, ...] = ("sales-agent",), tenant_id: str | None = None) -> Json:
         """An agent of the partner, acting as the partner's tenant (or as ``tenant_id``)."""
         user = f"agent@{self.contact_email.split('@')[1]}"
         return {
@@ -407,7 +407,7 @@ def billing_orders(stream: Stream) -> None:
 
 
 def fabrikam_command(stream: Stream, type_: str, key: str, **data: Any) -> None:
-    """A command issued by the indirect provider Fabrikam's admin agent."""
+    """A command issued by the indirect provider Fabrikam's sales agent."""
     stream.command(type_, {"actor": FABRIKAM.actor(), **data}, key)
 
 
@@ -479,6 +479,8 @@ def china_21vianet(stream: Stream) -> None:
     accept(stream, XIHU, YUNHAI)
 
 
+ADMIN_AGENT = ("admin-agent",)
+"""Partner Center's GDAP FAQ: the Admin agent role manages admin relationships (ACT-1)."""
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
@@ -487,7 +489,7 @@ GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 
 def admin_request(partner: Partner, customer: Customer, name: str, roles: list[str], **fields: Any) -> Json:
     return {
-        "actor": partner.actor(),
+        "actor": partner.actor(ADMIN_AGENT),
         "partner_id": partner.mpn_id,
         "customer": customer.details(),
         "display_name": name,
@@ -515,14 +517,14 @@ def granular_admin(stream: Stream) -> None:
         "approved_by": {"user": LINDQVIST.admin_email, "is_global_admin": True},
     }
     stream.answer_email(LINDQVIST.admin_email, CONTOSO, "ApproveAdminRelationship", approval, tenant)
-    auto_extend = {"actor": CONTOSO.actor(), "auto_extend": "P180D"}
+    auto_extend = {"actor": CONTOSO.actor(ADMIN_AGENT), "auto_extend": "P180D"}
     stream.admin_command("SetAdminRelationshipAutoExtend", auto_extend, LINDQVIST)
     by_customer = {**auto_extend, "actor": LINDQVIST.actor()}  # GD-9: the partner's choice
     stream.admin_command("SetAdminRelationshipAutoExtend", by_customer, LINDQVIST)
 
     stream.note("The customer ends it, for good (GD-6); warnings and expiry are the clock's (GD-7, GD-8)")
     stream.admin_command("TerminateAdminRelationship", {"actor": LINDQVIST.actor()}, LINDQVIST)
-    stream.admin_command("TerminateAdminRelationship", {"actor": CONTOSO.actor()}, LINDQVIST)
+    stream.admin_command("TerminateAdminRelationship", {"actor": CONTOSO.actor(ADMIN_AGENT)}, LINDQVIST)
 
 
 def read_api_queries(stream: Stream) -> None:

@@ -24,7 +24,7 @@ from service.inbound import IncomingCommand, UnreadableMessage
 from service.ports import DuplicateCommit, UnitOfWork
 from service.staging import Cause, stage
 from service.usecases.base import Dependencies, Effects, Handler
-from service.usecases.preload import first_round, second_round
+from service.usecases.preload import first_round, second_round, third_round
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ class CommandBus:
     async def handle_batch(self, commands: Sequence[tuple[IncomingCommand, bytes | None]]) -> list[Outcome]:
         """``(command, Kafka key)`` pairs applied in order in one transaction, each inside a
         savepoint (a refused command's writes are undone in memory, the others' kept); one
-        outcome each. Statements: the inbox check, the loads (two rounds), one write per
+        outcome each. Statements: the inbox check, the loads (up to three rounds), one write per
         table, the commit.
 
         Raises ``DuplicateCommit`` when a concurrent delivery committed one of them first
@@ -81,6 +81,7 @@ class CommandBus:
             fresh = [(i.command, i.actor) for i, _ in commands if i.envelope.id not in seen]
             await uow.load(first_round(fresh))
             await uow.load(await second_round(fresh, uow))
+            await uow.load(await third_round(fresh, uow))
             outcomes = [
                 await self._apply(uow, handler, incoming, key, seen)
                 for handler, (incoming, key) in zip(handlers, commands, strict=True)

@@ -96,8 +96,10 @@ class Needs:
     """pending partnership invitations a partner sent or received"""
     invitation_tokens: set[str] = field(default_factory=set)
     """invitations by token hash (any status)"""
-    associated_customers: set[tuple[str, str]] = field(default_factory=set)
-    """customers a (provider, reseller) pair added (IR-8)"""
+    reseller_customers: set[str] = field(default_factory=set)
+    """by indirect reseller MPN ID, what "associated with the reseller" reads (IR-8): the
+    customers created for it, the subscriptions currently associated with it, and each of
+    those customers with its reseller relationships"""
     relationships: set[str] = field(default_factory=set)
     """reseller relationships by id"""
     partnerships_by_id: set[str] = field(default_factory=set)
@@ -128,8 +130,8 @@ class PartnerRepository(Protocol):
 
 class CustomerRepository(Protocol):
     async def get(self, tenant_id: str) -> Customer | None: ...
-    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
-        """IR-8: customers the provider added for the reseller (they stay associated)."""
+    async def created_for(self, reseller_id: str) -> list[Customer]:
+        """IR-5: customers created for the indirect reseller (by any provider), by tenant id."""
         ...
 
     async def save(self, customer: Customer) -> None: ...
@@ -191,6 +193,11 @@ class AdminRelationshipRepository(Protocol):
 class SubscriptionRepository(Protocol):
     async def get(self, subscription_id: str) -> Subscription | None: ...
     async def for_customer(self, customer_tenant_id: str) -> list[Subscription]: ...
+    async def associated_with(self, reseller_id: str) -> list[Subscription]:
+        """IR-6: subscriptions (any customer, any status) whose current reseller association is
+        ``reseller_id``, by subscription id."""
+        ...
+
     async def save(self, subscription: Subscription) -> None: ...
 
 

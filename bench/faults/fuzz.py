@@ -121,7 +121,7 @@ class PartnerInfo:
             "kind": "partner",
             "tenant_id": self.tenant_id,
             "user": "agent@partner.example",
-            "roles": list(roles or ("admin-agent",)),
+            "roles": list(roles or ("sales-agent",)),
         }
 
 
@@ -712,7 +712,7 @@ GDAP_ROLES = {
 def admin_request(w: World, partner: PartnerInfo, tenant: str, **fields: Any) -> dict[str, Any]:
     """A valid ``RequestAdminRelationship`` (GD-1..GD-3) of ``partner`` to ``tenant``."""
     return {
-        "actor": partner.actor(),
+        "actor": partner.actor("admin-agent"),
         "partner_id": partner.partner_id,
         "customer": customer_details(tenant),
         "display_name": f"Helpdesk {w.new_id()[:8]}",
@@ -770,7 +770,7 @@ async def case_approve_admin_relationship(w: World, draw: Draw) -> Delivery:
 
 async def case_terminate_admin_relationship(w: World, draw: Draw) -> Delivery:
     tenant, relationship_id, _ = await admin_relationship(w, approve=True)
-    actor = w.direct.actor() if draw(st.booleans()) else customer_actor(tenant)
+    actor = w.direct.actor("admin-agent") if draw(st.booleans()) else customer_actor(tenant)
     data = {"actor": actor, "admin_relationship_id": relationship_id}
     return await fuzzed(w, draw, "TerminateAdminRelationship", data, tenant).send(w)
 
@@ -780,7 +780,7 @@ async def case_set_auto_extend(w: World, draw: Draw) -> Delivery:
         w.spare["extending relationship"] = await admin_relationship(w, approve=True)
     tenant, relationship_id, _ = w.spare["extending relationship"]
     data = {
-        "actor": w.direct.actor(),
+        "actor": w.direct.actor("admin-agent"),
         "admin_relationship_id": relationship_id,
         "auto_extend": draw(st.sampled_from(["P180D", "PT0S", "P90D"])),
     }

@@ -62,6 +62,8 @@ TTL = timedelta(days=14)
 COUNTRY = "SE"
 
 ADMIN_AGENT = ["admin-agent"]
+SALES_AGENT = ["sales-agent"]
+"""A partner's default actor: documents 001 and 003 both allow a sales agent (ACT-1)."""
 GLOBAL_ADMIN = ["global-admin"]
 NOT_A_RELATIONSHIP_ROLE = ["billing-admin"]
 """A Partner Center role that may not request or manage relationships (ACT-1)."""
@@ -368,7 +370,7 @@ class Partner:
     kind: str
 
     def actor(self, roles: list[str] | None = None) -> Actor:
-        roles = ADMIN_AGENT if roles is None else roles
+        roles = SALES_AGENT if roles is None else roles
         return Actor("partner", self.tenant_id, tuple(roles), "agent@partner.example.com")
 
 
@@ -461,7 +463,7 @@ async def request_admin(
 ) -> tuple[Token, str]:
     """A pending admin relationship: its invitation token and the relationship's id."""
     data = admin_request(partner, customer, display_name)
-    sent = await lab.apply("RequestAdminRelationship", data, partner.actor())
+    sent = await lab.apply("RequestAdminRelationship", data, partner.actor(ADMIN_AGENT))
     token = Token(await lab.token_of(sent.command_id), "admin", customer.admin())
     return token, await lab.admin_relationship_id(sent.command_id)
 
@@ -1185,9 +1187,10 @@ async def actor_cases(lab: Lab, rng: random.Random) -> list[Case]:
         Case(
             "RequestAdminRelationship",
             admin_request(direct, cy, "Helpdesk (new)"),
-            direct.actor(),
+            direct.actor(ADMIN_AGENT),
             (
-                Refusal("another partner acting as the partner", provider.actor()),
+                Refusal("another partner acting as the partner", provider.actor(ADMIN_AGENT)),
+                Refusal("the partner's sales agent (GDAP needs an Admin agent)", direct.actor(SALES_AGENT)),
                 Refusal("partner with a role not allowed", direct.actor(no_role)),
                 Refusal("partner with no role", direct.actor(no_roles)),
                 Refusal("the customer", cy.admin()),
@@ -1225,9 +1228,9 @@ async def actor_cases(lab: Lab, rng: random.Random) -> list[Case]:
         Case(
             "TerminateAdminRelationship",
             {"admin_relationship_id": active_admin_id},
-            direct.actor(),
+            direct.actor(ADMIN_AGENT),
             (
-                Refusal("another partner", provider.actor()),
+                Refusal("another partner", provider.actor(ADMIN_AGENT)),
                 Refusal("another customer", cb.admin()),
                 Refusal("the partner with a role not allowed", direct.actor(no_role)),
                 Refusal("partner claiming the customer's tenant", impostor("partner", ca.tenant_id)),
@@ -1237,10 +1240,10 @@ async def actor_cases(lab: Lab, rng: random.Random) -> list[Case]:
         Case(
             "SetAdminRelationshipAutoExtend",
             {"admin_relationship_id": active_admin_id, "auto_extend": "P180D"},
-            direct.actor(),
+            direct.actor(ADMIN_AGENT),
             (
                 Refusal("the customer (GD-9: the partner's choice)", ca.admin()),
-                Refusal("another partner", provider.actor()),
+                Refusal("another partner", provider.actor(ADMIN_AGENT)),
                 Refusal("the partner with a role not allowed", direct.actor(no_role)),
                 Refusal("system", SYSTEM),
             ),

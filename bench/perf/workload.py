@@ -60,7 +60,7 @@ class Partner:
             "kind": "partner",
             "tenant_id": self.tenant_id,
             "user": f"agent-{self.mpn_id}@partner.example",
-            "roles": ["admin-agent"],
+            "roles": ["sales-agent"],
         }
 
     def registration(self) -> Json:

@@ -37,10 +37,12 @@ def lock_names(needs: Needs) -> set[str]:
     with its ledgers), a provider-reseller pair whose pending partnership invitations or
     associated customers are read. Rows that exist are locked one by one (``FOR UPDATE``)
     as they load, which is enough for partners and partnerships: they are only updated,
-    or created by an upsert whose outcome is that of some serial order."""
+    or created by an upsert whose outcome is that of some serial order. The customers and
+    subscriptions associated with a reseller (``reseller_customers``, read by a partnership's
+    removal) are locked row by row as they load, next to the partnership row the removal
+    locks, which every action of that provider for that reseller locks too."""
     names = {f"customer:{c}" for c in needs.customers | needs.customer_subscriptions}
     names |= {f"subscription:{s}" for s in needs.subscriptions}
-    names |= {f"pair:{p}:{r}" for p, r in needs.associated_customers}
     for kind, inviter, invitee in needs.pending_invitations:
         names.add(f"customer:{invitee}" if kind == PENDING_RESELLER else f"pair:{inviter}:{invitee}")
     names |= {f"customer:{c}" for _, c in needs.admin_relationship_pairs}  # GD-1: created per customer
@@ -55,7 +57,7 @@ class HeldState:
             lambda p: p.partner_id, journal, {"tenant": lambda p: p.tenant_id}
         )
         self.customers: Rows[Customer] = Rows(
-            lambda c: c.tenant_id, journal, {"pair": lambda c: (c.provider_id, c.associated_reseller_id)}
+            lambda c: c.tenant_id, journal, {"reseller": lambda c: c.associated_reseller_id}
         )
         self.invitations: Rows[Invitation] = Rows(
             lambda i: i.invitation_id,
@@ -74,7 +76,9 @@ class HeldState:
             lambda p: p.partnership_id, journal, {"pair": lambda p: (p.provider_id, p.reseller_id)}
         )
         self.subscriptions: Rows[Subscription] = Rows(
-            lambda s: s.subscription_id, journal, {"customer": lambda s: s.customer_tenant_id}
+            lambda s: s.subscription_id,
+            journal,
+            {"customer": lambda s: s.customer_tenant_id, "reseller": lambda s: s.reseller_mpn_id},
         )
         self.admin_relationships: Rows[AdminRelationship] = Rows(
             lambda r: r.admin_relationship_id,
@@ -104,8 +108,8 @@ class HeldState:
             invitation_tokens={
                 h for h in needs.invitation_tokens if ("token", h) not in self.invitations.scopes
             },
-            associated_customers={
-                p for p in needs.associated_customers if ("pair", *p) not in self.customers.scopes
+            reseller_customers={
+                r for r in needs.reseller_customers if ("reseller", r) not in self.customers.scopes
             },
             relationships={r for r in needs.relationships if not self.relationships.knows(r)},
             partnerships_by_id={p for p in needs.partnerships_by_id if not self.partnerships.knows(p)},
@@ -131,12 +135,33 @@ class HeldState:
         if not needs:
             return
         await sql.lock(lock_names(needs))
+        await self._load_reseller_customers(sql, needs)
         await self._load_partners(sql, needs)
         await self._load_customers(sql, needs)
         await self._load_invitations(sql, needs)
         await self._load_partnerships(sql, needs)
         await self._load_subscriptions(sql, needs)
         await self._load_admin_relationships(sql, needs)
+
+    async def _load_reseller_customers(self, sql: BatchSql, needs: Needs) -> None:
+        """The customers created for each reseller and the subscriptions associated with it
+        (two statements); their customers are added to ``needs.customers`` (loaded next,
+        with their relationships, in the same statements as the others)."""
+        resellers = keys_of(needs.reseller_customers)
+        if not resellers:
+            return
+        customers = list(
+            map(rows.customer, await sql.select(orm.customers, ("associated_reseller_id",), resellers))
+        )
+        subscriptions = list(
+            map(rows.subscription, await sql.select(orm.subscriptions, ("reseller_mpn_id",), resellers))
+        )
+        self.customers.absorb(customers)
+        self.subscriptions.absorb(subscriptions)
+        self.customers.scopes.update(("reseller", r) for r in needs.reseller_customers)
+        self.subscriptions.scopes.update(("reseller", r) for r in needs.reseller_customers)
+        tenants = {c.tenant_id for c in customers} | {s.customer_tenant_id for s in subscriptions}
+        needs.customers |= {t for t in tenants if ("customer", t) not in self.relationships.scopes}
 
     async def _load_partners(self, sql: BatchSql, needs: Needs) -> None:
         found = await sql.select(orm.partners, ("partner_id",), keys_of(needs.partners))
@@ -150,10 +175,6 @@ class HeldState:
         found = await sql.select(orm.customers, ("tenant_id",), keys_of(needs.customers))
         self.customers.absorb(map(rows.customer, found))
         self.customers.absent(needs.customers)
-        pairs: list[Key] = list(needs.associated_customers)
-        found = await sql.select(orm.customers, ("provider_id", "associated_reseller_id"), pairs)
-        self.customers.absorb(map(rows.customer, found))
-        self.customers.scopes.update(("pair", *p) for p in needs.associated_customers)
         table = orm.reseller_relationships
         found = await sql.select(table, ("customer_tenant_id",), keys_of(needs.customers))
         found += await sql.select(table, ("relationship_id",), keys_of(needs.relationships))

@@ -75,6 +75,7 @@ customers = Table(
     Column("provider_id", String(16), nullable=True),
     Column("associated_reseller_id", String(16), nullable=True),
     Index("ix_customers_provider_reseller", "provider_id", "associated_reseller_id"),
+    Index("ix_customers_reseller", "associated_reseller_id"),
 )
 
 reseller_relationships = Table(
@@ -92,6 +93,7 @@ reseller_relationships = Table(
     Column("offer_id", String(128), nullable=True),
     Column("offer_kind", String(16), nullable=True),
     Column("offer_quantity", Integer, nullable=True),
+    Column("partner_of_record_subscription_ids", JSON(none_as_null=True), nullable=True),  # PR-5, 0007
     Index("ix_relationships_pair", "partner_id", "customer_tenant_id"),
     Index("ix_relationships_customer", "customer_tenant_id"),
 )
@@ -184,6 +186,7 @@ subscriptions = Table(
     Column("status", String(16), nullable=False, server_default="active"),
     Column("support_contact_kind", String(16), nullable=True),
     Column("support_contact_partner_id", String(16), nullable=True),
+    Index("ix_subscriptions_reseller", "reseller_mpn_id"),
 )
 
 attributions = Table(

@@ -36,10 +36,11 @@ from contracts.read import (
 )
 from service.adapters import orm
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
-from service.domain.model import PartnershipStatus, RelationshipStatus
+from service.domain.model import PartnershipStatus, RelationshipStatus, SubscriptionStatus
 
 ACTIVE_RELATIONSHIP = RelationshipStatus.ACTIVE.value
 ACTIVE_PARTNERSHIP = PartnershipStatus.ACTIVE.value
+ACTIVE_SUBSCRIPTION = SubscriptionStatus.ACTIVE.value
 
 
 @asynccontextmanager
@@ -147,9 +148,12 @@ async def provider_customers(
     """IR-9: the provider's customers, each once, ordered by tenant id.
 
     A customer is the provider's when its ``provider_id`` is the provider or when it has
-    an active reseller relationship with the provider (a customer row must exist). With
-    ``reseller_id``, only customers whose ``associated_reseller_id`` equals it. ``None``
-    when no partner ``provider_id`` is registered.
+    an active reseller relationship with the provider (a customer row must exist;
+    ``rules.is_providers_customer``). With ``reseller_id``, only customers associated with
+    that reseller as ``rules.associated_with_reseller`` defines it (the definition
+    ``PartnershipRemoved`` uses too, IR-8): created for it (``associated_reseller_id``), or
+    holding an active subscription whose current reseller association is it. ``None`` when
+    no partner ``provider_id`` is registered.
     """
     customers, rel = orm.customers, orm.reseller_relationships
     related = select(rel.c.customer_tenant_id).where(
@@ -167,7 +171,13 @@ async def provider_customers(
         .order_by(customers.c.tenant_id)
     )
     if reseller_id is not None:
-        query = query.where(customers.c.associated_reseller_id == reseller_id)
+        subscriptions = orm.subscriptions
+        holding = select(subscriptions.c.customer_tenant_id).where(
+            subscriptions.c.reseller_mpn_id == reseller_id, subscriptions.c.status == ACTIVE_SUBSCRIPTION
+        )
+        query = query.where(
+            or_(customers.c.associated_reseller_id == reseller_id, customers.c.tenant_id.in_(holding))
+        )
     async with reading(engine) as conn:
         if not await _partner_registered(conn, provider_id):
             return None

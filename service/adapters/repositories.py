@@ -76,10 +76,10 @@ class HeldCustomers:
             await self._fallback("customers", Needs(customers={tenant_id}))
         return self._rows.get(tenant_id)
 
-    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
-        if ("pair", provider_id, reseller_id) not in self._rows.scopes:
-            await self._fallback("customers", Needs(associated_customers={(provider_id, reseller_id)}))
-        return sorted(self._rows.indexed("pair", (provider_id, reseller_id)), key=lambda c: c.tenant_id)
+    async def created_for(self, reseller_id: str) -> list[Customer]:
+        if ("reseller", reseller_id) not in self._rows.scopes:
+            await self._fallback("customers", Needs(reseller_customers={reseller_id}))
+        return sorted(self._rows.indexed("reseller", reseller_id), key=lambda c: c.tenant_id)
 
     async def save(self, customer: Customer) -> None:
         self._rows.save(customer)
@@ -209,6 +209,11 @@ class HeldSubscriptions:
         if ("customer", customer_tenant_id) not in self._rows.scopes:
             await self._fallback("subscriptions", Needs(customer_subscriptions={customer_tenant_id}))
         return sorted(self._rows.indexed("customer", customer_tenant_id), key=lambda s: s.subscription_id)
+
+    async def associated_with(self, reseller_id: str) -> list[Subscription]:
+        if ("reseller", reseller_id) not in self._rows.scopes:
+            await self._fallback("subscriptions", Needs(reseller_customers={reseller_id}))
+        return sorted(self._rows.indexed("reseller", reseller_id), key=lambda s: s.subscription_id)
 
     async def save(self, subscription: Subscription) -> None:
         self._rows.save(subscription)

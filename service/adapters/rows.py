@@ -56,6 +56,7 @@ def relationship(row: Mapping[str, Any]) -> ResellerRelationship:
     values["status"] = RelationshipStatus(values["status"])
     offer_id, kind, quantity = (values.pop(f"offer_{name}") for name in ("id", "kind", "quantity"))
     values["offer"] = Offer(offer_id, kind, quantity) if offer_id else None
+    values["partner_of_record_subscriptions"] = tuple(values.pop("partner_of_record_subscription_ids") or ())
     return ResellerRelationship(**values)
 
 
@@ -66,6 +67,8 @@ def relationship_row(record: ResellerRelationship) -> dict[str, Any]:
     values["offer_id"] = offer.offer_id if offer else None
     values["offer_kind"] = offer.kind if offer else None
     values["offer_quantity"] = offer.quantity if offer else None
+    named = values.pop("partner_of_record_subscriptions")
+    values["partner_of_record_subscription_ids"] = list(named) if named else None
     return values
 
 

@@ -1,20 +1,78 @@
 """The actor check (ACT-1): who may issue which command, for whom.
 
 A partner acts only as itself (its own Partner Center tenant), a customer only for its
-own tenant, and only with a role Partner Center allows for the action (documents 001, 003).
+own tenant, and only with a role Partner Center allows for the action: the roles of the
+document that governs the command (``PARTNER_ROLES``: documents 001 and 003).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from service.domain.errors import Rejected
 
-PARTNER_RELATIONSHIP_ROLES = frozenset({"global-admin", "user-admin", "admin-agent", "sales-agent"})
-"""Roles that may request or manage relationships (the 'Appropriate roles' of 001 and 003)."""
 
-PARTNER_ADMIN_ROLES = frozenset({"global-admin"})
+@dataclass(frozen=True)
+class Roles:
+    """The Partner Center roles that may send one command for a partner (``allowed``), and
+    the document they come from (``source``: "document 001", ...; "our decision" where the
+    documents name none)."""
+
+    allowed: frozenset[str]
+    source: str
+
+
+PROVIDER_ACTIONS = Roles(
+    frozenset({"global-admin", "user-admin", "admin-agent", "sales-agent"}), "document 001"
+)
+"""Document 001's 'Appropriate roles' (Global admin, User management admin, Admin agent, Sales
+agent): partnerships and what a provider does for its resellers (IR-1..IR-8)."""
+
+CUSTOMER_REQUESTS = Roles(frozenset({"global-admin", "user-admin", "sales-agent"}), "document 003")
+"""Document 003's 'Appropriate roles' (Global admin, User admin, Sales agent): asking a
+customer for a reseller relationship (RR-1..RR-4, MP-1, PR-5); document 002 names none."""
+
+ANY_PARTNER_ROLE = Roles(PROVIDER_ACTIONS.allowed | CUSTOMER_REQUESTS.allowed, "our decision")
+"""Any role of documents 001 or 003: for a command no document gives roles for."""
+
+GDAP_REQUESTS = Roles(frozenset({"admin-agent"}), "Partner Center's GDAP FAQ")
+"""Partner Center's GDAP FAQ: people with the Admin agent role create GDAP relationship
+requests (GD-1)."""
+
+GDAP_CHANGES = Roles(GDAP_REQUESTS.allowed, "our decision")
+"""Who ends an admin relationship or changes its auto-extend for the partner (GD-6, GD-9):
+the role that requests them."""
+
+PARTNER_ADMIN = Roles(frozenset({"global-admin"}), "our decision")
+"""Who may change a partner's own registration."""
+
+PARTNER_ROLES: Mapping[str, Roles] = MappingProxyType(
+    {
+        "RegisterPartner": PARTNER_ADMIN,
+        "RequestResellerRelationship": CUSTOMER_REQUESTS,
+        "RemoveResellerRelationship": ANY_PARTNER_ROLE,
+        "RequestPartnership": PROVIDER_ACTIONS,
+        "AcceptPartnership": PROVIDER_ACTIONS,
+        "DeclineInvitation": PROVIDER_ACTIONS,
+        "RemovePartnership": PROVIDER_ACTIONS,
+        "AddCustomer": PROVIDER_ACTIONS,
+        "AssociateReseller": PROVIDER_ACTIONS,
+        "AssignSupportContact": PROVIDER_ACTIONS,
+        "RequestAdminRelationship": GDAP_REQUESTS,
+        "TerminateAdminRelationship": GDAP_CHANGES,
+        "SetAdminRelationshipAutoExtend": GDAP_CHANGES,
+    }
+)
+"""ACT-1: command type → the roles a partner's person needs to send it (``DeclineInvitation``:
+a reseller declining a partnership; a customer declines a reseller relationship). The
+table of docs/domain.md says the same (a test compares them)."""
+
+PARTNER_RELATIONSHIP_ROLES = ANY_PARTNER_ROLE.allowed
+"""Every Partner Center role of documents 001 and 003."""
+
+PARTNER_ADMIN_ROLES = PARTNER_ADMIN.allowed
 """Roles that may change a partner's own registration."""
 
 

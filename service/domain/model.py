@@ -150,6 +150,9 @@ class RelationshipStatus(StrEnum):
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
     REMOVED = "removed"
+    APPLIED = "applied"
+    """a request made while the pair's relationship was active, accepted: its terms now hold
+    on that relationship (RR-8, PR-5), which keeps its id and history"""
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,29 @@ class ResellerRelationship:
     ended_at: datetime | None = None
     offer: Offer | None = None
     """PR-5: the trial or purchase offer of a 21Vianet partner's offer, if any"""
+    partner_of_record_subscriptions: tuple[str, ...] = ()
+    """PR-5: existing subscriptions of the customer a 21Vianet partner's offer names; the
+    partner becomes their partner of record when the customer authorizes"""
 
     @property
     def active(self) -> bool:
         return self.status is RelationshipStatus.ACTIVE
+
+    def asks_beyond(self, active: ResellerRelationship, new_partner_of_record: bool) -> bool:
+        """Whether this request asks for more than the pair's ``active`` relationship holds:
+        DAP it lacks (RR-8: restoring it), a trial or purchase, or ``new_partner_of_record``
+        (a named subscription the partner is not yet partner of record of; PR-5)."""
+        restores = self.include_delegated_admin and not active.delegated_admin
+        return restores or self.offer is not None or new_partner_of_record
+
+    def apply_to(self, active: ResellerRelationship, now: datetime) -> None:
+        """RR-8, PR-5: the customer accepted this request, made while the pair's relationship
+        was ``active``: DAP is granted again if the request included it, ``active`` keeps its
+        id and acceptance time, and this request is ``applied``."""
+        if self.include_delegated_admin:
+            active.delegated_admin = True
+        self.status = RelationshipStatus.APPLIED
+        self.accepted_at = now
 
     def activate(self, now: datetime) -> None:
         """RR-7: the customer accepted; DAP is granted if the request included it (RR-2)."""

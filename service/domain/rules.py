@@ -5,6 +5,8 @@ Each check raises ``Rejected(reason, rule, detail)`` or returns ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from service.domain.attribution import Change
 from service.domain.errors import Rejected
 from service.domain.model import (
@@ -57,6 +59,22 @@ def ensure_no_active_relationship(existing: ResellerRelationship | None) -> None
         )
 
 
+def ensure_asks_something_new(
+    request: ResellerRelationship, active: ResellerRelationship | None, new_partner_of_record: bool
+) -> None:
+    """MP-1: a partner holds one active relationship with a customer. A request while it is
+    ``active`` is allowed when it asks for more than that relationship holds (RR-8: DAP it
+    lost; PR-5: a trial, a purchase, or ``new_partner_of_record`` on a named subscription);
+    otherwise ``already_exists``."""
+    if active is not None and not request.asks_beyond(active, new_partner_of_record):
+        raise Rejected(
+            "already_exists",
+            "MP-1",
+            "the partner already has an active reseller relationship with this customer"
+            " and the request asks for nothing it does not hold",
+        )
+
+
 def ensure_global_admin(is_global_admin: bool) -> None:
     """RR-5: only a global admin of the customer can accept."""
     if not is_global_admin:
@@ -90,10 +108,11 @@ def ensure_order_customer_known(customer: Customer | None, order_id: str) -> Cus
     return customer
 
 
-def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: int, mpn_id: str) -> None:
+def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: int, mpn_id: str) -> Partner:
     """IR-6: a ``partnerIdOnRecord`` names a registered partner. Raises ``Rejected(unknown_partner)``."""
     if partner is None:
         raise Rejected("unknown_partner", "IR-6", f"line {line_item_number}: no partner {mpn_id}")
+    return partner
 
 
 def ensure_relationship_active(
@@ -135,7 +154,10 @@ def ensure_indirect_provider(partner: Partner, rule: str) -> Partner:
 
 
 def ensure_reseller_enrolled(reseller: Partner) -> Partner:
-    """IR-2: the reseller is an indirect reseller enrolled in CSP with an active MPA."""
+    """IR-2: the reseller is an indirect reseller enrolled in CSP with an active MPA, checked
+    when the partnership is made and at every provider action that names the reseller
+    (AddCustomer, AssociateReseller, AssignSupportContact, an order's ``partnerIdOnRecord``).
+    Raises ``Rejected(reseller_not_enrolled, IR-2)``."""
     if reseller.kind != "indirect-reseller":
         raise Rejected(
             "reseller_not_enrolled", "IR-2", f"partner {reseller.partner_id} is not an indirect reseller"
@@ -231,9 +253,25 @@ def ensure_customer_may_add_partner_of_record(
 
 
 def ensure_offer_allowed(cloud: str, has_offer: bool) -> None:
-    """PR-5: a trial or purchase offer comes only with a 21Vianet partner's offer."""
+    """PR-5: a trial or purchase offer, or existing subscriptions named for the partner of
+    record, come only with a 21Vianet partner's offer (``forbidden`` elsewhere)."""
     if has_offer and cloud not in PARTNER_INITIATED_CLOUDS:
-        raise Rejected("forbidden", "PR-5", "offers come only with china-21vianet partner offers")
+        raise Rejected(
+            "forbidden",
+            "PR-5",
+            "a trial, a purchase or existing subscriptions come only with china-21vianet partner offers",
+        )
+
+
+def ensure_subscriptions_of(
+    found: Iterable[tuple[str, Subscription | None]], customer_tenant_id: str, rule: str
+) -> list[Subscription]:
+    """Each ``(subscription_id, subscription)`` names a subscription of the customer
+    (PR-5: the existing subscriptions an offer names). Raises ``Rejected(unknown_subscription)``."""
+    return [
+        ensure_subscription_of(subscription, subscription_id, customer_tenant_id, rule)
+        for subscription_id, subscription in found
+    ]
 
 
 def ensure_delegated_admin_offered(cloud: str, include_delegated_admin: bool) -> None:
@@ -273,12 +311,41 @@ def ensure_registered_for_tenant(partner: Partner | None, rule: str) -> Partner:
     return partner
 
 
+def is_providers_customer(customer: Customer, provider_id: str, active_partner_ids: Iterable[str]) -> bool:
+    """RR-7, IR-4, IR-9: the customer is in the provider's customer list: the provider added
+    it (``AddCustomer``), or it has an active reseller relationship with the provider
+    (``active_partner_ids``: the partners of its active relationships)."""
+    return customer.provider_id == provider_id or provider_id in set(active_partner_ids)
+
+
+def associated_with_reseller(
+    customer: Customer, subscriptions: Iterable[Subscription], reseller_id: str
+) -> bool:
+    """IR-5, IR-6: document 001 calls a customer "associated" with an indirect reseller both
+    when it was created for the reseller (``AddCustomer``, IR-5) and when the reseller is
+    associated with its subscriptions (``AssociateReseller`` or an order's
+    ``partnerIdOnRecord``, IR-6). The one definition: created for the reseller, or holding an
+    active subscription (of ``subscriptions``, any customer's) whose current reseller
+    association is the reseller. IR-8's ``associated_customer_tenant_ids`` and IR-9's filter
+    both use it."""
+    if customer.associated_reseller_id == reseller_id:
+        return True
+    return any(
+        subscription.customer_tenant_id == customer.tenant_id
+        and subscription.active
+        and subscription.reseller_mpn_id == reseller_id
+        for subscription in subscriptions
+    )
+
+
 def ensure_provider_customer(
     customer: Customer, provider_id: str, relationship: ResellerRelationship | None
 ) -> Customer:
-    """RR-7, IR-4: the customer is in the provider's customer list: the provider added it, or
-    the customer accepted its relationship. Raises ``Rejected(unknown_customer, RR-7)``."""
-    if customer.provider_id != provider_id and (relationship is None or not relationship.active):
+    """RR-7, IR-4: the customer is in the provider's customer list (``is_providers_customer``;
+    ``relationship``: the provider's with the customer, if any). Raises
+    ``Rejected(unknown_customer, RR-7)``."""
+    partners = [relationship.partner_id] if relationship is not None and relationship.active else []
+    if not is_providers_customer(customer, provider_id, partners):
         raise Rejected(
             "unknown_customer", "RR-7", f"customer {customer.tenant_id} is not a customer of the provider"
         )

@@ -34,7 +34,7 @@ from contracts.events import (
 )
 from service.domain import admin_relationships as gdap
 from service.domain import rules
-from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_customer, require_partner
+from service.domain.actors import PARTNER_ROLES, ActorRef, require_customer, require_partner
 from service.domain.admin_relationships import (
     AdminRelationship,
     AdminRelationshipStatus,
@@ -101,7 +101,7 @@ async def request_admin_relationship(
     already_exists (GD-1: the display name is taken for this customer).
     """
     partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id, "GD-1")
-    require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestAdminRelationship"].allowed)
     ensure_enrolled(partner)
     customer = await customer_for_request(uow, cmd.customer)
     rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
@@ -256,7 +256,7 @@ async def terminate_admin_relationship(
         require_customer(actor, relationship.customer_tenant_id)
         terminated_by = "customer"
     else:
-        await _require_its_partner(uow, actor, relationship, "GD-6")
+        await _require_its_partner(uow, actor, relationship, "TerminateAdminRelationship", "GD-6")
         terminated_by = "partner"
     gdap.ensure_active(relationship, "GD-6")
     now = deps.clock()
@@ -287,7 +287,7 @@ async def set_admin_relationship_auto_extend(
     relationship = gdap.ensure_found(
         await uow.admin_relationships.get(cmd.admin_relationship_id), cmd.admin_relationship_id, "GD-9"
     )
-    partner = await _require_its_partner(uow, actor, relationship, "GD-9")
+    partner = await _require_its_partner(uow, actor, relationship, "SetAdminRelationshipAutoExtend", "GD-9")
     gdap.ensure_active(relationship, "GD-9")
     days = gdap.ensure_auto_extend(cmd.auto_extend, relationship.roles, deps.roles)
     if not relationship.change_auto_extend(days, deps.admin_warning_days):
@@ -326,13 +326,13 @@ async def set_admin_relationship_auto_extend(
 
 
 async def _require_its_partner(
-    uow: UnitOfWork, actor: ActorRef, relationship: AdminRelationship, rule: str
+    uow: UnitOfWork, actor: ActorRef, relationship: AdminRelationship, command: str, rule: str
 ) -> Partner:
-    """ACT-1: the actor is the relationship's partner, with a relationship role."""
+    """ACT-1: the actor is the relationship's partner, with a role ``command`` allows."""
     partner = rules.ensure_partner_known(
         await uow.partners.get(relationship.partner_id), relationship.partner_id, rule
     )
-    require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES[command].allowed)
     return partner
 
 

@@ -31,7 +31,9 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
     Rejections: unknown_customer (IR-4), unknown_subscription (IR-4: a line names another
     customer's subscription), unknown_partner (IR-6: unregistered
     ``partnerIdOnRecord``), partnership_not_active (IR-6: no provider of the customer is in
-    an active partnership with that reseller). A refused order records no line at all.
+    an active partnership with that reseller), reseller_not_enrolled (IR-2: the reseller on
+    record is no longer an enrolled indirect reseller with an active MPA). A refused order
+    records no line at all.
     """
     customer = rules.ensure_order_customer_known(
         await uow.customers.get(order.reference_customer_id), order.id
@@ -41,9 +43,11 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
         await _ensure_line_subscription_of_customer(uow, order, item)
         reseller_id = item.partner_id_on_record
         if reseller_id and reseller_id not in providers:
-            reseller = await uow.partners.get(reseller_id)
-            rules.ensure_reseller_on_record_known(reseller, item.line_item_number, reseller_id)
+            reseller = rules.ensure_reseller_on_record_known(
+                await uow.partners.get(reseller_id), item.line_item_number, reseller_id
+            )
             providers[reseller_id] = await _provider_for(uow, customer, reseller_id, item.line_item_number)
+            rules.ensure_reseller_enrolled(reseller)
     effects = Effects()
     now = deps.clock()
     ordered_at = min(order.creation_date or now, now)

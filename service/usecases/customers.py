@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.commands import AddCustomer
 from contracts.events import CustomerAdded
 from service.domain import rules
-from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
+from service.domain.actors import PARTNER_ROLES, ActorRef, require_partner
 from service.domain.model import RelationshipStatus, ResellerRelationship
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
@@ -19,16 +19,18 @@ async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps:
     and to the reseller. The new tenant's admin credentials belong to Partner Center and
     never pass through Partnerlink (IR-5: shown once, never again). Emits ``CustomerAdded``.
     Rejections: unknown_partner, forbidden (ACT-1; IR-4 not an indirect provider),
-    partnership_not_active (IR-4), customer_is_csp_partner (MP-3), region_mismatch (RR-4,
-    provider and reseller), already_exists (IR-5: the tenant is known).
+    partnership_not_active (IR-4), reseller_not_enrolled (IR-2: no longer an enrolled
+    indirect reseller with an active MPA), customer_is_csp_partner (MP-3), region_mismatch
+    (RR-4, provider and reseller), already_exists (IR-5: the tenant is known).
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-4")
-    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, provider.tenant_id, PARTNER_ROLES["AddCustomer"].allowed)
     rules.ensure_indirect_provider(provider, "IR-4")
     reseller = rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-4")
     rules.ensure_partnership_active(
         await uow.partnerships.find(provider.partner_id, reseller.partner_id), "IR-4"
     )
+    rules.ensure_reseller_enrolled(reseller)
     details = cmd.customer
     rules.ensure_customer_is_not_csp_partner(details.is_csp_partner)
     deps.regions.ensure_same_region(provider.country, details.country)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contracts.commands import AcceptPartnership, RemovePartnership, RequestPartnership
 from contracts.events import PartnershipAccepted, PartnershipRemoved, PartnershipRequested
 from service.domain import rules
-from service.domain.actors import PARTNER_RELATIONSHIP_ROLES, ActorRef, require_partner
+from service.domain.actors import PARTNER_ROLES, ActorRef, require_partner
 from service.domain.model import InvitationKind, InvitationStatus, Partnership, PartnershipStatus
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
@@ -23,11 +23,13 @@ async def request_partnership(
     """IR-3: the indirect provider invites an indirect reseller by email with a personalized link.
 
     Emits ``PartnershipRequested`` and the invitation email to the reseller's
-    ``contact_email``. Rejections: unknown_partner, forbidden (ACT-1; IR-3 not an indirect
-    provider; IR-1 provider not enrolled), reseller_not_enrolled (IR-2), already_exists (IR-1).
+    ``contact_email``, with the provider's ``message`` if any (document 001: the text may
+    be edited, the link must stay). Rejections: unknown_partner, forbidden (ACT-1; IR-3 not
+    an indirect provider; IR-1 provider not enrolled), reseller_not_enrolled (IR-2),
+    already_exists (IR-1).
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-3")
-    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, provider.tenant_id, PARTNER_ROLES["RequestPartnership"].allowed)
     rules.ensure_provider_enrolled(rules.ensure_indirect_provider(provider, "IR-3"))
     reseller = rules.ensure_reseller_enrolled(
         rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-2")
@@ -53,6 +55,7 @@ async def request_partnership(
             "provider_id": provider.partner_id,
             "reseller_name": reseller.name,
             "reseller_id": reseller.partner_id,
+            "message": cmd.message,
         },
         now=now,
     )
@@ -81,7 +84,7 @@ async def accept_partnership(
     reseller = rules.ensure_partner_known(
         await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
     )
-    require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, reseller.tenant_id, PARTNER_ROLES["AcceptPartnership"].allowed)
     invitation.ensure_usable(now)
     rules.ensure_reseller_enrolled(reseller)
     partnership = rules.ensure_invitation_partnership(await uow.partnerships.get(invitation.subject_id))
@@ -111,12 +114,13 @@ async def remove_partnership(
     The reseller leaves the provider's resellers; customers associated with it stay
     associated and every delegated admin privilege is unchanged; **no email** is sent.
     Pending partnership invitations of the pair are withdrawn. Emits ``PartnershipRemoved``
-    (listing the customers still associated) and ``InvitationWithdrawn`` per invitation.
+    (listing the provider's customers still associated with the reseller, as IR-9's filter
+    lists them: ``associated_customers``) and ``InvitationWithdrawn`` per invitation.
     Rejections: unknown_partner, forbidden (ACT-1: only the provider), removal_not_confirmed
     (IR-8), partnership_not_active (IR-8: nothing to remove).
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-8")
-    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, provider.tenant_id, PARTNER_ROLES["RemovePartnership"].allowed)
     rules.ensure_removal_confirmed(cmd.confirm_legitimate_business_purpose)
     partnership = rules.ensure_partnership_removable(
         await uow.partnerships.find(cmd.provider_id, cmd.reseller_id)
@@ -124,13 +128,34 @@ async def remove_partnership(
     now = deps.clock()
     partnership.remove(now)
     await uow.partnerships.save(partnership)
-    associated = await uow.customers.associated_with(cmd.provider_id, cmd.reseller_id)
     removed = PartnershipRemoved(
         provider_id=cmd.provider_id,
         reseller_id=cmd.reseller_id,
-        associated_customer_tenant_ids=[customer.tenant_id for customer in associated],
+        associated_customer_tenant_ids=await associated_customers(uow, cmd.provider_id, cmd.reseller_id),
     )
     withdrawn = await withdraw_pending(
         uow, InvitationKind.PARTNERSHIP, cmd.provider_id, cmd.reseller_id, "partnership_removed", now
     )
     return Effects(events=[removed, *withdrawn])
+
+
+async def associated_customers(uow: UnitOfWork, provider_id: str, reseller_id: str) -> list[str]:
+    """IR-8, IR-9: the tenant ids, sorted, of the provider's customers associated with the
+    reseller (``rules.is_providers_customer`` and ``rules.associated_with_reseller``): the
+    customers created for the reseller and those holding a subscription associated with it,
+    read with their active relationships."""
+    created = await uow.customers.created_for(reseller_id)
+    subscriptions = await uow.subscriptions.associated_with(reseller_id)
+    candidates = {customer.tenant_id: customer for customer in created}
+    for tenant_id in sorted({s.customer_tenant_id for s in subscriptions} - candidates.keys()):
+        customer = await uow.customers.get(tenant_id)
+        if customer is not None:
+            candidates[tenant_id] = customer
+    associated = []
+    for tenant_id, customer in sorted(candidates.items()):
+        partners = [r.partner_id for r in await uow.relationships.active_for_customer(tenant_id)]
+        if rules.is_providers_customer(customer, provider_id, partners) and rules.associated_with_reseller(
+            customer, subscriptions, reseller_id
+        ):
+            associated.append(tenant_id)
+    return associated

@@ -1,9 +1,11 @@
 """What each use case will read, said before it runs, so a fetch's rows load in one query per
 table (``UnitOfWork.load``) instead of one per row.
 
-Two rounds: ``first_round`` reads only the commands; ``second_round`` runs after the first
+Three rounds: ``first_round`` reads only the commands; ``second_round`` runs after the first
 load and follows what it found (an invitation's parties, the provider behind an actor's
-tenant, a customer's partners). Both are a forecast, never a rule: a row they miss is
+tenant, a customer's partners); ``third_round`` follows the second's rows (the existing
+subscriptions a 21Vianet offer names, read when it is accepted), and usually names
+nothing, which costs no statement. All are a forecast, never a rule: a row they miss is
 still found by its repository (a counted loader miss), so a forecast can only be slow,
 never wrong.
 """
@@ -75,6 +77,20 @@ async def second_round(commands: Iterable[tuple[Any, ActorRef]], uow: UnitOfWork
     return needs
 
 
+async def third_round(commands: Iterable[tuple[Any, ActorRef]], uow: UnitOfWork) -> Needs:
+    """The rows found through the second round's rows: the subscriptions named by the
+    relationship requests being accepted (PR-5). Reads ``uow`` from memory."""
+    needs = Needs()
+    for command, _ in commands:
+        if isinstance(command, AcceptResellerRelationship):
+            invitation = await uow.invitations.get_by_token_hash(hash_token(command.token))
+            if invitation is not None and invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
+                relationship = await uow.relationships.get(invitation.subject_id)
+                if relationship is not None:
+                    needs.subscriptions.update(relationship.partner_of_record_subscriptions)
+    return needs
+
+
 def _register_partner(cmd: RegisterPartner, actor: ActorRef, needs: Needs) -> None:
     needs.partners.add(cmd.partner_id)
     if not (cmd.csp_enrolled and cmd.mpa_active):
@@ -84,6 +100,7 @@ def _register_partner(cmd: RegisterPartner, actor: ActorRef, needs: Needs) -> No
 def _request_relationship(cmd: RequestResellerRelationship, actor: ActorRef, needs: Needs) -> None:
     needs.partners.add(cmd.partner_id)
     needs.customers.add(cmd.customer.tenant_id)
+    needs.subscriptions.update(cmd.partner_of_record_subscription_ids)
     # read by an acceptance later in the same fetch (it withdraws the pair's other invitations)
     needs.pending_invitations.add((RESELLER, cmd.partner_id, cmd.customer.tenant_id))
 
@@ -117,7 +134,7 @@ def _remove_partnership(cmd: RemovePartnership, actor: ActorRef, needs: Needs) -
     pair = (cmd.provider_id, cmd.reseller_id)
     needs.partners.add(cmd.provider_id)
     needs.partnerships.add(pair)
-    needs.associated_customers.add(pair)
+    needs.reseller_customers.add(cmd.reseller_id)
     needs.pending_invitations.add((PARTNERSHIP, *pair))
 
 

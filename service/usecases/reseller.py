@@ -20,7 +20,7 @@ from contracts.events import (
 )
 from service.domain import rules
 from service.domain.actors import (
-    PARTNER_RELATIONSHIP_ROLES,
+    PARTNER_ROLES,
     ActorRef,
     require_customer,
     require_partner,
@@ -32,6 +32,7 @@ from service.domain.model import (
     Offer,
     RelationshipStatus,
     ResellerRelationship,
+    Subscription,
 )
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
@@ -43,7 +44,7 @@ from service.usecases.invitations import (
     parties,
     withdraw_pending,
 )
-from service.usecases.subscriptions import record_offer_subscription
+from service.usecases.subscriptions import make_partner_of_record, record_offer_subscription
 
 INVITATION_TEMPLATE = "reseller_relationship_invitation"
 OFFER_TEMPLATE = "partner_offer_21vianet"
@@ -54,25 +55,35 @@ async def request_reseller_relationship(
     cmd: RequestResellerRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
 ) -> Effects:
     """Invite a customer's admin by email (RR-1), with or without DAP (RR-2); in china-21vianet
-    this is the partner's offer (PR-5), with DAP and optionally a trial or purchase.
+    this is the partner's offer (PR-5), with DAP and optionally a trial or purchase and
+    existing subscriptions of the customer for the partner of record.
 
-    Emits ``ResellerRelationshipRequested`` and one invitation (or offer) email. Rejections:
-    unknown_partner, forbidden (ACT-1; PR-5 for an offer outside china-21vianet),
+    While the pair's relationship is active the request asks for what it lacks (RR-8: DAP
+    again, document 002; PR-5: a trial, a purchase, a partner of record): the same email,
+    link and acceptance rules, and ``ResellerRelationshipRequested`` names the active
+    relationship, which the acceptance keeps. Emits ``ResellerRelationshipRequested`` and one
+    invitation (or offer) email. Rejections: unknown_partner, forbidden (ACT-1: roles of
+    document 003; PR-5 for an offer or named subscriptions outside china-21vianet),
     customer_is_csp_partner (MP-3), delegated_admin_required (RR-3, PR-5), region_mismatch
-    (RR-4), already_exists (MP-1).
+    (RR-4), unknown_subscription (PR-5: not the customer's), already_exists (MP-1: nothing
+    new for an active relationship).
     """
     partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
-    require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestResellerRelationship"].allowed)
     customer = await customer_for_request(uow, cmd.customer)
     rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
     rules.ensure_delegated_admin_allowed(customer.cloud, cmd.include_delegated_admin)
     rules.ensure_delegated_admin_offered(customer.cloud, cmd.include_delegated_admin)
-    rules.ensure_offer_allowed(customer.cloud, cmd.offer is not None)
+    named = tuple(dict.fromkeys(cmd.partner_of_record_subscription_ids))
+    rules.ensure_offer_allowed(customer.cloud, cmd.offer is not None or bool(named))
     deps.regions.ensure_same_region(partner.country, customer.country)
-    rules.ensure_no_active_relationship(await uow.relationships.find(partner.partner_id, customer.tenant_id))
+    subscriptions = rules.ensure_subscriptions_of(
+        [(subscription_id, await uow.subscriptions.get(subscription_id)) for subscription_id in named],
+        customer.tenant_id,
+        "PR-5",
+    )
 
     now = deps.clock()
-    await uow.customers.save(customer)
     offer = Offer(cmd.offer.offer_id, cmd.offer.kind, cmd.offer.quantity) if cmd.offer else None
     relationship = ResellerRelationship(
         deps.new_id(),
@@ -82,7 +93,13 @@ async def request_reseller_relationship(
         RelationshipStatus.PENDING,
         now,
         offer=offer,
+        partner_of_record_subscriptions=named,
     )
+    active = await _active_relationship(uow, partner.partner_id, customer.tenant_id)
+    rules.ensure_asks_something_new(
+        relationship, active, _new_partner_of_record(subscriptions, partner.partner_id)
+    )
+    await uow.customers.save(customer)
     await uow.relationships.save(relationship)
     issued = await issue_invitation(
         uow,
@@ -103,15 +120,17 @@ async def request_reseller_relationship(
             "customer_company_name": customer.company_name,
             "cloud": customer.cloud,
             "include_delegated_admin": cmd.include_delegated_admin,
+            "delegated_admin_held": active is not None and active.delegated_admin,
             "message": cmd.message,
             "offer": offer,
+            "partner_of_record_subscriptions": list(named),
         },
         now=now,
     )
     return Effects(
         events=[
             ResellerRelationshipRequested(
-                relationship_id=relationship.relationship_id,
+                relationship_id=(active or relationship).relationship_id,
                 partner_id=partner.partner_id,
                 customer_tenant_id=customer.tenant_id,
                 include_delegated_admin=cmd.include_delegated_admin,
@@ -123,6 +142,19 @@ async def request_reseller_relationship(
         ],
         emails=[issued.email],
     )
+
+
+async def _active_relationship(
+    uow: UnitOfWork, partner_id: str, customer_tenant_id: str
+) -> ResellerRelationship | None:
+    """The pair's active relationship, if any (MP-1: at most one)."""
+    found = await uow.relationships.find(partner_id, customer_tenant_id)
+    return found if found is not None and found.active else None
+
+
+def _new_partner_of_record(subscriptions: list[Subscription], partner_id: str) -> bool:
+    """PR-5: whether authorizing would make the partner partner of record of one more subscription."""
+    return any(subscription.partner_of_record != partner_id for subscription in subscriptions)
 
 
 async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
@@ -150,11 +182,16 @@ async def accept_reseller_relationship(
 ) -> Effects:
     """The customer's global admin accepts (RR-5); the relationship becomes active (RR-7).
 
-    Emits ``ResellerRelationshipAccepted``, ``InvitationWithdrawn`` for the pair's other
-    pending invitations, and for a 21Vianet offer with a trial or purchase (PR-5)
-    ``SubscriptionRecorded`` + ``PartnerOfRecordChanged``. Rejections: invalid_token (INV-3), forbidden
-    (ACT-1), invitation_expired (INV-2), invitation_already_used (INV-1), not_global_admin
-    and customer_agreement_not_accepted (RR-5), already_exists (MP-1).
+    A request made while the pair's relationship was active is applied to it instead
+    (RR-8: DAP granted again; the relationship keeps its id, acceptance time and history).
+    Emits ``ResellerRelationshipAccepted`` (the relationship now active, with its DAP),
+    ``InvitationWithdrawn`` for the pair's other pending invitations, and for a 21Vianet
+    offer (PR-5) ``SubscriptionRecorded`` + ``PartnerOfRecordChanged`` for its trial or
+    purchase and ``PartnerOfRecordChanged`` for each named subscription whose partner of
+    record changes. Rejections: invalid_token (INV-3), forbidden (ACT-1), invitation_expired
+    (INV-2), invitation_already_used (INV-1), not_global_admin and
+    customer_agreement_not_accepted (RR-5), already_exists (MP-1: nothing new for the
+    active relationship).
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
@@ -164,22 +201,36 @@ async def accept_reseller_relationship(
     relationship, customer = rules.ensure_invitation_target(
         await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
     )
-    rules.ensure_no_active_relationship(
-        await uow.relationships.find(relationship.partner_id, relationship.customer_tenant_id)
+    rules.ensure_no_active_relationship(relationship)
+    active = await _active_relationship(uow, relationship.partner_id, relationship.customer_tenant_id)
+    named = [
+        subscription
+        for subscription_id in relationship.partner_of_record_subscriptions
+        if (subscription := await uow.subscriptions.get(subscription_id)) is not None
+        and subscription.customer_tenant_id == customer.tenant_id
+    ]
+    rules.ensure_asks_something_new(
+        relationship, active, _new_partner_of_record(named, relationship.partner_id)
     )
     agreed_at = customer.accept_customer_agreement(cmd.accept_customer_agreement, now)
     invitation.use(InvitationStatus.ACCEPTED, now)
-    relationship.activate(now)
+    if active is None:
+        relationship.activate(now)
+        held = relationship
+    else:
+        relationship.apply_to(active, now)
+        held = active
+        await uow.relationships.save(active)
     await uow.customers.save(customer)
     await uow.invitations.save(invitation)
     await uow.relationships.save(relationship)
     effects = Effects(
         events=[
             ResellerRelationshipAccepted(
-                relationship_id=relationship.relationship_id,
-                partner_id=relationship.partner_id,
-                customer_tenant_id=relationship.customer_tenant_id,
-                delegated_admin_granted=relationship.delegated_admin,
+                relationship_id=held.relationship_id,
+                partner_id=held.partner_id,
+                customer_tenant_id=held.customer_tenant_id,
+                delegated_admin_granted=held.delegated_admin,
                 customer_agreement_accepted_at=agreed_at,
             )
         ]
@@ -194,6 +245,9 @@ async def accept_reseller_relationship(
     )
     if relationship.offer is not None:
         effects.events += await record_offer_subscription(uow, relationship, relationship.offer, now)
+    for subscription in named:
+        changed = await make_partner_of_record(uow, subscription, relationship.partner_id, now)
+        effects.events += [changed] if changed is not None else []
     return effects
 
 
@@ -214,7 +268,7 @@ async def decline_invitation(
         reseller = rules.ensure_partner_known(
             await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
         )
-        require_partner(actor, reseller.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+        require_partner(actor, reseller.tenant_id, PARTNER_ROLES["DeclineInvitation"].allowed)
     invitation.use(InvitationStatus.DECLINED, now)
     await uow.invitations.save(invitation)
     await close_subject(uow, invitation, now)
@@ -263,7 +317,7 @@ async def remove_reseller_relationship(
     """
     rules.ensure_not_customer(actor.kind)
     partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id, "PR-4")
-    require_partner(actor, partner.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RemoveResellerRelationship"].allowed)
     relationship = rules.ensure_relationship_active(
         await uow.relationships.find(cmd.partner_id, cmd.customer_tenant_id), "unknown_customer", "PR-4"
     )

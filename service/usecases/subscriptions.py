@@ -14,7 +14,7 @@ from contracts.events import (
 )
 from service.domain import rules
 from service.domain.actors import (
-    PARTNER_RELATIONSHIP_ROLES,
+    PARTNER_ROLES,
     ActorRef,
     require_customer,
     require_partner,
@@ -42,15 +42,16 @@ async def record_attribution(
     return change
 
 
-async def acting_provider(uow: UnitOfWork, actor: ActorRef, rule: str) -> Partner:
+async def acting_provider(uow: UnitOfWork, actor: ActorRef, rule: str, command_type: str) -> Partner:
     """The indirect provider behind a partner actor (by its Partner Center tenant).
 
-    Rejections: forbidden (ACT-1: not a partner or lacking a role; ``rule``: not an
-    indirect provider), unknown_partner (no partner registered for the tenant).
+    Rejections: forbidden (ACT-1: not a partner or lacking a role ``PARTNER_ROLES`` gives
+    ``command_type``; ``rule``: not an indirect provider), unknown_partner (no partner
+    registered for the tenant).
     """
     require_partner_kind(actor)
     provider = rules.ensure_registered_for_tenant(await uow.partners.get_by_tenant(actor.tenant_id), rule)
-    require_partner(actor, provider.tenant_id, PARTNER_RELATIONSHIP_ROLES)
+    require_partner(actor, provider.tenant_id, PARTNER_ROLES[command_type].allowed)
     return rules.ensure_indirect_provider(provider, rule)
 
 
@@ -70,9 +71,10 @@ async def associate_reseller(
 
     Rejections: forbidden (ACT-1, IR-6: not an indirect provider), unknown_customer,
     unknown_subscription, unknown_partner (the reseller's MPN ID), partnership_not_active
-    (IR-6), already_exists (the reseller is already associated).
+    (IR-6), reseller_not_enrolled (IR-2: no longer an enrolled indirect reseller with an
+    active MPA), already_exists (the reseller is already associated).
     """
-    provider = await acting_provider(uow, actor, "IR-6")
+    provider = await acting_provider(uow, actor, "IR-6", "AssociateReseller")
     await providers_customer(uow, provider, cmd.customer_tenant_id)
     subscription = rules.ensure_subscription_of(
         await uow.subscriptions.get(cmd.subscription_id), cmd.subscription_id, cmd.customer_tenant_id, "IR-6"
@@ -102,10 +104,11 @@ def reseller_associated(
 
 
 async def _active_reseller(uow: UnitOfWork, provider: Partner, reseller_id: str, rule: str) -> Partner:
-    """The reseller is registered and in an active partnership with the provider (IR-1)."""
+    """The reseller is registered, in an active partnership with the provider (IR-1), and
+    still an enrolled indirect reseller with an active MPA (IR-2, at every provider action)."""
     reseller = rules.ensure_partner_known(await uow.partners.get(reseller_id), reseller_id, rule)
     rules.ensure_partnership_active(await uow.partnerships.find(provider.partner_id, reseller_id), rule)
-    return reseller
+    return rules.ensure_reseller_enrolled(reseller)
 
 
 async def assign_support_contact(
@@ -115,9 +118,10 @@ async def assign_support_contact(
     subscription's support contact. Emits ``SupportContactAssigned``.
 
     Rejections: forbidden (ACT-1; IR-7 when a ``provider`` contact is not the provider),
-    unknown_customer, unknown_subscription, unknown_partner, partnership_not_active (IR-7).
+    unknown_customer, unknown_subscription, unknown_partner, partnership_not_active (IR-7),
+    reseller_not_enrolled (IR-2: a ``reseller`` contact no longer enrolled with an active MPA).
     """
-    provider = await acting_provider(uow, actor, "IR-7")
+    provider = await acting_provider(uow, actor, "IR-7", "AssignSupportContact")
     await providers_customer(uow, provider, cmd.customer_tenant_id)
     subscription = rules.ensure_subscription_of(
         await uow.subscriptions.get(cmd.subscription_id), cmd.subscription_id, cmd.customer_tenant_id, "IR-7"
@@ -178,6 +182,19 @@ def partner_of_record_changed(subscription: Subscription, change: Change) -> Par
         previous_mpn_id=change.previous,
         valid_from=change.valid_from,
     )
+
+
+async def make_partner_of_record(
+    uow: UnitOfWork, subscription: Subscription, partner_id: str, now: datetime
+) -> PartnerOfRecordChanged | None:
+    """PR-5: the customer authorized a 21Vianet partner's offer naming ``subscription``: the
+    partner is its partner of record from ``now`` (replacing any other). ``None`` when it
+    already was (nothing is recorded)."""
+    if subscription.partner_of_record == partner_id:
+        return None
+    change = await record_attribution(uow, subscription, Attribute.PARTNER_OF_RECORD, partner_id, now)
+    await uow.subscriptions.save(subscription)
+    return partner_of_record_changed(subscription, change) if change is not None else None
 
 
 def offer_subscription_id(relationship_id: str) -> str:

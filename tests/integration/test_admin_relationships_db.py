@@ -28,6 +28,7 @@ from tests.integration.test_batch_path import Units, fetch, tokens
 from tests.integration.test_read_side import api
 from tests.unit.fakes import FixedClock, make_deps
 from tests.unit.test_admin_relationships import (
+    admin_agent,
     approve_admin,
     request_admin,
     set_auto_extend,
@@ -39,7 +40,6 @@ from tests.unit.test_usecases import (
     customer_details,
     decline_command,
     new_partner,
-    partner_actor,
     register_command,
 )
 
@@ -109,9 +109,9 @@ async def test_gdap_commands_run_on_the_batch_path_without_a_loader_miss(engine:
 
     outcomes = await bus.handle_batch(
         fetch(
-            set_auto_extend(ids[first["tenant_id"]], "P180D", partner_actor(partner)),
+            set_auto_extend(ids[first["tenant_id"]], "P180D", admin_agent(partner)),
             terminate_admin(ids[second["tenant_id"]], customer_actor(second["tenant_id"])),
-            set_auto_extend(ids[second["tenant_id"]], "P180D", partner_actor(partner)),  # terminated
+            set_auto_extend(ids[second["tenant_id"]], "P180D", admin_agent(partner)),  # terminated
         )
     )
 

@@ -65,7 +65,7 @@ def acting_partner(partner: dict[str, Any]) -> dict[str, Any]:
         "kind": "partner",
         "tenant_id": partner["tenant_id"],
         "user": f"agent@{partner['partner_id']}.example",
-        "roles": ["admin-agent"],
+        "roles": ["sales-agent"],
     }
 
 

@@ -50,7 +50,7 @@ def a_request(
             "kind": "partner",
             "tenant_id": partner["tenant_id"],
             "user": "agent@contoso.example",
-            "roles": ["admin-agent"],
+            "roles": ["sales-agent"],
         },
         "partner_id": partner["partner_id"],
         "include_delegated_admin": dap,

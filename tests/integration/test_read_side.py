@@ -534,7 +534,10 @@ async def test_provider_customers_are_its_own_and_related_ones_each_once(client:
 
 
 async def test_ir9_provider_customers_filtered_by_reseller(client: httpx.AsyncClient) -> None:
-    for reseller, expected in ((RESELLER_A, [BOB]), (RESELLER_B, [CAROL]), (RESELLER_GONE, [])):
+    """Associated (IR-5, IR-6): created for the reseller, or holding an active subscription whose
+    current reseller is it: BOB was created for A and holds SUBSCRIPTION, now B's; FRANK,
+    another provider's customer, never."""
+    for reseller, expected in ((RESELLER_A, [BOB]), (RESELLER_B, [BOB, CAROL]), (RESELLER_GONE, [])):
         response = await client.get(f"/providers/{PROVIDER}/customers", params={"reseller_id": reseller})
 
         assert response.status_code == 200

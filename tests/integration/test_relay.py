@@ -167,7 +167,7 @@ async def test_the_outbox_keeps_the_template_parameters_not_a_rendered_message(d
         )
         assert registered is Outcome.APPLIED
         actor = {"kind": "partner", "tenant_id": register["tenant_id"], "user": "a@contoso.example"}
-        actor["roles"] = ["admin-agent"]  # type: ignore[assignment]
+        actor["roles"] = ["sales-agent"]  # type: ignore[assignment]
         request = {
             "actor": actor,
             "partner_id": "1000001",
@@ -200,8 +200,10 @@ async def test_the_outbox_keeps_the_template_parameters_not_a_rendered_message(d
         "customer_company_name": "Fabrikam AB",
         "cloud": "public",
         "include_delegated_admin": True,
+        "delegated_admin_held": False,
         "message": "Välkommen!",
         "offer": None,
+        "partner_of_record_subscriptions": [],
         "invitation_url": row["params"]["invitation_url"],
         "expires_at": expires_at.isoformat(),
     }

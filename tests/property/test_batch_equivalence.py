@@ -319,7 +319,7 @@ VALID: dict[str, dict[str, int]] = {
         "duration": 0,
         "auto": 0,
         "name": 0,
-        "actor": 1,
+        "actor": 2,
         "csp": 1,
     },
     "ApproveAdminRelationship": {"ref": 1, "actor": 1, "admin": 1},
@@ -696,7 +696,7 @@ class Builder:
         data = {
             "actor": customer_actor(customer.tenant_id)
             if a["actor"] == 0
-            else self.partner_actor(partner_id),
+            else self.partner_actor(partner_id, ("admin-agent",) if a["actor"] > 1 else ("sales-agent",)),
             "partner_id": partner_id,
             "customer": customer.details(csp=a["csp"] == 0),
             "display_name": ADMIN_NAMES[a["name"]],
@@ -722,10 +722,10 @@ class Builder:
         if actor == 0:
             return customer_actor(tenant)
         if actor == 2:
-            return (P if partner_id != P.partner_id else D).actor()
+            return (P if partner_id != P.partner_id else D).actor("admin-agent")
         if actor == 4:
             return {"kind": "system", "tenant_id": "partnerlink-ops"}
-        return self.partner_actor(partner_id)
+        return self.partner_actor(partner_id, ("admin-agent",))
 
     def TerminateAdminRelationship(self, a: dict[str, int]) -> tuple[Item, None]:
         relationship_id, partner_id, tenant = self.admin(a["ref"])

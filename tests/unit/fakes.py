@@ -154,13 +154,9 @@ class FakeCustomers:
     async def get(self, tenant_id: str) -> Customer | None:
         return self._table.read(tenant_id)
 
-    async def associated_with(self, provider_id: str, reseller_id: str) -> list[Customer]:
+    async def created_for(self, reseller_id: str) -> list[Customer]:
         return sorted(
-            (
-                row
-                for row in self._table.all()
-                if row.provider_id == provider_id and row.associated_reseller_id == reseller_id
-            ),
+            (row for row in self._table.all() if row.associated_reseller_id == reseller_id),
             key=lambda row: row.tenant_id,
         )
 
@@ -269,6 +265,12 @@ class FakeSubscriptions:
     async def for_customer(self, customer_tenant_id: str) -> list[Subscription]:
         return sorted(
             (row for row in self._table.all() if row.customer_tenant_id == customer_tenant_id),
+            key=lambda row: row.subscription_id,
+        )
+
+    async def associated_with(self, reseller_id: str) -> list[Subscription]:
+        return sorted(
+            (row for row in self._table.all() if row.reseller_mpn_id == reseller_id),
             key=lambda row: row.subscription_id,
         )
 

@@ -49,6 +49,11 @@ PARTNER_TIER1_SUPPORT = "4ba39ca4-527c-499a-b93d-d9b492c50246"
 DAY = timedelta(days=1)
 
 
+def admin_agent(partner: Partner) -> dict[str, Any]:
+    """The partner's Admin agent: the role that manages GDAP (ACT-1, Partner Center's GDAP FAQ)."""
+    return partner_actor(partner, "admin-agent")
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -65,7 +70,7 @@ def request_admin(
     message: str | None = None,
 ) -> bytes:
     data: dict[str, Any] = {
-        "actor": actor or partner_actor(partner),
+        "actor": actor or admin_agent(partner),
         "partner_id": partner.partner_id,
         "customer": customer,
         "display_name": display_name,
@@ -294,13 +299,27 @@ async def test_gd1_the_display_name_is_unique_per_partner_and_customer(g: Gdap) 
     assert len(g.h.db.admin_relationships) == 4
 
 
+async def test_gd1_only_the_partners_admin_agent_requests(g: Gdap) -> None:
+    partner = g.h.add_partner(new_partner())
+    for role in ("sales-agent", "global-admin", "user-admin"):
+        outcome = await g.h.send(
+            request_admin(partner, customer_details(), actor=partner_actor(partner, role))
+        )
+        rejected(g, outcome, "forbidden", "ACT-1")
+    _, _, relationship = await g.active(partner=partner)
+    outcome = await g.h.send(
+        terminate_admin(relationship.admin_relationship_id, partner_actor(partner, "sales-agent"))
+    )
+    rejected(g, outcome, "forbidden", "ACT-1")
+
+
 async def test_gd1_the_partner_must_be_registered_enrolled_and_the_actor_itself(g: Gdap) -> None:
     partner = g.h.add_partner(new_partner())
     stranger = g.h.add_partner(new_partner())
     lapsed = g.h.add_partner(Partner(**{**new_partner().__dict__, "mpa_active": False}))
 
     rejected(g, await g.h.send(request_admin(new_partner(), customer_details())), "unknown_partner", "GD-1")
-    outcome = await g.h.send(request_admin(partner, customer_details(), actor=partner_actor(stranger)))
+    outcome = await g.h.send(request_admin(partner, customer_details(), actor=admin_agent(stranger)))
     rejected(g, outcome, "forbidden", "ACT-1")
     customer = customer_details()
     outcome = await g.h.send(request_admin(partner, customer, actor=customer_actor(customer["tenant_id"])))
@@ -412,7 +431,7 @@ async def test_gd4_only_a_global_admin_of_that_customer_approves_and_the_link_wo
     rejected(
         g, await g.h.send(approve_admin(token, tenant, actor=customer_actor(other))), "forbidden", "ACT-1"
     )
-    outcome = await g.h.send(approve_admin(token, tenant, actor=partner_actor(partner)))
+    outcome = await g.h.send(approve_admin(token, tenant, actor=admin_agent(partner)))
     rejected(g, outcome, "forbidden", "ACT-1")
     rejected(g, await g.h.send(approve_admin("not-a-token", tenant)), "invalid_token", "INV-3")
     assert g.relationship().status is AdminRelationshipStatus.PENDING  # refused attempts spend nothing
@@ -496,7 +515,7 @@ async def test_gd5_a_request_not_approved_in_90_days_expires_by_itself(g: Gdap) 
 @pytest.mark.parametrize("by", ["partner", "customer"])
 async def test_gd6_either_party_terminates_an_active_relationship(g: Gdap, by: str) -> None:
     partner, customer, relationship = await g.active()
-    actor = partner_actor(partner) if by == "partner" else customer_actor(customer["tenant_id"])
+    actor = admin_agent(partner) if by == "partner" else customer_actor(customer["tenant_id"])
     g.h.clock.advance(days=5)
 
     assert await g.h.send(terminate_admin(relationship.admin_relationship_id, actor)) is Outcome.APPLIED
@@ -513,7 +532,7 @@ async def test_gd6_either_party_terminates_an_active_relationship(g: Gdap, by: s
     outcome = await g.h.send(terminate_admin(relationship.admin_relationship_id, actor))
     rejected(g, outcome, "admin_relationship_not_active", "GD-6")
     outcome = await g.h.send(
-        set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner))
+        set_auto_extend(relationship.admin_relationship_id, "P180D", admin_agent(partner))
     )
     rejected(g, outcome, "admin_relationship_not_active", "GD-9")
     assert await g.tick(days=800) == []
@@ -523,18 +542,16 @@ async def test_gd6_only_the_parties_terminate_and_only_an_active_relationship(g:
     partner, customer, token = await g.requested()
     relationship_id = g.relationship().admin_relationship_id
 
-    outcome = await g.h.send(terminate_admin(relationship_id, partner_actor(partner)))
+    outcome = await g.h.send(terminate_admin(relationship_id, admin_agent(partner)))
     rejected(g, outcome, "admin_relationship_not_active", "GD-6")  # still pending
     assert await g.h.send(approve_admin(token, customer["tenant_id"])) is Outcome.APPLIED
     stranger = g.h.add_partner(new_partner())
-    rejected(
-        g, await g.h.send(terminate_admin(relationship_id, partner_actor(stranger))), "forbidden", "ACT-1"
-    )
+    rejected(g, await g.h.send(terminate_admin(relationship_id, admin_agent(stranger))), "forbidden", "ACT-1")
     outcome = await g.h.send(terminate_admin(relationship_id, customer_actor(str(uuid4()))))
     rejected(g, outcome, "forbidden", "ACT-1")
     system = {"kind": "system", "tenant_id": "ops"}
     rejected(g, await g.h.send(terminate_admin(relationship_id, system)), "forbidden", "ACT-1")
-    outcome = await g.h.send(terminate_admin("no-such-relationship", partner_actor(partner)))
+    outcome = await g.h.send(terminate_admin("no-such-relationship", admin_agent(partner)))
     rejected(g, outcome, "unknown_admin_relationship", "GD-6")
     assert g.relationship().status is AdminRelationshipStatus.ACTIVE
 
@@ -593,7 +610,7 @@ async def test_gd7_no_warning_while_it_will_extend_and_the_smallest_due_one_when
 
     assert await g.tick(days=35) == []  # 5 days left, auto-extend on: no warnings
     outcome = await g.h.send(
-        set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner))
+        set_auto_extend(relationship.admin_relationship_id, "PT0S", admin_agent(partner))
     )
     assert outcome is Outcome.APPLIED
 
@@ -655,7 +672,7 @@ async def test_gd9_the_partner_turns_auto_extend_on_and_the_customer_admin_is_to
     emails_before = len(g.h.db.emails)
 
     outcome = await g.h.send(
-        set_auto_extend(relationship.admin_relationship_id, "P180D", partner_actor(partner))
+        set_auto_extend(relationship.admin_relationship_id, "P180D", admin_agent(partner))
     )
 
     assert outcome is Outcome.APPLIED
@@ -667,7 +684,7 @@ async def test_gd9_the_partner_turns_auto_extend_on_and_the_customer_admin_is_to
     assert "a\u00e7t\u0131" in mail["Subject"] and "Helpdesk 2027" in mail["Subject"]  # turned on
 
     outcome = await g.h.send(
-        set_auto_extend(relationship.admin_relationship_id, "PT0S", partner_actor(partner))
+        set_auto_extend(relationship.admin_relationship_id, "PT0S", admin_agent(partner))
     )
     assert outcome is Outcome.APPLIED
     assert "kapatt\u0131" in g.h.emails()[-1]["Subject"]  # turned off
@@ -679,17 +696,15 @@ async def test_gd9_refused_for_the_customer_the_same_value_and_global_administra
 
     outcome = await g.h.send(set_auto_extend(rid, "P180D", customer_actor(customer["tenant_id"])))
     rejected(g, outcome, "forbidden", "ACT-1")
+    rejected(g, await g.h.send(set_auto_extend(rid, "PT0S", admin_agent(partner))), "already_exists", "GD-9")
     rejected(
-        g, await g.h.send(set_auto_extend(rid, "PT0S", partner_actor(partner))), "already_exists", "GD-9"
+        g, await g.h.send(set_auto_extend(rid, "P30D", admin_agent(partner))), "invalid_duration", "GD-3"
     )
-    rejected(
-        g, await g.h.send(set_auto_extend(rid, "P30D", partner_actor(partner))), "invalid_duration", "GD-3"
-    )
-    outcome = await g.h.send(set_auto_extend("no-such-relationship", "P180D", partner_actor(partner)))
+    outcome = await g.h.send(set_auto_extend("no-such-relationship", "P180D", admin_agent(partner)))
     rejected(g, outcome, "unknown_admin_relationship", "GD-9")
 
     _, _, with_ga = await g.active(partner=partner, roles=[GLOBAL_ADMINISTRATOR], display_name="Break glass")
-    outcome = await g.h.send(set_auto_extend(with_ga.admin_relationship_id, "P180D", partner_actor(partner)))
+    outcome = await g.h.send(set_auto_extend(with_ga.admin_relationship_id, "P180D", admin_agent(partner)))
     rejected(g, outcome, "auto_extend_not_allowed", "GD-3")
 
 

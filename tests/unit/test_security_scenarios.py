@@ -68,9 +68,9 @@ async def test_t8_every_command_refuses_every_wrong_actor(tmp_path: Path) -> Non
     assert bounds(result)["applied"] == 0
     assert bounds(result)["command types not covered"] == 0
     assert bounds(result)["rightful actors' controls refused"] == 0
-    assert result.commands_sent == 104
+    assert result.commands_sent == 105
     assert result.rejected == {
-        "forbidden": 97,
+        "forbidden": 98,
         "not_global_admin": 2,
         "customer_cannot_remove_relationship": 1,
         "unknown_customer": 2,

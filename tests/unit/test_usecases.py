@@ -67,7 +67,7 @@ def partner_actor(partner: Partner, *roles: str) -> dict[str, Any]:
         "kind": "partner",
         "tenant_id": partner.tenant_id,
         "user": "agent@contoso.example",
-        "roles": list(roles or ("admin-agent",)),
+        "roles": list(roles or ("sales-agent",)),
     }
 
 
