@@ -75,6 +75,8 @@ class ResellerRelationshipAccepted(Outbound):
     customer_tenant_id: str
     delegated_admin_granted: bool
     customer_agreement_accepted_at: datetime
+    accepted_by: str | None = None
+    """addition to v1: the user who accepted (``accepted_by.user``)"""
 
 
 class InvitationDeclined(Outbound):
@@ -85,6 +87,8 @@ class InvitationDeclined(Outbound):
     provider_id: MpnId | None = None
     reseller_id: MpnId | None = None
     reason: str | None = None
+    declined_by: str | None = None
+    """addition to v1: the user who declined (the actor's ``user``)"""
 
 
 class InvitationExpired(Outbound):
@@ -132,6 +136,8 @@ class PartnershipAccepted(Outbound):
     partnership_id: str
     provider_id: MpnId
     reseller_id: MpnId
+    accepted_by: str | None = None
+    """addition to v1: the user who accepted (the actor's ``user``)"""
 
 
 class PartnershipRemoved(Outbound):

@@ -33,6 +33,7 @@ from service.domain.model import (
     RelationshipStatus,
     ResellerRelationship,
 )
+from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
 from service.usecases.invitations import (
@@ -150,6 +151,9 @@ async def accept_reseller_relationship(
 ) -> Effects:
     """The customer's global admin accepts (RR-5); the relationship becomes active (RR-7).
 
+    RR-5 is decided by ``accepted_by.directory_role_ids`` (and ``tenant_id``) when the producer
+    verified the user's sign-in (the acceptance page sends them), else by ``is_global_admin``.
+
     Emits ``ResellerRelationshipAccepted``, ``InvitationWithdrawn`` for the pair's other
     pending invitations, and for a 21Vianet offer with a trial or purchase (PR-5)
     ``SubscriptionRecorded`` + ``PartnerOfRecordChanged``. Rejections: invalid_token (INV-3), forbidden
@@ -160,7 +164,15 @@ async def accept_reseller_relationship(
     invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
     require_customer(actor, invitation.invitee_id)
     invitation.ensure_usable(now)
-    rules.ensure_global_admin(cmd.accepted_by.is_global_admin)
+    accepted_by = cmd.accepted_by
+    rules.ensure_global_admin(
+        verified_global_admin(
+            accepted_by.is_global_admin,
+            accepted_by.tenant_id,
+            accepted_by.directory_role_ids,
+            invitation.invitee_id,
+        )
+    )
     relationship, customer = rules.ensure_invitation_target(
         await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
     )
@@ -181,6 +193,7 @@ async def accept_reseller_relationship(
                 customer_tenant_id=relationship.customer_tenant_id,
                 delegated_admin_granted=relationship.delegated_admin,
                 customer_agreement_accepted_at=agreed_at,
+                accepted_by=accepted_by.user,
             )
         ]
     )
@@ -221,6 +234,7 @@ async def decline_invitation(
         invitation_id=invitation.invitation_id,
         kind=invitation.kind.value,
         reason=cmd.reason,
+        declined_by=actor.user,
         **parties(invitation),
     )
     return Effects(events=[declined])
