@@ -15,13 +15,16 @@ from contextlib import asynccontextmanager
 import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.envelope import CONTENT_TYPE
+from handlers.acceptance import PublishCommand, acceptance_page, acceptance_router
 from handlers.billing import billing_router
 from handlers.commands import commands_router
 from handlers.http import create_http_app
 from handlers.http_server import HttpServer
+from service.adapters.outcomes import KafkaOutcomeWatcher, OutcomeBook
 from service.bootstrap import Service, running_service
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
@@ -94,20 +97,33 @@ async def serving_read_api(
     service: Service,
     broker_ready: Callable[[], Awaitable[bool]],
     sock: socket.socket | None = None,
+    publish_command: PublishCommand | None = None,
 ) -> AsyncIterator[HttpServer | None]:
     """The read API on ``http_host:http_port`` (or on ``sock``, bound by the start-up checks)
-    while the service runs (if ``http_enabled``)."""
+    while the service runs (if ``http_enabled``), with the acceptance page
+    (``handlers/acceptance.py``) when ``publish_command`` is given: it publishes the answers
+    to the commands topic and learns their outcomes from the events topic."""
     if not settings.http_enabled:
         yield None
         return
     app = create_http_app(service.engine, broker_ready, SmtpCheck(settings))
+    watcher: KafkaOutcomeWatcher | None = None
+    if publish_command is not None:
+        book = OutcomeBook()
+        page = acceptance_page(settings, service.engine, publish_command, book)
+        app.include_router(acceptance_router(page))
+        security = parse_security(kafka_security(settings))
+        watcher = KafkaOutcomeWatcher(book, settings.kafka_bootstrap_servers, settings.events_topic, security)
+        watcher.start()
     server = HttpServer(app, settings.http_host, settings.http_port, sock)
-    await server.start()
-    service.http_port = server.port
     try:
+        await server.start()
+        service.http_port = server.port
         yield server
     finally:
         await server.stop()
+        if watcher is not None:
+            await watcher.stop()
 
 
 class _Runtime:
@@ -159,11 +175,17 @@ def create_app(settings: Settings | None = None, http_socket: socket.socket | No
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
 
+    async def publish_command(key: str, payload: bytes) -> None:
+        """The acceptance page's answers, on the commands topic like any producer's (acks=all)."""
+        await broker.publish(
+            payload, topic=settings.commands_topic, key=key.encode(), headers={"content-type": CONTENT_TYPE}
+        )
+
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         async with running_service(settings, publish_event, dead_letter) as service:
             runtime.service = service
-            async with serving_read_api(settings, service, broker_ready, http_socket):
+            async with serving_read_api(settings, service, broker_ready, http_socket, publish_command):
                 yield
 
     app = FastStream(broker, lifespan=lifespan, logger=logging.getLogger("faststream"))
