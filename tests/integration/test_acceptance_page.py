@@ -211,6 +211,8 @@ async def test_global_admin_follows_the_emailed_link_signs_in_and_accepts(
 
     await sign_in(tab, admin)
     assert await tab.inner_text("#identity") == "Signed in as ga@fabrikam.example. Sign in with another account"
+    if SCREENSHOTS:
+        await tab.screenshot(path=str(DOCS / "acceptance-page-signed-in.png"), full_page=True)
     await tab.check("#agreement")
     await tab.click("#accept")
     await tab.wait_for_selector("#outcome.ok")
