@@ -36,7 +36,7 @@ RejectionReason = Literal[
 ]
 
 
-ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn"})
+ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn", "InvitationReminderSent"})
 """Event types added to contract v1 (additions are allowed; see README "Contract additions")."""
 
 
@@ -98,6 +98,19 @@ class InvitationExpired(Outbound):
     customer_tenant_id: str | None = None
     provider_id: MpnId | None = None
     reseller_id: MpnId | None = None
+
+
+class InvitationReminderSent(Outbound):
+    """INV-4 (an addition to v1): a pending invitation's reminder email, with a second link
+    that works until the same ``expires_at``."""
+
+    invitation_id: str
+    kind: InvitationKind
+    partner_id: MpnId | None = None
+    customer_tenant_id: str | None = None
+    provider_id: MpnId | None = None
+    reseller_id: MpnId | None = None
+    expires_at: datetime
 
 
 class InvitationWithdrawn(Outbound):

@@ -95,6 +95,7 @@ async def running_service(
             settings.expiry_interval_seconds,
             settings.expiry_batch_size,
             on_commit=relay.wake,
+            reminder=timedelta(seconds=settings.invitation_reminder_seconds),
         )
         consumer = CommandConsumer(bus, dead_letter, is_transient=is_transient)
         yield Service(settings, engine, bus, consumer, relay, expiry)

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     link_base_china_21vianet: str = ""
     link_base_partnership: str = ""
     invitation_ttl_seconds: int = Field(default=14 * 86_400, ge=60, description="INV-2: link lifetime (s)")
+    invitation_reminder_seconds: int = Field(
+        default=3 * 86_400, ge=0, description="INV-4: one reminder this long before expiry (s); 0: none"
+    )
 
     # The acceptance page's sign-in (OpenID Connect, authorization code with PKCE)
     oidc_issuer: str = Field(

@@ -335,8 +335,11 @@ async def invitation_by_token(engine: AsyncEngine, token: str) -> InvitationView
     time), with the names the page shows; ``None`` when there is none."""
     inv = orm.invitations
     async with reading(engine) as conn:
-        row = (await conn.execute(select(inv).where(inv.c.token_hash == hash_token(token)))).first()
-        if row is None or not hashes_match(row.token_hash, token):
+        hashed = hash_token(token)
+        query = select(inv).where(or_(inv.c.token_hash == hashed, inv.c.reminder_token_hash == hashed))
+        row = (await conn.execute(query)).first()
+        stored = (row.token_hash, row.reminder_token_hash) if row is not None else ()
+        if row is None or not any(h is not None and hashes_match(h, token) for h in stored):
             return None
         inviter = await _partner_row(conn, row.inviter_id)
         base = {

@@ -15,6 +15,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -92,6 +93,7 @@ async def page_service(
         oidc_client_secret="client-secret-for-tests",
         page_secret="a-page-secret-of-more-than-32-characters",
         page_token_lookups_per_minute=LOOKUPS_PER_MINUTE,
+        expiry_interval_seconds=0.5,
     ) as harness:
         yield harness
 
@@ -338,6 +340,45 @@ async def test_an_expired_link_shows_when_it_expired(
     await tab.goto(invited["link"])
     notice = await tab.inner_text("#notice")
     assert notice.startswith("This invitation expired on ") and "Ask Contoso Cloud AB to send a new one." in notice
+
+
+async def test_the_reminders_link_works_and_spends_the_first_one(
+    page_service: Harness, module_mailbox: FileMailbox, oidc_issuer: str, tab: Any
+) -> None:
+    """INV-4: three days before expiry the background task emails a reminder with a new link;
+    accepting through it spends the first link too."""
+    h = page_service
+    invited = await invite_customer(h, module_mailbox)
+    engine = create_engine(h.settings.database_url, 1)
+    try:
+        async with engine.begin() as conn:  # the clock moved on: two days left
+            await conn.execute(
+                update(orm.invitations)
+                .where(orm.invitations.c.invitee_id == invited["tenant"])
+                .values(expires_at=datetime.now(UTC) + timedelta(days=2))
+            )
+    finally:
+        await engine.dispose()
+    admin_email = f"admin-{invited['tenant'][:8]}@fabrikam.example"
+    reminder = await module_mailbox.wait_for(
+        lambda m: m["To"] == admin_email and m["Subject"].startswith("Reminder: "), timeout=60
+    )
+    second_link = the_link(reminder)
+    assert second_link != invited["link"]
+    got = await h.wait_until(
+        lambda r: any(e["data"]["customer_tenant_id"] == invited["tenant"] for e in r.of_type("InvitationReminderSent"))
+    )
+    assert [e["causationid"] for e in got.of_type("InvitationReminderSent")
+            if e["data"]["customer_tenant_id"] == invited["tenant"]] != []
+
+    admin = a_user(oidc_issuer, invited["tenant"], roles=[GLOBAL_ADMINISTRATOR])
+    await tab.goto(second_link)
+    await sign_in(tab, admin)
+    await tab.check("#agreement")
+    await tab.click("#accept")
+    await tab.wait_for_selector("#outcome.ok")
+    await tab.goto(invited["link"])
+    assert "already been accepted" in await tab.inner_text("#notice")
 
 
 async def test_a_partnership_is_accepted_by_the_resellers_admin(
