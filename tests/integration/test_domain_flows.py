@@ -354,6 +354,7 @@ async def test_indirect_reseller_lifecycle(kafka, mailbox, database_url) -> None
             "partnership_id": requested["data"]["partnership_id"],
             "provider_id": provider["partner_id"],
             "reseller_id": reseller["partner_id"],
+            "accepted_by": f"agent@{reseller['partner_id']}.example",
         }
 
         # IR-4, IR-5: the provider adds a customer on the reseller's behalf.
