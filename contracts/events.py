@@ -36,7 +36,7 @@ RejectionReason = Literal[
 ]
 
 
-ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn", "InvitationReminderSent"})
+ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn", "InvitationReminderSent", "EmailRequested"})
 """Event types added to contract v1 (additions are allowed; see README "Contract additions")."""
 
 
@@ -199,6 +199,19 @@ class PartnerOfRecordChanged(Outbound):
     mpn_id: MpnId | None
     previous_mpn_id: MpnId | None
     valid_from: datetime
+
+
+class EmailRequested(Outbound):
+    """An addition to v1, on ``partnerlink.notifications`` (``PARTNERLINK_EMAIL_TRANSPORT=kafka``):
+    a composed email for a notification service to deliver; ``message`` is the RFC 5322 bytes,
+    base64. ``EmailSent`` follows once the broker acknowledged it."""
+
+    email_id: str
+    template: str
+    locale: str
+    to: str
+    subject: str
+    message: str
 
 
 class EmailSent(Outbound):

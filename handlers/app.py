@@ -46,6 +46,8 @@ class SmtpCheck:
         self._ok = False
 
     async def __call__(self) -> bool:
+        if self._settings.email_transport != "smtp":
+            return True  # emails go to the notifications topic: the broker's check covers them
         now = time.monotonic()
         if self._checked_at is None or now - self._checked_at >= self._every:
             s = self._settings
@@ -175,6 +177,12 @@ def create_app(settings: Settings | None = None, http_socket: socket.socket | No
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
 
+    async def publish_notification(key: bytes | None, payload: bytes) -> None:
+        """An ``EmailRequested`` on the notifications topic (``email_transport=kafka``), acknowledged."""
+        await broker.publish(
+            payload, topic=settings.notifications_topic, key=key, headers={"content-type": CONTENT_TYPE}
+        )
+
     async def publish_command(key: str, payload: bytes) -> None:
         """The acceptance page's answers, on the commands topic like any producer's (acks=all)."""
         await broker.publish(
@@ -183,7 +191,7 @@ def create_app(settings: Settings | None = None, http_socket: socket.socket | No
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        async with running_service(settings, publish_event, dead_letter) as service:
+        async with running_service(settings, publish_event, dead_letter, publish_notification) as service:
             runtime.service = service
             async with serving_read_api(settings, service, broker_ready, http_socket, publish_command):
                 yield

@@ -343,7 +343,10 @@ async def smtp_error(settings: Settings, seconds: float | None = None) -> str | 
 
 
 async def check_smtp(settings: Settings) -> None:
-    """Log a warning naming host, port and error when the SMTP server does not answer."""
+    """Log a warning naming host, port and error when the SMTP server does not answer (only
+    when emails go over SMTP)."""
+    if settings.email_transport != "smtp":
+        return
     error = await smtp_error(settings)
     if error is not None:
         log.warning(

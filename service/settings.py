@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     smtp_connections: int = Field(default=4, ge=1, description="pooled SMTP connections, one sender each")
     mail_from: str = "Partnerlink <invitations@partnerlink.example>"
+    email_transport: Literal["smtp", "kafka"] = Field(
+        default="smtp",
+        description="smtp: send emails over SMTP; kafka: hand each composed email to a notification "
+        "service as EmailRequested on notifications_topic",
+    )
+    notifications_topic: str = "partnerlink.notifications"
 
     # Invitations and links (RR-6): each link base defaults to the acceptance page at public_url
     public_url: str = Field(
