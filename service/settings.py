@@ -118,12 +118,17 @@ class Settings(BaseSettings):
 
     # Invitations and links (RR-6): each link base defaults to the acceptance page at public_url
     public_url: str = Field(
-        default=DEFAULT_PUBLIC_URL, description="where users reach the acceptance page (http(s)://host[:port])"
+        default=DEFAULT_PUBLIC_URL,
+        description="where users reach the acceptance page (http(s)://host[:port])",
     )
     link_base_public: str = Field(default="", description="unset: <public_url>/invitations/public")
-    link_base_us_government: str = Field(default="", description="unset: <public_url>/invitations/us-government")
+    link_base_us_government: str = Field(
+        default="", description="unset: <public_url>/invitations/us-government"
+    )
     link_base_germany: str = Field(default="", description="unset: <public_url>/invitations/germany")
-    link_base_china_21vianet: str = Field(default="", description="unset: <public_url>/invitations/china-21vianet")
+    link_base_china_21vianet: str = Field(
+        default="", description="unset: <public_url>/invitations/china-21vianet"
+    )
     link_base_partnership: str = Field(default="", description="unset: <public_url>/invitations/partnership")
     invitation_ttl_seconds: int = Field(default=14 * 86_400, ge=60, description="INV-2: link lifetime (s)")
     invitation_reminder_seconds: int = Field(
