@@ -7,7 +7,7 @@ migrated, whose relay is ready to start, and tears everything down on exit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
+from service.adapters.notifications import KafkaMailer, PublishNotification
 from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
@@ -24,6 +25,7 @@ from service.bus import CommandBus
 from service.consumer import CommandConsumer, DeadLetter
 from service.expiry import InvitationExpiry
 from service.relay import OutboxRelay, Publish
+from service.relay_ports import Mailer
 from service.settings import Settings
 from service.tokens import new_token
 from service.usecases import HANDLERS, Dependencies
@@ -67,9 +69,25 @@ def build_composer(settings: Settings) -> JinjaEmailComposer:
     return JinjaEmailComposer(settings.templates_dir or default_templates_dir(), settings.mail_from, utcnow)
 
 
+def mailer_factory(
+    settings: Settings, publish_notification: PublishNotification | None
+) -> Callable[[], Mailer]:
+    """The relay's mail transport: SMTP, or with ``email_transport=kafka`` the notifications
+    topic through ``publish_notification``."""
+    if settings.email_transport == "kafka":
+        if publish_notification is None:
+            raise ValueError("email_transport=kafka needs a publisher for the notifications topic")
+        publish = publish_notification
+        return lambda: KafkaMailer(publish, settings.event_source)
+    return lambda: SmtpSender(settings)
+
+
 @asynccontextmanager
 async def running_service(
-    settings: Settings, publish: Publish, dead_letter: DeadLetter
+    settings: Settings,
+    publish: Publish,
+    dead_letter: DeadLetter,
+    publish_notification: PublishNotification | None = None,
 ) -> AsyncIterator[Service]:
     """Build, migrate (if ``database_auto_migrate``), yield, dispose."""
     engine = create_engine(settings.database_url, settings.pool_size())
@@ -79,7 +97,7 @@ async def running_service(
         relay = OutboxRelay(
             SqlOutboxStore(engine),
             publish,
-            lambda: SmtpSender(settings),
+            mailer_factory(settings, publish_notification),
             build_composer(settings),
             settings,
             new_id,
@@ -95,6 +113,7 @@ async def running_service(
             settings.expiry_interval_seconds,
             settings.expiry_batch_size,
             on_commit=relay.wake,
+            reminder=timedelta(seconds=settings.invitation_reminder_seconds),
         )
         consumer = CommandConsumer(bus, dead_letter, is_transient=is_transient)
         yield Service(settings, engine, bus, consumer, relay, expiry)

@@ -62,8 +62,7 @@ class Harness:
             events_topic=f"events-{run}",
             dlq_topic=f"dlq-{run}",
             relay_poll_interval_seconds=0.1,
-            http_port=free_tcp_port(),
-            **overrides,
+            **{"http_port": free_tcp_port(), **overrides},
         )
         self.http_base = f"http://{self.settings.http_host}:{self.settings.http_port}"
         """the read API of the service under test"""
