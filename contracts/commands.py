@@ -13,6 +13,7 @@ from contracts.envelope import Actor
 from contracts.types import (
     Cloud,
     CountryCode,
+    DirectoryRoleId,
     DisplayName,
     Email,
     FreeText,
@@ -98,8 +99,19 @@ class RequestResellerRelationship(Command):
 
 
 class AcceptedBy(Inbound):
+    """Who accepts. ``tenant_id`` and ``directory_role_ids`` are additions to v1: a producer
+    that verified the user's sign-in (the acceptance page: the ID token's ``tid`` and ``wids``)
+    sends them, and then they decide RR-5 instead of ``is_global_admin``."""
+
     user: Text = Field(min_length=1, max_length=320)
     is_global_admin: bool
+    tenant_id: TenantId | None = Field(default=None, description="the signed-in user's tenant (tid)")
+    directory_role_ids: list[DirectoryRoleId] | None = Field(
+        default=None,
+        max_length=200,
+        description="the signed-in user's Entra ID role template ids (wids); Global Administrator is "
+        "62e90394-69f5-4237-9190-012177145e10",
+    )
 
 
 class AcceptResellerRelationship(Command):
@@ -212,7 +224,9 @@ class RequestAdminRelationship(Command):
 
 
 class ApprovedBy(AcceptedBy):
-    """Who approves: the user, and whether they are a global admin of the customer (GD-4)."""
+    """Who approves: the user, and whether they are a global admin of the customer (GD-4);
+    ``tenant_id`` and ``directory_role_ids`` (a verified sign-in's ``tid`` and ``wids``), when
+    given, decide instead, as for RR-5."""
 
 
 class ApproveAdminRelationship(Command):

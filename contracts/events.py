@@ -45,7 +45,7 @@ RejectionReason = Literal[
 AutoExtend = Literal["P180D", "PT0S"]
 """GD-3: an admin relationship's auto-extend, as events carry it."""
 
-ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn"})
+ADDITIONS_TO_V1 = frozenset({"InvitationWithdrawn", "InvitationReminderSent", "EmailRequested"})
 """Event types added to contract v1 (additions are allowed; see README "Contract additions")."""
 
 
@@ -84,6 +84,8 @@ class ResellerRelationshipAccepted(Outbound):
     customer_tenant_id: str
     delegated_admin_granted: bool
     customer_agreement_accepted_at: datetime
+    accepted_by: str | None = None
+    """addition to v1: the user who accepted (``accepted_by.user``)"""
 
 
 class InvitationDeclined(Outbound):
@@ -94,6 +96,8 @@ class InvitationDeclined(Outbound):
     provider_id: MpnId | None = None
     reseller_id: MpnId | None = None
     reason: str | None = None
+    declined_by: str | None = None
+    """addition to v1: the user who declined (the actor's ``user``)"""
 
 
 class InvitationExpired(Outbound):
@@ -103,6 +107,19 @@ class InvitationExpired(Outbound):
     customer_tenant_id: str | None = None
     provider_id: MpnId | None = None
     reseller_id: MpnId | None = None
+
+
+class InvitationReminderSent(Outbound):
+    """INV-4 (an addition to v1): a pending invitation's reminder email, with a second link
+    that works until the same ``expires_at``."""
+
+    invitation_id: str
+    kind: InvitationKind
+    partner_id: MpnId | None = None
+    customer_tenant_id: str | None = None
+    provider_id: MpnId | None = None
+    reseller_id: MpnId | None = None
+    expires_at: datetime
 
 
 class InvitationWithdrawn(Outbound):
@@ -141,6 +158,8 @@ class PartnershipAccepted(Outbound):
     partnership_id: str
     provider_id: MpnId
     reseller_id: MpnId
+    accepted_by: str | None = None
+    """addition to v1: the user who accepted (the actor's ``user``)"""
 
 
 class PartnershipRemoved(Outbound):
@@ -189,6 +208,19 @@ class PartnerOfRecordChanged(Outbound):
     mpn_id: MpnId | None
     previous_mpn_id: MpnId | None
     valid_from: datetime
+
+
+class EmailRequested(Outbound):
+    """An addition to v1, on ``partnerlink.notifications`` (``PARTNERLINK_EMAIL_TRANSPORT=kafka``):
+    a composed email for a notification service to deliver; ``message`` is the RFC 5322 bytes,
+    base64. ``EmailSent`` follows once the broker acknowledged it."""
+
+    email_id: str
+    template: str
+    locale: str
+    to: str
+    subject: str
+    message: str
 
 
 class EmailSent(Outbound):

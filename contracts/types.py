@@ -68,6 +68,14 @@ TenantId = Annotated[
 ]
 """An Entra ID (Azure AD) tenant id: a GUID, normalised to lower case."""
 
+DirectoryRoleId = Annotated[
+    str,
+    StringConstraints(pattern=_GUID.pattern),
+    AfterValidator(str.lower),
+    Field(examples=["62e90394-69f5-4237-9190-012177145e10"]),
+]
+"""An Entra ID directory role template id (a ``wids`` value): a GUID, normalised to lower case."""
+
 MpnId = Annotated[
     str,
     StringConstraints(pattern=r"^\d{6,7}$"),

@@ -21,11 +21,13 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.envelope import CONTENT_TYPE
+from handlers.acceptance import PublishCommand, acceptance_page, acceptance_router
 from handlers.billing import billing_router
 from handlers.commands import commands_router
 from handlers.http import create_http_app
 from handlers.http_server import HttpServer
 from service.adapters.kafka_events import BatchingEventPublisher
+from service.adapters.outcomes import KafkaOutcomeWatcher, OutcomeBook
 from service.bootstrap import Service, running_service, utcnow
 from service.consumer import CommandConsumer, Record
 from service.logging import configure_logging
@@ -47,6 +49,8 @@ class SmtpCheck:
         self._ok = False
 
     async def __call__(self) -> bool:
+        if self._settings.email_transport != "smtp":
+            return True  # emails go to the notifications topic: the broker's check covers them
         now = time.monotonic()
         if self._checked_at is None or now - self._checked_at >= self._every:
             s = self._settings
@@ -98,20 +102,33 @@ async def serving_read_api(
     service: Service,
     broker_ready: Callable[[], Awaitable[bool]],
     sock: socket.socket | None = None,
+    publish_command: PublishCommand | None = None,
 ) -> AsyncIterator[HttpServer | None]:
     """The read API on ``http_host:http_port`` (or on ``sock``, bound by the start-up checks)
-    while the service runs (if ``http_enabled``)."""
+    while the service runs (if ``http_enabled``), with the acceptance page
+    (``handlers/acceptance.py``) when ``publish_command`` is given: it publishes the answers
+    to the commands topic and learns their outcomes from the events topic."""
     if not settings.http_enabled:
         yield None
         return
     app = create_http_app(service.engine, broker_ready, SmtpCheck(settings))
+    watcher: KafkaOutcomeWatcher | None = None
+    if publish_command is not None:
+        book = OutcomeBook()
+        page = acceptance_page(settings, service.engine, publish_command, book)
+        app.include_router(acceptance_router(page))
+        security = parse_security(kafka_security(settings))
+        watcher = KafkaOutcomeWatcher(book, settings.kafka_bootstrap_servers, settings.events_topic, security)
+        watcher.start()
     server = HttpServer(app, settings.http_host, settings.http_port, sock)
-    await server.start()
-    service.http_port = server.port
     try:
+        await server.start()
+        service.http_port = server.port
         yield server
     finally:
         await server.stop()
+        if watcher is not None:
+            await watcher.stop()
 
 
 class _Runtime:
@@ -166,6 +183,18 @@ def create_app(
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
 
+    async def publish_notification(key: bytes | None, payload: bytes) -> None:
+        """An ``EmailRequested`` on the notifications topic (``email_transport=kafka``), acknowledged."""
+        await broker.publish(
+            payload, topic=settings.notifications_topic, key=key, headers={"content-type": CONTENT_TYPE}
+        )
+
+    async def publish_command(key: str, payload: bytes) -> None:
+        """The acceptance page's answers, on the commands topic like any producer's (acks=all)."""
+        await broker.publish(
+            payload, topic=settings.commands_topic, key=key.encode(), headers={"content-type": CONTENT_TYPE}
+        )
+
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         # built here, in the running loop: aiokafka refuses to build a producer outside one
@@ -182,9 +211,11 @@ def create_app(
         )
         await events_producer.start()
         try:
-            async with running_service(settings, publish_event, dead_letter, clock) as service:
+            async with running_service(
+                settings, publish_event, dead_letter, publish_notification, clock
+            ) as service:
                 runtime.service = service
-                async with serving_read_api(settings, service, broker_ready, http_socket):
+                async with serving_read_api(settings, service, broker_ready, http_socket, publish_command):
                     yield
         finally:
             await publish_event.drain()

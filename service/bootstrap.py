@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
+from service.adapters.notifications import KafkaMailer, PublishNotification
 from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
@@ -26,6 +27,7 @@ from service.consumer import CommandConsumer, DeadLetter
 from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
 from service.relay import OutboxRelay, Publish
+from service.relay_ports import Mailer
 from service.settings import Settings
 from service.tokens import new_token
 from service.usecases import HANDLERS, Dependencies
@@ -71,9 +73,26 @@ def build_composer(settings: Settings) -> JinjaEmailComposer:
     return JinjaEmailComposer(settings.templates_dir or default_templates_dir(), settings.mail_from, utcnow)
 
 
+def mailer_factory(
+    settings: Settings, publish_notification: PublishNotification | None
+) -> Callable[[], Mailer]:
+    """The relay's mail transport: SMTP, or with ``email_transport=kafka`` the notifications
+    topic through ``publish_notification``."""
+    if settings.email_transport == "kafka":
+        if publish_notification is None:
+            raise ValueError("email_transport=kafka needs a publisher for the notifications topic")
+        publish = publish_notification
+        return lambda: KafkaMailer(publish, settings.event_source)
+    return lambda: SmtpSender(settings)
+
+
 @asynccontextmanager
 async def running_service(
-    settings: Settings, publish: Publish, dead_letter: DeadLetter, clock: Callable[[], datetime] = utcnow
+    settings: Settings,
+    publish: Publish,
+    dead_letter: DeadLetter,
+    publish_notification: PublishNotification | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Service]:
     """Build, migrate (if ``database_auto_migrate``), yield, dispose. ``clock``: the time the
     use cases, the invitation expiry and the admin relationships' clock go by."""
@@ -84,7 +103,7 @@ async def running_service(
         relay = OutboxRelay(
             SqlOutboxStore(engine),
             publish,
-            lambda: SmtpSender(settings),
+            mailer_factory(settings, publish_notification),
             build_composer(settings),
             settings,
             new_id,
@@ -100,6 +119,7 @@ async def running_service(
             settings.expiry_interval_seconds,
             settings.expiry_batch_size,
             on_commit=relay.wake,
+            reminder=timedelta(seconds=settings.invitation_reminder_seconds),
             also=[
                 AdminRelationshipClock(
                     lambda: SqlUnitOfWork(engine),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, Self
 
 from service.domain.admin_relationships import AdminRelationship
@@ -150,6 +150,11 @@ class InvitationRepository(Protocol):
 
     async def due(self, now: datetime, limit: int) -> list[Invitation]:
         """Pending invitations with ``expires_at <= now``, oldest first, locked for this transaction."""
+        ...
+
+    async def reminders_due(self, now: datetime, before: timedelta, limit: int) -> list[Invitation]:
+        """INV-4: pending invitations not reminded yet with ``now < expires_at <= now + before``,
+        soonest first, locked for this transaction."""
         ...
 
     async def add(self, invitation: Invitation) -> None: ...

@@ -17,6 +17,7 @@ import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiosmtplib
 import structlog
@@ -67,7 +68,7 @@ def shown(setting: str, value: object) -> str:
     """A value as the start-up line shows it: passwords masked, URLs' passwords masked."""
     if value is None:
         return "(unset)"
-    if "password" in setting:
+    if "password" in setting or "secret" in setting:
         return MASK
     raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
     return mask_url(str(raw))
@@ -133,6 +134,49 @@ def check_static(settings: Settings) -> None:
         value = json.dumps(settings.region_overrides, ensure_ascii=False)
         raise StartupError("region_overrides", value, str(exc)) from None
     bootstrap_servers(settings)
+    check_page(settings)
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _web_url(setting: str, value: str, what: str) -> None:
+    """``value`` is an absolute http(s) URL; plain http only on a loopback host (cookies and
+    codes would otherwise cross the network in clear). Raises ``StartupError`` (2)."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        raise StartupError(setting, value, f"{what} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise StartupError(setting, value, f"{what} must be an absolute http(s) URL")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+        raise StartupError(setting, value, f"{what} must use https (plain http only on loopback)")
+
+
+def check_page(settings: Settings) -> None:
+    """The acceptance page's settings: ``public_url``, every ``link_base_*`` and OpenID issuer
+    are absolute http(s) URLs (http only on loopback), ``page_secret`` has 32+ characters.
+    Raises ``StartupError`` (2)."""
+    _web_url("public_url", settings.public_url, "the public URL")
+    for channel, url in settings.link_bases().items():
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            setting = "link_base_" + channel.replace("-", "_")
+            raise StartupError(setting, url, "an invitation link base must be an absolute http(s) URL")
+    for channel, issuer in settings.oidc_issuers().items():
+        setting = (
+            "oidc_issuer"
+            if channel in ("public", "partnership")
+            else f"oidc_issuer_{channel.replace('-', '_')}"
+        )
+        _web_url(setting, issuer, "an OpenID issuer")
+    secret = settings.page_secret
+    if secret is not None and len(secret.get_secret_value()) < 32:
+        raise StartupError("page_secret", MASK, "must have at least 32 characters")
 
 
 def database_url(settings: Settings) -> URL:
@@ -299,7 +343,10 @@ async def smtp_error(settings: Settings, seconds: float | None = None) -> str | 
 
 
 async def check_smtp(settings: Settings) -> None:
-    """Log a warning naming host, port and error when the SMTP server does not answer."""
+    """Log a warning naming host, port and error when the SMTP server does not answer (only
+    when emails go over SMTP)."""
+    if settings.email_transport != "smtp":
+        return
     error = await smtp_error(settings)
     if error is not None:
         log.warning(

@@ -235,7 +235,7 @@ class OutboxRelay:
         try:
             if locale is None:
                 locale, message = self._message(email)
-                await mailer.send(self._settings.mail_from, email.recipient, message)
+                await mailer.send(self._settings.mail_from, email.recipient, message, email)
                 self._sent_unrecorded[email.email_id] = locale
         except EmailNotRenderable as exc:
             error = type(exc).__name__

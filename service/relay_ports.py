@@ -164,8 +164,9 @@ class MailPermanentError(MailError):
 
 
 class Mailer(Protocol):
-    async def send(self, mail_from: str, to: str, message: bytes) -> None:
-        """Deliver ``message`` to ``to``. Raises ``MailTemporaryError``, ``MailAmbiguousError``
+    async def send(self, mail_from: str, to: str, message: bytes, email: PendingEmail | None = None) -> None:
+        """Deliver ``message`` to ``to`` (``email``: the outbox row it was rendered from, for a
+        transport that names its cause). Raises ``MailTemporaryError``, ``MailAmbiguousError``
         or ``MailPermanentError``."""
         ...
 

@@ -9,21 +9,51 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_LINK_BASES = {
-    "public": "https://admin.microsoft.com/Adminportal/Home/PartnerInvitation",
-    "us-government": "https://portal.office365.us/Adminportal/Home/PartnerInvitation",
-    "germany": "https://portal.office.de/Adminportal/Home/PartnerInvitation",
-    "china-21vianet": "https://portal.partner.microsoftonline.cn/Adminportal/Home/PartnerInvitation",
-    "partnership": "https://partner.microsoft.com/dashboard/account/v3/partnerinvitation",
+CHANNELS = ("public", "us-government", "germany", "china-21vianet", "partnership")
+"""Where invitations are answered: one per cloud (RR-6) and ``partnership`` (IR-3)."""
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+"""Where users reach ``partnerlink serve``'s pages (``PARTNERLINK_PUBLIC_URL``)."""
+
+INVITATION_PAGE_PATH = "/invitations"
+"""The acceptance page's path under the public URL: ``/invitations/<channel>``."""
+
+
+def page_link_bases(public_url: str) -> dict[str, str]:
+    """channel → ``<public_url>/invitations/<channel>``, the acceptance page of each cloud."""
+    root = public_url.rstrip("/")
+    return {channel: f"{root}{INVITATION_PAGE_PATH}/{channel}" for channel in CHANNELS}
+
+
+DEFAULT_LINK_BASES = page_link_bases(DEFAULT_PUBLIC_URL)
+"""RR-6: where each cloud's customer accepts: by default the acceptance page that
+``partnerlink serve`` hosts (``handlers/acceptance.py``), which signs the user in against
+that cloud's Entra authority and turns a click into ``AcceptResellerRelationship`` or
+``DeclineInvitation``; the link is ``<base>?token=<token>``. ``partnership``: where an
+indirect reseller accepts a partnership invitation (``AcceptPartnership``, IR-3)."""
+
+ADMIN_PORTALS = {
+    "public": "https://admin.microsoft.com/",
+    "us-government": "https://portal.office365.us/",
+    "germany": "https://portal.office.de/",
+    "china-21vianet": "https://portal.partner.microsoftonline.cn/",
+    "partnership": "https://partner.microsoft.com/dashboard/",
 }
-"""RR-6: where each cloud's customer accepts (public: Microsoft 365 admin center; germany and
-us-government: Microsoft Office admin portal). Point them at the page that turns a click
-into ``AcceptResellerRelationship``; the link is ``<base>?token=<token>``. ``partnership``: where an
-indirect reseller accepts a partnership invitation (``AcceptPartnership``, IR-3); china-21vianet:
-the Office 365 authorization page of the partner's offer (PR-5)."""
+"""RR-6: each cloud's admin portal (public: Microsoft 365 admin center; germany and
+us-government: Microsoft Office admin portal; china-21vianet: Office 365 operated by 21Vianet);
+``partnership``: Partner Center. The page links on to it after an acceptance."""
+
+DEFAULT_OIDC_ISSUERS = {
+    "public": "https://login.microsoftonline.com/organizations/v2.0",
+    "us-government": "https://login.microsoftonline.us/organizations/v2.0",
+    "germany": "https://login.microsoftonline.de/organizations/v2.0",
+    "china-21vianet": "https://login.chinacloudapi.cn/organizations/v2.0",
+}
+"""RR-6: each cloud's Microsoft Entra ID authority (multi-tenant ``organizations`` endpoint,
+whose ID tokens name the user's tenant in ``iss``). Partners sign in on the public cloud's."""
 
 
 class Settings(BaseSettings):
@@ -79,14 +109,53 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     smtp_connections: int = Field(default=4, ge=1, description="pooled SMTP connections, one sender each")
     mail_from: str = "Partnerlink <invitations@partnerlink.example>"
+    email_transport: Literal["smtp", "kafka"] = Field(
+        default="smtp",
+        description="smtp: send emails over SMTP; kafka: hand each composed email to a notification "
+        "service as EmailRequested on notifications_topic",
+    )
+    notifications_topic: str = "partnerlink.notifications"
 
-    # Invitations and links (RR-6)
-    link_base_public: str = DEFAULT_LINK_BASES["public"]
-    link_base_us_government: str = DEFAULT_LINK_BASES["us-government"]
-    link_base_germany: str = DEFAULT_LINK_BASES["germany"]
-    link_base_china_21vianet: str = DEFAULT_LINK_BASES["china-21vianet"]
-    link_base_partnership: str = DEFAULT_LINK_BASES["partnership"]
+    # Invitations and links (RR-6): each link base defaults to the acceptance page at public_url
+    public_url: str = Field(
+        default=DEFAULT_PUBLIC_URL,
+        description="where users reach the acceptance page (http(s)://host[:port])",
+    )
+    link_base_public: str = Field(default="", description="unset: <public_url>/invitations/public")
+    link_base_us_government: str = Field(
+        default="", description="unset: <public_url>/invitations/us-government"
+    )
+    link_base_germany: str = Field(default="", description="unset: <public_url>/invitations/germany")
+    link_base_china_21vianet: str = Field(
+        default="", description="unset: <public_url>/invitations/china-21vianet"
+    )
+    link_base_partnership: str = Field(default="", description="unset: <public_url>/invitations/partnership")
     invitation_ttl_seconds: int = Field(default=14 * 86_400, ge=60, description="INV-2: link lifetime (s)")
+    invitation_reminder_seconds: int = Field(
+        default=3 * 86_400, ge=0, description="INV-4: one reminder this long before expiry (s); 0: none"
+    )
+
+    # The acceptance page's sign-in (OpenID Connect, authorization code with PKCE)
+    oidc_issuer: str = Field(
+        default=DEFAULT_OIDC_ISSUERS["public"],
+        description="OpenID provider of the public cloud and of partners (Entra ID multi-tenant)",
+    )
+    oidc_issuer_us_government: str = DEFAULT_OIDC_ISSUERS["us-government"]
+    oidc_issuer_germany: str = DEFAULT_OIDC_ISSUERS["germany"]
+    oidc_issuer_china_21vianet: str = DEFAULT_OIDC_ISSUERS["china-21vianet"]
+    oidc_client_id: str | None = Field(default=None, description="unset: the page cannot sign anyone in")
+    oidc_client_secret: SecretStr | None = None
+    page_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the page's sealed cookies (32+ characters; unset: a new random key per "
+        "process, so set it when several replicas serve the page)",
+    )
+    page_token_lookups_per_minute: int = Field(
+        default=30, ge=1, description="invitation lookups a client address may make per minute"
+    )
+    page_sign_in_minutes: int = Field(
+        default=15, ge=1, le=120, description="how long a page sign-in (and the link's cookie) lasts"
+    )
 
     # RR-4 regions
     region_classification: str = Field(default="Continent_7", description="a country_converter column")
@@ -132,6 +201,15 @@ class Settings(BaseSettings):
         if any(day < 1 for day in days):
             raise ValueError("warning days are whole days, at least 1")
         return sorted(set(days), reverse=True)
+    @model_validator(mode="after")
+    def _default_link_bases(self) -> Settings:
+        """An unset (empty) ``link_base_*`` is the acceptance page of its channel at ``public_url``."""
+        page = page_link_bases(self.public_url)
+        for channel, url in page.items():
+            field = "link_base_" + channel.replace("-", "_")
+            if not getattr(self, field):
+                setattr(self, field, url)
+        return self
 
     def pool_size(self) -> int:
         """``database_pool_size``, or one connection per concurrent user: the two subscribers,
@@ -147,4 +225,15 @@ class Settings(BaseSettings):
             "germany": self.link_base_germany,
             "china-21vianet": self.link_base_china_21vianet,
             "partnership": self.link_base_partnership,
+        }
+
+    def oidc_issuers(self) -> dict[str, str]:
+        """channel → OpenID issuer URL the page signs users in against (RR-6); partners
+        (``partnership``) on ``oidc_issuer``."""
+        return {
+            "public": self.oidc_issuer,
+            "us-government": self.oidc_issuer_us_government,
+            "germany": self.oidc_issuer_germany,
+            "china-21vianet": self.oidc_issuer_china_21vianet,
+            "partnership": self.oidc_issuer,
         }

@@ -64,6 +64,7 @@ class HeldState:
             journal,
             {
                 "token": lambda i: i.token_hash,
+                "reminder_token": lambda i: i.reminder_token_hash,
                 "pair": lambda i: (i.kind.value, i.inviter_id, i.invitee_id),
                 "inviter": lambda i: i.inviter_id,
                 "invitee": lambda i: i.invitee_id,
@@ -185,6 +186,7 @@ class HeldState:
     async def _load_invitations(self, sql: BatchSql, needs: Needs) -> None:
         table = orm.invitations
         found = await sql.select(table, ("token_hash",), keys_of(needs.invitation_tokens))
+        found += await sql.select(table, ("reminder_token_hash",), keys_of(needs.invitation_tokens))
         found += await sql.select(
             table, ("kind", "inviter_id", "invitee_id"), list(needs.pending_invitations), pending_only=True
         )

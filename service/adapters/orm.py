@@ -111,7 +111,10 @@ invitations = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("status", String(16), nullable=False),
     Column("used_at", UTCDateTime(), nullable=True),
+    Column("reminder_token_hash", String(64), nullable=True),
+    Column("reminded_at", UTCDateTime(), nullable=True),
     Index("ix_invitations_pending_expiry", "status", "expires_at"),
+    Index("ix_invitations_reminder_token", "reminder_token_hash", unique=True),
     Index("ix_invitations_parties", "inviter_id", "invitee_id"),
     Index("ix_invitations_invitee_status", "invitee_id", "status"),
 )

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -36,7 +38,8 @@ from contracts.read import (
 )
 from service.adapters import orm
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
-from service.domain.model import PartnershipStatus, RelationshipStatus, SubscriptionStatus
+from service.domain.model import InvitationKind, PartnershipStatus, RelationshipStatus, SubscriptionStatus
+from service.tokens import hash_token, hashes_match
 
 ACTIVE_RELATIONSHIP = RelationshipStatus.ACTIVE.value
 ACTIVE_PARTNERSHIP = PartnershipStatus.ACTIVE.value
@@ -308,3 +311,93 @@ async def outbox_backlog(engine: AsyncEngine, now: datetime | None = None) -> di
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """What the acceptance page shows of an invitation (no token, no link).
+
+    ``kind``: ``reseller-relationship`` or ``partnership``; ``status`` as stored (a pending
+    invitation past ``expires_at`` is still ``pending`` here: INV-2 is the page's to apply);
+    ``invitee_tenant_id``: the customer's tenant, or the reseller's Partner Center tenant;
+    ``inviter_name`` / ``invitee_name``: partner and customer company, or provider and
+    reseller; ``cloud``: the customer's (``None`` for a partnership); ``delegated_admin``: the
+    request includes DAP (RR-2); ``agreement_accepted``: the customer already accepted the
+    Microsoft Customer Agreement (RR-5).
+    """
+
+    invitation_id: str
+    kind: str
+    status: str
+    expires_at: datetime
+    inviter_id: str
+    inviter_name: str | None
+    invitee_id: str
+    invitee_tenant_id: str | None
+    invitee_name: str | None
+    cloud: str | None = None
+    delegated_admin: bool = False
+    agreement_accepted: bool = False
+
+
+async def invitation_by_token(engine: AsyncEngine, token: str) -> InvitationView | None:
+    """The invitation whose token is ``token`` (INV-3: compared by its SHA-256 in constant
+    time), with the names the page shows; ``None`` when there is none."""
+    inv = orm.invitations
+    async with reading(engine) as conn:
+        hashed = hash_token(token)
+        query = select(inv).where(or_(inv.c.token_hash == hashed, inv.c.reminder_token_hash == hashed))
+        row = (await conn.execute(query)).first()
+        stored = (row.token_hash, row.reminder_token_hash) if row is not None else ()
+        if row is None or not any(h is not None and hashes_match(h, token) for h in stored):
+            return None
+        inviter = await _partner_row(conn, row.inviter_id)
+        base = {
+            "invitation_id": row.invitation_id,
+            "kind": row.kind,
+            "status": row.status,
+            "expires_at": _aware(row.expires_at),
+            "inviter_id": row.inviter_id,
+            "inviter_name": inviter.name if inviter else None,
+            "invitee_id": row.invitee_id,
+        }
+        if row.kind == InvitationKind.PARTNERSHIP.value:
+            reseller = await _partner_row(conn, row.invitee_id)
+            return InvitationView(
+                **base,
+                invitee_tenant_id=reseller.tenant_id if reseller else None,
+                invitee_name=reseller.name if reseller else None,
+            )
+        customers, rel = orm.customers, orm.reseller_relationships
+        customer = (
+            await conn.execute(select(customers).where(customers.c.tenant_id == row.invitee_id))
+        ).first()
+        relationship = (
+            await conn.execute(select(rel).where(rel.c.relationship_id == row.subject_id))
+        ).first()
+    return InvitationView(
+        **base,
+        invitee_tenant_id=row.invitee_id,
+        invitee_name=customer.company_name if customer else None,
+        cloud=customer.cloud if customer else None,
+        delegated_admin=bool(relationship.include_delegated_admin) if relationship else False,
+        agreement_accepted=bool(customer and customer.customer_agreement_accepted_at is not None),
+    )
+
+
+async def _partner_row(conn: AsyncConnection, partner_id: str) -> Any:
+    partners = orm.partners
+    return (await conn.execute(select(partners).where(partners.c.partner_id == partner_id))).first()
+
+
+async def timeline_events_of_command(engine: AsyncEngine, tenant_id: str, command_id: str) -> list[str]:
+    """The types of the events command ``command_id`` caused on the customer's timeline, in
+    order (empty when it caused none there, or has not been applied yet)."""
+    table = orm.timeline
+    query = (
+        select(table.c.event_type)
+        .where(table.c.customer_tenant_id == tenant_id.lower(), table.c.command_id == command_id)
+        .order_by(table.c.seq)
+    )
+    async with reading(engine) as conn:
+        return [str(row.event_type) for row in (await conn.execute(query)).all()]

@@ -5,7 +5,7 @@ foresee. Inbox, outbox and timeline rows are appended in memory and written at c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -97,7 +97,7 @@ class HeldInvitations:
         the expiry task, which passes locked rows by."""
         if ("token", token_hash) not in self._rows.scopes:
             await self._fallback("invitations", Needs(invitation_tokens={token_hash}))
-        found = self._rows.indexed("token", token_hash)
+        found = self._rows.indexed("token", token_hash) or self._rows.indexed("reminder_token", token_hash)
         return found[0] if found else None
 
     async def pending_for(
@@ -136,6 +136,28 @@ class HeldInvitations:
         return [
             i for i in held if i is not None and i.status is InvitationStatus.PENDING and i.expires_at <= now
         ]
+
+    async def reminders_due(self, now: datetime, before: timedelta, limit: int) -> list[Invitation]:
+        """INV-4: pending invitations not reminded yet that expire within ``before`` of ``now``,
+        soonest first; on PostgreSQL locked, skipping those another transaction holds."""
+        table = orm.invitations
+        query = (
+            select(table)
+            .where(
+                table.c.status == InvitationStatus.PENDING.value,
+                table.c.reminded_at.is_(None),
+                table.c.expires_at > now,
+                table.c.expires_at <= now + before,
+            )
+            .order_by(table.c.expires_at)
+            .limit(limit)
+        )
+        if self._sql.postgres:
+            query = query.with_for_update(skip_locked=True)
+        found = [rows.invitation(row._asdict()) for row in await self._sql.run(query)]
+        self._rows.absorb(found)
+        held = [self._rows.get(i.invitation_id) for i in found]
+        return [i for i in held if i is not None and i.reminder_due(now, before)]
 
     async def add(self, invitation: Invitation) -> None:
         self._rows.save(invitation)

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import aiosmtplib
 
-from service.relay_ports import MailAmbiguousError, MailError, MailPermanentError, MailTemporaryError
+from service.relay_ports import (
+    MailAmbiguousError,
+    MailError,
+    MailPermanentError,
+    MailTemporaryError,
+    PendingEmail,
+)
 from service.settings import Settings
 
 _TRANSPORT_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError)
@@ -54,7 +60,7 @@ class SmtpSender:
             await self._client.connect()
         return self._client
 
-    async def send(self, mail_from: str, to: str, message: bytes) -> None:
+    async def send(self, mail_from: str, to: str, message: bytes, email: PendingEmail | None = None) -> None:
         """MAIL, RCPT, DATA on the pooled connection. Raises ``MailTemporaryError`` (retry),
         ``MailAmbiguousError`` (lost while the server held the message) or ``MailPermanentError``.
         A pooled connection the server had closed is replaced once, before anything is sent."""

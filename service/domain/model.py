@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from service.domain.errors import Rejected
@@ -110,6 +110,28 @@ class Invitation:
     expires_at: datetime
     status: InvitationStatus = InvitationStatus.PENDING
     used_at: datetime | None = None
+    reminder_token_hash: str | None = None
+    """INV-4: the hash of the reminder's link, which works like the first one until expiry"""
+    reminded_at: datetime | None = None
+
+    @property
+    def token_hashes(self) -> tuple[str, ...]:
+        """Every link's token hash: the first one, and the reminder's once sent (INV-4)."""
+        return (self.token_hash, self.reminder_token_hash) if self.reminder_token_hash else (self.token_hash,)
+
+    def reminder_due(self, now: datetime, before: timedelta) -> bool:
+        """INV-4: pending, not reminded yet, and expiring within ``before`` of ``now`` (not yet expired)."""
+        return (
+            self.status is InvitationStatus.PENDING
+            and self.reminded_at is None
+            and self.expires_at - before <= now < self.expires_at
+        )
+
+    def remind(self, token_hash: str, now: datetime) -> None:
+        """INV-4: a second link (``token_hash``) for the same invitation, until the same expiry;
+        using either spends both, since they are one invitation."""
+        self.reminder_token_hash = token_hash
+        self.reminded_at = now
 
     def ensure_usable(self, now: datetime) -> None:
         """INV-1 single use, INV-2 expiry, INV-3 withdrawn.

@@ -46,9 +46,10 @@ from service.domain.admin_relationships import (
 from service.domain.entra_roles import RoleTable
 from service.domain.errors import Rejected
 from service.domain.model import Customer, Invitation, InvitationKind, InvitationStatus, Partner
+from service.domain.signin import verified_global_admin
 from service.ports import Needs, UnitOfWork
 from service.usecases.base import Dependencies, Effects, EmailRequest, json_params
-from service.usecases.invitations import Invitee, invitation_for, issue_invitation
+from service.usecases.invitations import Invitee, invitation_for, invitation_link, issue_invitation
 from service.usecases.reseller import customer_for_request
 
 INVITATION_TEMPLATE = "admin_relationship_invitation"
@@ -175,6 +176,28 @@ def invitation_params(
     }
 
 
+async def reminder_email(
+    uow: UnitOfWork, deps: Dependencies, invitation: Invitation, token: str, extra: dict[str, Any]
+) -> EmailRequest | None:
+    """INV-4, GD-4: the reminder of an admin relationship's request: its invitation email again
+    (``extra`` adds ``reminder: true`` and ``expires_at``) with the link of the new ``token``,
+    to the customer's admin in its locale; ``None`` when the request's rows are gone."""
+    relationship = await uow.admin_relationships.get(invitation.subject_id)
+    partner = await uow.partners.get(invitation.inviter_id)
+    customer = await uow.customers.get(invitation.invitee_id)
+    if relationship is None or partner is None or customer is None:
+        return None
+    url = invitation_link(deps.link_bases[customer.cloud], token)
+    params = invitation_params(relationship, partner, customer, deps.roles)
+    return EmailRequest(
+        deps.new_id(),
+        INVITATION_TEMPLATE,
+        customer.locale,
+        customer.admin_email,
+        json_params({**params, "message": None, **extra, "invitation_url": url}),
+    )
+
+
 @dataclass(frozen=True)
 class InvitationView:
     """What an acceptance page shows before the customer approves: the invitation (its kind,
@@ -208,7 +231,9 @@ async def approve_admin_relationship(
 
     Emits ``AdminRelationshipActivated``. Rejections: invalid_token (INV-3), forbidden
     (ACT-1: only the invited customer), invitation_expired (GD-5: 90 days),
-    invitation_already_used (INV-1), not_global_admin (GD-4).
+    invitation_already_used (INV-1), not_global_admin (GD-4). As for RR-5, a producer that
+    verified the approver's sign-in (the acceptance page) sends ``approved_by.tenant_id`` and
+    ``.directory_role_ids``, which then decide GD-4 instead of ``is_global_admin``.
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.ADMIN_RELATIONSHIP)
@@ -219,7 +244,12 @@ async def approve_admin_relationship(
         if refused.reason == "invitation_expired":
             raise Rejected(refused.reason, "GD-5", refused.detail) from None
         raise
-    gdap.ensure_approver_is_global_admin(cmd.approved_by.is_global_admin)
+    approver = cmd.approved_by
+    gdap.ensure_approver_is_global_admin(
+        verified_global_admin(
+            approver.is_global_admin, approver.tenant_id, approver.directory_role_ids, invitation.invitee_id
+        )
+    )
     relationship = gdap.ensure_pending(await uow.admin_relationships.get(invitation.subject_id))
     invitation.use(InvitationStatus.ACCEPTED, now)
     relationship.activate(now, cmd.approved_by.user, deps.admin_warning_days)

@@ -89,7 +89,7 @@ async def issue_invitation(
 async def invitation_for(uow: UnitOfWork, token: str, kind: InvitationKind | None) -> Invitation:
     """The invitation whose token is ``token`` (of ``kind`` if given). Raises ``Rejected(invalid_token)``."""
     found = await uow.invitations.get_by_token_hash(hash_token(token))
-    if found is not None and not hashes_match(found.token_hash, token):
+    if found is not None and not any(hashes_match(stored, token) for stored in found.token_hashes):
         found = None
     return rules.ensure_invitation_found(found, kind)
 

@@ -99,6 +99,7 @@ async def accept_partnership(
         partnership_id=partnership.partnership_id,
         provider_id=partnership.provider_id,
         reseller_id=partnership.reseller_id,
+        accepted_by=actor.user,
     )
     withdrawn = await withdraw_pending(
         uow, InvitationKind.PARTNERSHIP, partnership.provider_id, partnership.reseller_id, "superseded", now

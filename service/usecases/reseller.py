@@ -34,6 +34,7 @@ from service.domain.model import (
     ResellerRelationship,
     Subscription,
 )
+from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
 from service.usecases.invitations import (
@@ -192,12 +193,23 @@ async def accept_reseller_relationship(
     (INV-2), invitation_already_used (INV-1), not_global_admin and
     customer_agreement_not_accepted (RR-5), already_exists (MP-1: nothing new for the
     active relationship).
+
+    RR-5 is decided by ``accepted_by.directory_role_ids`` (and ``tenant_id``) when the producer
+    verified the user's sign-in (the acceptance page sends them), else by ``is_global_admin``.
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
     require_customer(actor, invitation.invitee_id)
     invitation.ensure_usable(now)
-    rules.ensure_global_admin(cmd.accepted_by.is_global_admin)
+    accepted_by = cmd.accepted_by
+    rules.ensure_global_admin(
+        verified_global_admin(
+            accepted_by.is_global_admin,
+            accepted_by.tenant_id,
+            accepted_by.directory_role_ids,
+            invitation.invitee_id,
+        )
+    )
     relationship, customer = rules.ensure_invitation_target(
         await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
     )
@@ -232,6 +244,7 @@ async def accept_reseller_relationship(
                 customer_tenant_id=held.customer_tenant_id,
                 delegated_admin_granted=held.delegated_admin,
                 customer_agreement_accepted_at=agreed_at,
+                accepted_by=accepted_by.user,
             )
         ]
     )
@@ -276,6 +289,7 @@ async def decline_invitation(
         invitation_id=invitation.invitation_id,
         kind=invitation.kind.value,
         reason=cmd.reason,
+        declined_by=actor.user,
         **parties(invitation),
     )
     return Effects(events=[declined])

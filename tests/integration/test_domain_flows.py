@@ -33,7 +33,7 @@ from tests.integration.harness import Harness
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 
-LINK = re.compile(r"https://\S+?\?token=[A-Za-z0-9_\-]+")
+LINK = re.compile(r"https?://\S+?\?token=[A-Za-z0-9_\-]+")
 OFFICE_365 = "CFQ7TTC0LF8Q:0001"  # Office 365 E3 (new commerce)
 AZURE_PLAN = "DZH318Z0BPS6:0001"
 MS = timedelta(milliseconds=1)
@@ -354,6 +354,7 @@ async def test_indirect_reseller_lifecycle(kafka, mailbox, database_url) -> None
             "partnership_id": requested["data"]["partnership_id"],
             "provider_id": provider["partner_id"],
             "reseller_id": reseller["partner_id"],
+            "accepted_by": f"agent@{reseller['partner_id']}.example",
         }
 
         # IR-4, IR-5: the provider adds a customer on the reseller's behalf.

@@ -23,7 +23,7 @@ from tests.integration.harness import Harness, cloud_event
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 
-LINK = re.compile(r"https://\S+?\?token=[A-Za-z0-9_\-]+")
+LINK = re.compile(r"https?://\S+?\?token=[A-Za-z0-9_\-]+")
 
 
 def a_partner(country: str = "SE", locale: str = "sv-SE") -> dict[str, Any]:

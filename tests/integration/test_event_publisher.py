@@ -35,7 +35,9 @@ async def test_a_relay_batch_is_acknowledged_and_keeps_each_keys_order(kafka: Em
     assert len(metadata) == 600
     assert len({m.partition for m in metadata}) > 1
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
+    )
     await consumer.start()
     received: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
     try:

@@ -169,8 +169,12 @@ class FakeInvitations:
         self._table = table
 
     async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
-        found = [row for row in self._table.all() if row.token_hash == token_hash]
+        found = [row for row in self._table.all() if token_hash in row.token_hashes]
         return found[0] if found else None
+
+    async def reminders_due(self, now: datetime, before: timedelta, limit: int) -> list[Invitation]:
+        due = [row for row in self._table.all() if row.reminder_due(now, before)]
+        return sorted(due, key=lambda row: row.expires_at)[:limit]
 
     async def pending_for(
         self, kind: InvitationKind, inviter_id: str | None, invitee_id: str | None

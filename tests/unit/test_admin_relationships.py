@@ -440,6 +440,45 @@ async def test_gd4_only_a_global_admin_of_that_customer_approves_and_the_link_wo
     rejected(g, await g.h.send(approve_admin(token, tenant)), "invitation_already_used", "INV-1")
 
 
+async def test_gd4_a_verified_sign_in_decides_who_is_a_global_admin(g: Gdap) -> None:
+    """As for RR-5: ``approved_by.tenant_id`` and ``.directory_role_ids`` (the acceptance page's
+    verified ``tid`` and ``wids``), when given, decide GD-4 whatever ``is_global_admin`` says."""
+    _, customer, token = await g.requested()
+    tenant = customer["tenant_id"]
+
+    def verified(tenant_id: str, role_ids: list[str]) -> bytes:
+        data = json.loads(approve_admin(token, tenant))
+        data["data"]["approved_by"] |= {"tenant_id": tenant_id, "directory_role_ids": role_ids}
+        return json.dumps(data).encode()
+
+    outcome = await g.h.send(verified(tenant, [USER_ADMINISTRATOR]))
+    rejected(g, outcome, "not_global_admin", "GD-4")
+    outcome = await g.h.send(verified(str(uuid4()), [GLOBAL_ADMINISTRATOR]))
+    rejected(g, outcome, "not_global_admin", "GD-4")
+    assert await g.h.send(verified(tenant, [USER_ADMINISTRATOR, GLOBAL_ADMINISTRATOR])) is Outcome.APPLIED
+
+
+async def test_gd5_the_request_is_reminded_once_before_it_expires_with_a_second_link(g: Gdap) -> None:
+    _, customer, first = await g.requested(customer=customer_details(locale="tr-TR"))
+    expiry = InvitationExpiry(g.h.db.unit_of_work, g.deps, "urn:test", 1.0, 100, reminder=timedelta(days=3))
+    g.h.clock.advance(days=86)
+    assert await expiry.remind_once() == 0
+    g.h.clock.advance(days=1, seconds=1)
+
+    assert await expiry.remind_once() == 1
+    assert await expiry.remind_once() == 0
+
+    reminded = g.h.event_data("InvitationReminderSent")
+    assert (reminded["kind"], reminded["customer_tenant_id"]) == ("admin_relationship", customer["tenant_id"])
+    mail = g.h.emails()[-1]
+    assert mail["To"] == customer["admin_email"] and mail["Subject"].startswith("Hat\u0131rlatma: ")
+    text, _ = bodies(mail)
+    second = token_of(link_in(text))
+    assert second != first and "Global Reader" in text
+    assert await g.h.send(approve_admin(second, customer["tenant_id"])) is Outcome.APPLIED
+    rejected(g, await g.h.send(approve_admin(first, customer["tenant_id"])), "invitation_already_used", "INV-1")
+
+
 async def test_gd4_a_reseller_invitation_token_does_not_approve_an_admin_relationship(g: Gdap) -> None:
     partner = g.h.add_partner(new_partner())
     customer = customer_details()

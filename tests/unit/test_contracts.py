@@ -162,7 +162,12 @@ def test_inbound_commands_ignore_unknown_fields() -> None:
 
 
 def test_outbound_events_forbid_unknown_fields() -> None:
-    data = {"partnership_id": "p-1", "provider_id": "1234567", "reseller_id": "7654321"}
+    data = {
+        "partnership_id": "p-1",
+        "provider_id": "1234567",
+        "reseller_id": "7654321",
+        "accepted_by": "admin@reseller.example",
+    }
     assert PartnershipAccepted.model_validate(data).model_dump() == data
     with pytest.raises(ValidationError) as raised:
         PartnershipAccepted.model_validate({**data, "surprise": True})

@@ -669,6 +669,7 @@ async def test_ir3_request_emails_the_reseller_and_the_link_accepted_activates_t
         "partnership_id": partnership.partnership_id,
         "provider_id": provider.partner_id,
         "reseller_id": reseller.partner_id,
+        "accepted_by": "agent@contoso.example",
     }
     accepted = h.db.partnerships[partnership.partnership_id]
     assert (accepted.status, accepted.accepted_at) == (PartnershipStatus.ACTIVE, h.clock.now)
@@ -711,6 +712,7 @@ async def test_ir3_reseller_declines_a_partnership_invitation(h: Harness) -> Non
         "provider_id": provider.partner_id,
         "reseller_id": reseller.partner_id,
         "reason": None,
+        "declined_by": "agent@contoso.example",
     }
     (partnership,) = h.db.partnerships.values()
     assert partnership.status is PartnershipStatus.DECLINED

@@ -225,6 +225,7 @@ async def test_rr8_a_request_with_dap_after_revocation_restores_it_and_keeps_the
         "customer_tenant_id": tenant,
         "delegated_admin_granted": True,
         "customer_agreement_accepted_at": iso(agreed_at),
+        "accepted_by": "admin@fabrikam.example",  # an addition of the acceptance page's branch
     }
     kept = h.db.relationships[relationship.relationship_id]
     assert (kept.status, kept.delegated_admin) == (RelationshipStatus.ACTIVE, True)

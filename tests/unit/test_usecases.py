@@ -42,7 +42,7 @@ from .fakes import DEFAULT_TTL, MAIL_FROM, FakeDatabase, FakeUnitOfWork, FixedCl
 SOURCE = "urn:partnerlink:test"
 TEMPLATE = "reseller_relationship_invitation"
 SYSTEM_ACTOR = {"kind": "system", "tenant_id": "partnerlink-reference-data", "user": "crm-sync"}
-LINK = re.compile(r"https://[^\s<>\"']+")
+LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 # --- building commands --------------------------------------------------------------------
@@ -842,6 +842,7 @@ async def test_accept_with_the_emailed_token_activates_the_relationship_with_dap
         "customer_tenant_id": tenant,
         "delegated_admin_granted": True,
         "customer_agreement_accepted_at": "2026-11-21T12:00:00Z",
+        "accepted_by": "admin@fabrikam.example",
     }
     assert len(h.db.emails) == 1  # only the invitation
 
@@ -993,6 +994,7 @@ async def test_decline_spends_the_token_and_emits_invitation_declined(h: Harness
         "provider_id": None,
         "reseller_id": None,
         "reason": "We already have a partner",
+        "declined_by": "admin@fabrikam.example",
     }
     assert h.db.invitations[invitation_id].status is InvitationStatus.DECLINED
     assert next(iter(h.db.relationships.values())).status is RelationshipStatus.DECLINED

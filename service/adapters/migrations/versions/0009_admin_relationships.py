@@ -1,7 +1,7 @@
 """admin relationships (GDAP): roles for a limited time, warnings before the end
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05
 
 A new table only; invitations of kind ``admin_relationship`` use the existing table.
@@ -10,8 +10,8 @@ A new table only; invitations of kind ``admin_relationship`` use the existing ta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
