@@ -155,7 +155,7 @@ async def invite_customer(h: Harness, mailbox: FileMailbox, *, dap: bool = True)
             "kind": "partner",
             "tenant_id": inviter["tenant_id"],
             "user": "a@contoso.example",
-            "roles": ["admin-agent"],
+            "roles": ["sales-agent"],  # document 003: sales agents ask customers
         },
         "partner_id": inviter["partner_id"],
         "include_delegated_admin": dap,

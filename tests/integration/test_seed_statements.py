@@ -54,7 +54,7 @@ from tests.unit.test_usecases import (
     request_command,
 )
 
-LINK = re.compile(r"https://\S+?\?token=[A-Za-z0-9_\-]+")
+LINK = re.compile(r"https?://\S+?\?token=[A-Za-z0-9_\-]+")  # the acceptance page (http on loopback) or a configured base
 
 
 @pytest.fixture
