@@ -73,6 +73,9 @@ AUTH_MINUTES = 10
 OUTCOME_WAIT_SECONDS = 2.0
 PENDING_REFRESH_SECONDS = 2
 CUSTOMER_KIND = "reseller-relationship"
+ANSWERED_HERE = frozenset({CUSTOMER_KIND, "partnership"})
+"""Invitation kinds this page answers; an admin relationship (GDAP) is not one yet: its link
+gets a notice saying so instead of a partnership's sign-in."""
 COMMAND_SOURCE_SUFFIX = ":acceptance-page"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -329,6 +332,8 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
         if found is None:
             return notice(locale, channel, "invalid_link", 404)
         view = found
+        if view.kind not in ANSWERED_HERE:
+            return notice(locale, channel, "not_answered_here", 409)
         if channel_of(view) != channel:  # RR-6: answered on (and signed in against) its own cloud
             return _redirect(page.page_url(channel_of(view)))
         status = effective_status(view, page.clock())
@@ -474,6 +479,8 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
         if found is None:
             return notice(locale, channel, "invalid_link", 404)
         view = found
+        if view.kind not in ANSWERED_HERE:
+            return notice(locale, channel, "not_answered_here", 409)
         status = effective_status(view, page.clock())
         if status != "pending":
             return status_notice(locale, channel, view, status)

@@ -554,3 +554,35 @@ async def test_a_double_submitted_answer_applies_once(
     await h.wait_until(lambda r: any(e["causationid"] == command_id[1] for e in r.events))
     caused = [e for e in h.received.events if e["causationid"] == command_id[1]]
     assert [e["type"] for e in caused] == ["ResellerRelationshipAccepted"]
+
+
+async def test_an_admin_relationship_link_says_it_cannot_be_approved_here_and_spends_nothing(
+    page_service: Harness, module_mailbox: FileMailbox
+) -> None:
+    provider = partner()
+    await page_service.send("RegisterPartner", provider, key=provider["partner_id"])
+    tenant = str(uuid.uuid4())
+    admin = f"admin-{tenant[:8]}@lindqvist.example"
+    await page_service.send(
+        "RequestAdminRelationship",
+        {
+            "actor": {"kind": "partner", "tenant_id": provider["tenant_id"], "roles": ["admin-agent"]},
+            "partner_id": provider["partner_id"],
+            "customer": {
+                "tenant_id": tenant,
+                "company_name": "Lindqvist Bygg AB",
+                "country": "SE",
+                "admin_email": admin,
+            },
+            "display_name": "Helpdesk",
+            "roles": ["f2ef992c-3afb-46b9-b7cf-a126ee74c451"],  # Global Reader
+            "duration": "P40D",
+        },
+        key=tenant,
+    )
+    link = the_link(await module_mailbox.wait_for(lambda m: m["To"] == admin, timeout=60))
+    async with httpx.AsyncClient(follow_redirects=True) as http:
+        shown = await http.get(link)
+    assert shown.status_code == 409
+    assert "admin relationship" in shown.text
+    assert not events_caused_by(page_service, "AdminRelationshipActivated")
