@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 from email.message import EmailMessage
 from typing import Any
 
@@ -216,6 +217,6 @@ def test_the_fast_assembly_gives_the_email_packages_bytes(text: str) -> None:
         [MIMEText(text, sub, "utf-8", policy=module._BUILD_POLICY) for sub in ("plain", "html")]
     )
     fast = message([module._text_part(text, sub) for sub in ("plain", "html")])
-    out = module.BytesIO()
+    out = BytesIO()
     module._WholeBodyGenerator(out, mangle_from_=False, policy=module._BUILD_POLICY).flatten(fast)
     assert out.getvalue() == standard.as_bytes()
