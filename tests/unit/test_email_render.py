@@ -6,8 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from email.message import EmailMessage
+from io import BytesIO
 from typing import Any
 
 import pytest
