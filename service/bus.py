@@ -49,7 +49,7 @@ class CommandBus:
         deps: Dependencies,
         handlers: Mapping[str, Handler],
         source: str,
-        on_commit: Callable[[], None] = lambda: None,
+        on_commit: Callable[[bool], None] = lambda emails: None,
     ) -> None:
         self._uow_factory = uow_factory
         self._deps = deps
@@ -87,8 +87,9 @@ class CommandBus:
                 for handler, (incoming, key) in zip(handlers, commands, strict=True)
             ]
             if any(outcome is not Outcome.DUPLICATE for outcome in outcomes):
+                emails = uow.outbox.holds_emails
                 await uow.commit()
-                self._on_commit()
+                self._on_commit(emails)
         for (incoming, _), outcome in zip(commands, outcomes, strict=True):
             envelope = incoming.envelope
             log.debug("command.handled", type=envelope.type, id=envelope.id, outcome=outcome.value)

@@ -230,6 +230,11 @@ class Outbox(Protocol):
     async def add_event(self, event: StagedEvent) -> None: ...
     async def add_email(self, email: StagedEmail) -> None: ...
 
+    @property
+    def holds_emails(self) -> bool:
+        """Whether this unit of work staged an email (the relay's email senders need waking)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One database transaction: state, inbox and outbox commit together or not at all."""

@@ -147,23 +147,29 @@ class OutboxRelay:
         self._sent_unrecorded: dict[str, str] = {}
         """email id → locale, of the emails the server accepted whose outcome could not be
         written (database gone): the next attempt records them without sending them again"""
-        self._wakeups: list[asyncio.Event] = []
+        self._events_wakeup = asyncio.Event()
+        self._email_wakeups = [asyncio.Event() for _ in self._mailers]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    def wake(self) -> None:
-        for wakeup in self._wakeups:
-            wakeup.set()
+    def wake(self, emails: bool = True) -> None:
+        """After a commit: the events loop runs at once, the email senders too if ``emails``
+        (the commit staged some; else they would each query for nothing)."""
+        self._events_wakeup.set()
+        if emails:
+            for wakeup in self._email_wakeups:
+                wakeup.set()
 
     def start(self) -> None:
         """Start the event loop and one email loop per pooled SMTP connection."""
-        events = self._loop(self.relay_events, self._settings.relay_batch_size)
+        events = self._loop(self.relay_events, self._settings.relay_batch_size, self._events_wakeup)
         self._tasks = [asyncio.create_task(events, name="relay-events")]
         self._tasks += [
             asyncio.create_task(
-                self._loop(partial(self.relay_emails, mailer), self._claim_size), name=f"relay-emails-{n}"
+                self._loop(partial(self.relay_emails, mailer), self._claim_size, wakeup),
+                name=f"relay-emails-{n}",
             )
-            for n, mailer in enumerate(self._mailers)
+            for n, (mailer, wakeup) in enumerate(zip(self._mailers, self._email_wakeups, strict=True))
         ]
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -176,11 +182,9 @@ class OutboxRelay:
         for mailer in self._mailers:
             await mailer.close()
 
-    async def _loop(self, step: Callable[[], Awaitable[int]], full: int) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[int]], full: int, wakeup: asyncio.Event) -> None:
         """Run ``step`` again at once while it moves ``full`` rows (more are waiting), else
         after a ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds``."""
-        wakeup = asyncio.Event()
-        self._wakeups.append(wakeup)
         backoff = 0.1
         while not self._stopping:
             wakeup.clear()

@@ -387,6 +387,10 @@ class SqlOutbox:
             }
         )
 
+    @property
+    def holds_emails(self) -> bool:
+        return bool(self._rows.emails)
+
     async def add_email(self, email: StagedEmail) -> None:
         now = datetime.now(UTC)
         self._rows.emails.append(

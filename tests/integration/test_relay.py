@@ -638,3 +638,29 @@ async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sq
             left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
 
     assert left == ["ev-1"]
+
+
+async def test_only_a_commit_that_staged_emails_wakes_the_email_senders(
+    mailbox: FileMailbox, sqlite_url: str
+) -> None:
+    """``wake(emails=False)`` (a fetch that staged only events) leaves the senders to their
+    poll; ``wake()`` sends at once."""
+    settings = settings_for(sqlite_url, mailbox, relay_poll_interval_seconds=30.0)
+    async with migrated(sqlite_url) as engine:
+        relay = relay_on(SqlOutboxStore(engine), settings)
+        relay.start()
+        try:
+            await asyncio.sleep(0.3)  # the senders' first claim found nothing: they now wait
+            (email_id,) = await stage(engine)
+            relay.wake(emails=False)
+            await asyncio.sleep(0.5)
+            unsent = [row["status"] for row in await email_rows(engine)]
+            relay.wake()
+            async with asyncio.timeout(10):
+                while any(row["status"] == "pending" for row in await email_rows(engine)):
+                    await asyncio.sleep(0.05)
+        finally:
+            await relay.stop()
+
+    assert unsent == ["pending"]
+    assert [m["X-Partnerlink-Email-Id"] for m in mailbox.messages()] == [email_id]

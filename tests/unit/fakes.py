@@ -366,6 +366,10 @@ class FakeOutbox:
     async def add_email(self, email: StagedEmail) -> None:
         self.emails.append(email)
 
+    @property
+    def holds_emails(self) -> bool:
+        return bool(self.emails)
+
     def apply_to(self, db: FakeDatabase) -> None:
         db.events.extend(self.events)
         db.emails.extend(self.emails)
