@@ -620,6 +620,8 @@ async def test_the_customers_global_admin_approves_an_admin_relationship_on_the_
     assert await tab.inner_text("#duration") == "Duration: 40 days from your approval."
     assert (await tab.inner_text("#auto-extend")).startswith("Automatic extension: off.")
     assert await tab.locator("#agreement").count() == 0
+    if SCREENSHOTS:
+        await tab.screenshot(path=str(DOCS / "acceptance-page-admin-relationship.png"), full_page=True)
     await tab.goto(f"{h.settings.public_url}/invitations/public?lang=tr-TR")
     assert "itibaren 40 g\u00fcn" in await tab.inner_text("#duration")
     await tab.goto(f"{h.settings.public_url}/invitations/public?lang=en-US")
