@@ -8,19 +8,23 @@ One channel per cloud (RR-6: ``public``, ``us-government``, ``germany``, ``china
    any ``Referer`` at the first request.
 2. ``GET`` shows the invitation, read through the read side (``queries.invitation_by_token``),
    before anything is spent: who invites whom, what the customer grants (with DAP or not),
-   the expiry, the Microsoft Customer Agreement, or what a partnership allows; and a sign-in
-   button. A used, expired, withdrawn or unknown link gets the reason instead.
+   the expiry, the Microsoft Customer Agreement; or what an admin relationship (GDAP) asks
+   for (each Entra role by name with what it allows, the duration, auto-extend); or what a
+   partnership allows; and a sign-in button. A used, expired, withdrawn or unknown link gets
+   the reason instead.
 3. ``GET /sign-in`` starts OpenID Connect (authorization code, PKCE S256, a nonce) against the
    channel's issuer; ``GET /callback`` checks ``state``, exchanges the code, verifies the ID
    token (``service/adapters/oidc.py``) and keeps the verified user (``tid``, ``wids``, name)
    in a sealed cookie (``pl_user``) with a CSRF token. Back on the page, a user who may answer
-   (``service/domain/signin.py``: the customer's Global Administrator, or an administrator of
-   the reseller) sees Accept and Decline; anyone else sees why not, and nothing is spent.
+   (``service/domain/signin.py``: the customer's Global Administrator, RR-5 and GD-4, or an
+   administrator of the reseller, IR-3) sees Accept (Approve) and Decline; anyone else sees why
+   not, and nothing is spent.
 4. ``POST /respond`` (CSRF token, same origin) publishes the command to the commands topic
    like any producer: ``AcceptResellerRelationship`` (with ``accepted_by.tenant_id`` and
-   ``directory_role_ids`` from the verified token), ``AcceptPartnership`` or
-   ``DeclineInvitation``, the signed-in user as the actor. Its CloudEvent id was drawn when the
-   form was rendered, so a double click or a resubmitted form is one command (the inbox).
+   ``directory_role_ids`` from the verified token), ``ApproveAdminRelationship`` (the same in
+   ``approved_by``), ``AcceptPartnership`` or ``DeclineInvitation``, the signed-in user as
+   the actor. Its CloudEvent id was drawn when the form was rendered, so a double click or a
+   resubmitted form is one command (the inbox).
 5. ``GET /outcome?command=ID`` shows what became of it by its ``causationid``
    (``service/adapters/outcomes.py``), else from the read side, else "being processed" with a
    refresh.
@@ -51,13 +55,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.commands import AcceptPartnership, AcceptResellerRelationship, DeclineInvitation
+from contracts.commands import (
+    AcceptPartnership,
+    AcceptResellerRelationship,
+    ApproveAdminRelationship,
+    DeclineInvitation,
+)
 from contracts.envelope import CloudEvent
 from handlers.page_views import PageViews, accepted_languages
 from service.adapters import queries
 from service.adapters.oidc import OidcClient, SignInFailed
 from service.adapters.outcomes import CommandOutcome, OutcomeBook
 from service.domain import signin
+from service.domain.model import InvitationKind
 from service.domain.signin import SignedInUser
 from service.ratelimit import RateLimit
 from service.sealed import Sealer
@@ -72,10 +82,16 @@ LINK_COOKIE, AUTH_COOKIE, USER_COOKIE = "pl_link", "pl_auth", "pl_user"
 AUTH_MINUTES = 10
 OUTCOME_WAIT_SECONDS = 2.0
 PENDING_REFRESH_SECONDS = 2
-CUSTOMER_KIND = "reseller-relationship"
-ANSWERED_HERE = frozenset({CUSTOMER_KIND, "partnership"})
-"""Invitation kinds this page answers; an admin relationship (GDAP) is not one yet: its link
-gets a notice saying so instead of a partnership's sign-in."""
+RESELLER_KIND = InvitationKind.RESELLER_RELATIONSHIP.value
+ADMIN_KIND = InvitationKind.ADMIN_RELATIONSHIP.value
+DECISIVE_ON_TIMELINE = ("ResellerRelationshipAccepted", "AdminRelationshipActivated", "InvitationDeclined")
+"""The events on a customer's timeline that tell what became of an answer to its invitation."""
+ACCEPTED_TEXT = {
+    "ResellerRelationshipAccepted": "outcome_accepted_reseller",
+    "AdminRelationshipActivated": "outcome_approved_admin",
+    "PartnershipAccepted": "outcome_accepted_partnership",
+}
+"""The outcome page's text for each acceptance event."""
 COMMAND_SOURCE_SUFFIX = ":acceptance-page"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -166,8 +182,9 @@ def effective_status(view: queries.InvitationView, now: datetime) -> str:
 
 
 def channel_of(view: queries.InvitationView) -> str:
-    """The channel an invitation is answered on: the customer's cloud, or ``partnership``."""
-    return (view.cloud or "public") if view.kind == CUSTOMER_KIND else "partnership"
+    """The channel an invitation is answered on: the customer's cloud (a reseller or an admin
+    relationship, RR-6), or ``partnership``."""
+    return (view.cloud or "public") if view.invitation_kind.to_customer else "partnership"
 
 
 def user_from(payload: dict[str, Any] | None, channel: str) -> tuple[SignedInUser, str] | None:
@@ -197,8 +214,9 @@ def command_for(
     reason: str | None,
 ) -> tuple[str, dict[str, Any]]:
     """The command type and ``data`` that answer ``view`` as ``user`` (validated by the
-    contract's models). ``action``: ``accept`` or ``decline``. Raises ``ValidationError``."""
-    customer = view.kind == CUSTOMER_KIND
+    contract's models). ``action``: ``accept`` (for an admin relationship: approve) or
+    ``decline``. Raises ``ValidationError``."""
+    customer = view.invitation_kind.to_customer
     actor: dict[str, Any] = (
         {"kind": "customer", "tenant_id": user.tenant_id, "user": user.username, "roles": ["global-admin"]}
         if customer
@@ -215,15 +233,21 @@ def command_for(
     if not customer:
         data = {"actor": actor, "token": token}
         return "AcceptPartnership", AcceptPartnership.model_validate(data).model_dump(mode="json")
+    verified = {  # RR-5, GD-4: the verified tid and wids decide, not the flag
+        "user": user.username,
+        "is_global_admin": user.is_global_admin,
+        "tenant_id": user.tenant_id,
+        "directory_role_ids": sorted(user.role_ids),
+    }
+    if view.kind == ADMIN_KIND:
+        data = {"actor": actor, "token": token, "approved_by": verified}
+        return "ApproveAdminRelationship", ApproveAdminRelationship.model_validate(data).model_dump(
+            mode="json"
+        )
     data = {
         "actor": actor,
         "token": token,
-        "accepted_by": {
-            "user": user.username,
-            "is_global_admin": user.is_global_admin,
-            "tenant_id": user.tenant_id,
-            "directory_role_ids": sorted(user.role_ids),
-        },
+        "accepted_by": verified,
         "accept_customer_agreement": accept_agreement,
     }
     return "AcceptResellerRelationship", AcceptResellerRelationship.model_validate(data).model_dump(
@@ -278,12 +302,48 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
             name, path=INVITATION_PAGE_PATH, httponly=True, samesite="lax", secure=page.secure_cookies
         )
 
-    async def lookup(request: Request, token: str) -> queries.InvitationView | Response | None:
-        """The invitation of ``token``, or a 429 page once the client's lookups are spent."""
+    def opened(request: Request) -> tuple[dict[str, Any] | None, str]:
+        """The sealed link cookie (``None`` when absent, altered or expired) and the locale."""
+        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
+        return link, locale_of(request, link)
+
+    def token_of(link: dict[str, Any] | None) -> str | None:
+        return link["t"] if link is not None and isinstance(link.get("t"), str) else None
+
+    async def linked(
+        request: Request, link: dict[str, Any] | None
+    ) -> queries.InvitationView | Response | None:
+        """The invitation of the link cookie's token: ``None`` without a link or for a token of
+        no invitation; a 429 page once the client's lookups are spent."""
+        token = token_of(link)
+        if token is None:
+            return None
         if not page.limiter.allow(_client_address(request)):
             log.warning("page.rate_limited", client=_client_address(request))
             return _too_many(request)
         return await queries.invitation_by_token(page.engine, token)
+
+    async def pending_invitation(
+        request: Request, channel: str, link: dict[str, Any] | None, locale: str
+    ) -> tuple[queries.InvitationView, dict[str, Any]] | Response:
+        """The link cookie's invitation (and the cookie) when it can still be answered on
+        ``channel``, else the page that ends the request: 400 without a link; 429; 404 for a
+        token of no invitation (or of an admin relationship no longer there); 303 to the
+        invitation's own channel (RR-6); 410 for a used, declined, expired or withdrawn one
+        (INV-1..3, GD-5)."""
+        if link is None or token_of(link) is None:
+            return notice(locale, channel, "no_link", 400)
+        found = await linked(request, link)
+        if isinstance(found, Response):
+            return found
+        if found is None or (found.kind == ADMIN_KIND and found.admin_request is None):
+            return notice(locale, channel, "invalid_link", 404)
+        if channel_of(found) != channel:  # RR-6: answered on (and signed in against) its own cloud
+            return _redirect(page.page_url(channel_of(found)))
+        status = effective_status(found, page.clock())
+        if status != "pending":
+            return status_notice(locale, channel, found, status)
+        return found, link
 
     def _too_many(request: Request) -> Response:
         locale = locale_of(request, None)
@@ -294,7 +354,7 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
     def status_notice(locale: str, channel: str, view: queries.InvitationView, status: str) -> Response:
         key = {
             "expired": "expired",
-            "accepted": "already_accepted",
+            "accepted": "already_approved" if view.kind == ADMIN_KIND else "already_accepted",
             "declined": "already_declined",
             "withdrawn": "withdrawn",
         }.get(status, "invalid_link")
@@ -312,8 +372,7 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
 
     @router.get(INVITATION_PAGE_PATH + "/{channel}")
     async def invitation_page(request: Request, channel: str) -> Response:
-        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
-        locale = locale_of(request, link)
+        link, locale = opened(request)
         if channel not in CHANNELS:
             return notice(locale, "public", "invalid_link", 404)
         lang = request.query_params.get("lang")
@@ -324,21 +383,10 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
             if 0 < len(token) <= 512:
                 set_cookie(response, LINK_COOKIE, {"t": token, "l": lang}, page.settings.page_sign_in_minutes)
             return response
-        if link is None or not isinstance(link.get("t"), str):
-            return notice(locale, channel, "no_link", 400)
-        found = await lookup(request, link["t"])
-        if isinstance(found, Response):
-            return found
-        if found is None:
-            return notice(locale, channel, "invalid_link", 404)
-        view = found
-        if view.kind not in ANSWERED_HERE:
-            return notice(locale, channel, "not_answered_here", 409)
-        if channel_of(view) != channel:  # RR-6: answered on (and signed in against) its own cloud
-            return _redirect(page.page_url(channel_of(view)))
-        status = effective_status(view, page.clock())
-        if status != "pending":
-            return status_notice(locale, channel, view, status)
+        pending = await pending_invitation(request, channel, link, locale)
+        if isinstance(pending, Response):
+            return pending
+        view, link = pending
         response = await render_invitation(request, channel, view, locale, link)
         if lang and lang != link.get("l"):
             set_cookie(response, LINK_COOKIE, {**link, "l": lang}, page.settings.page_sign_in_minutes)
@@ -353,12 +401,11 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
         message: Any = None,
         status: int = 200,
     ) -> Response:
-        customer = view.kind == CUSTOMER_KIND
         signed_in = user_from(page.sealer.open(USER_COOKIE, request.cookies.get(USER_COOKIE)), channel)
         user, csrf = signed_in if signed_in else (None, "")
         refusal = None
         if user is not None:
-            why = signin.refusal(user, view.invitee_tenant_id or "", customer)
+            why = signin.refusal(user, view.invitee_tenant_id or "", view.invitation_kind)
             invitee = view.invitee_name or view.invitee_id
             refusal = (
                 views.text(locale, f"refusal_{why}", user=user.username, invitee=invitee) if why else None
@@ -370,7 +417,8 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
             status,
             title=views.text(locale, "page_title", inviter=view.inviter_name or view.inviter_id),
             view=view,
-            customer=customer,
+            customer=view.kind == RESELLER_KIND,
+            admin=view.admin_request,
             expires_text=views.when(view.expires_at, locale),
             user=user,
             refusal=refusal,
@@ -383,8 +431,7 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
 
     @router.get(INVITATION_PAGE_PATH + "/{channel}/sign-in")
     async def sign_in(request: Request, channel: str) -> Response:
-        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
-        locale = locale_of(request, link)
+        link, locale = opened(request)
         client = page.clients.get(channel)
         if client is None:
             return notice(locale, "public", "sign_in_unavailable", 404)
@@ -402,8 +449,7 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
 
     @router.get(INVITATION_PAGE_PATH + "/{channel}/callback")
     async def callback(request: Request, channel: str) -> Response:
-        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
-        locale = locale_of(request, link)
+        _, locale = opened(request)
         auth = page.sealer.open(AUTH_COOKIE, request.cookies.get(AUTH_COOKIE))
         client = page.clients.get(channel)
         state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
@@ -454,8 +500,7 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
 
     @router.post(INVITATION_PAGE_PATH + "/{channel}/respond")
     async def respond(request: Request, channel: str) -> Response:
-        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
-        locale = locale_of(request, link)
+        link, locale = opened(request)
         if channel not in CHANNELS:
             return notice(locale, "public", "invalid_link", 404)
         form = await request.form()
@@ -467,24 +512,15 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
         if not same_origin(request) or not hmac.compare_digest(sent_csrf.encode(), csrf.encode()):
             log.warning("page.csrf_refused", channel=channel)
             return notice(locale, channel, "form_expired", 403)
-        if link is None or not isinstance(link.get("t"), str):
-            return notice(locale, channel, "no_link", 400)
         command_id = str(form.get("command_id", "")).lower()
         action = str(form.get("action", ""))
         if not _UUID.match(command_id) or action not in ("accept", "decline"):
             return notice(locale, channel, "form_expired", 400)
-        found = await lookup(request, link["t"])
-        if isinstance(found, Response):
-            return found
-        if found is None:
-            return notice(locale, channel, "invalid_link", 404)
-        view = found
-        if view.kind not in ANSWERED_HERE:
-            return notice(locale, channel, "not_answered_here", 409)
-        status = effective_status(view, page.clock())
-        if status != "pending":
-            return status_notice(locale, channel, view, status)
-        if signin.refusal(user, view.invitee_tenant_id or "", view.kind == CUSTOMER_KIND):
+        pending = await pending_invitation(request, channel, link, locale)
+        if isinstance(pending, Response):
+            return pending
+        view, link = pending
+        if signin.refusal(user, view.invitee_tenant_id or "", view.invitation_kind):
             return await render_invitation(request, channel, view, locale, link, status=403)
         reason = str(form.get("reason", ""))[:500].strip() or None
         try:
@@ -522,32 +558,27 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
 
     @router.get(INVITATION_PAGE_PATH + "/{channel}/outcome")
     async def outcome(request: Request, channel: str) -> Response:
-        link = page.sealer.open(LINK_COOKIE, request.cookies.get(LINK_COOKIE))
-        locale = locale_of(request, link)
+        link, locale = opened(request)
         command_id = request.query_params.get("command", "").lower()
         if channel not in CHANNELS or not _UUID.match(command_id):
             return notice(locale, "public", "invalid_link", 404)
         known = await page.outcomes.wait(command_id, OUTCOME_WAIT_SECONDS)
-        view: queries.InvitationView | None = None
-        if link is not None and isinstance(link.get("t"), str):
-            found = await lookup(request, link["t"])
-            if isinstance(found, Response):
-                return found
-            view = found
+        view = await linked(request, link)
+        if isinstance(view, Response):
+            return view
         if known is None and view is not None:
             known = await _from_read_side(view, command_id)
         return _outcome_page(locale, channel, view, known)
 
     async def _from_read_side(view: queries.InvitationView, command_id: str) -> CommandOutcome | None:
-        """Another replica published it, or this one restarted: the state tells accepted or
-        declined (on a customer's timeline, by this command); a refusal's reason is not kept."""
+        """Another replica published it, or this one restarted: the state tells accepted,
+        approved or declined (on a customer's timeline, by this command); a refusal's reason is
+        not kept."""
         if view.status == "pending":
             return None
-        if view.kind == CUSTOMER_KIND:
+        if view.invitation_kind.to_customer:
             caused = await queries.timeline_events_of_command(page.engine, view.invitee_id, command_id)
-            decisive = [
-                name for name in caused if name in ("ResellerRelationshipAccepted", "InvitationDeclined")
-            ]
+            decisive = [name for name in caused if name in DECISIVE_ON_TIMELINE]
             if decisive:
                 return CommandOutcome(decisive[0])
             return CommandOutcome("CommandRejected", "invitation_already_used", "INV-1")
@@ -560,12 +591,15 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
     def _outcome_page(
         locale: str, channel: str, view: queries.InvitationView | None, known: CommandOutcome | None
     ) -> Response:
+        admin = view.admin_request if view else None
         names = {
             "partner": view.inviter_name if view else "",
             "provider": view.inviter_name if view else "",
             "inviter": (view.inviter_name or view.inviter_id) if view else "",
             "company": view.invitee_name if view else "",
             "reseller": view.invitee_name if view else "",
+            "display_name": admin.display_name if admin else "",
+            "ends": views.when(admin.ends_at, locale) if admin and admin.ends_at else "",
         }
         title = views.text(locale, "outcome_title")
         if known is None:
@@ -606,7 +640,9 @@ def acceptance_router(page: AcceptancePage) -> APIRouter:
             message = views.text(locale, "outcome_declined", **names)
             portal = None
         else:
-            key = "outcome_accepted_partnership" if channel == "partnership" else "outcome_accepted_reseller"
+            key = ACCEPTED_TEXT.get(known.event_type, "outcome_accepted_reseller")
+            if key == "outcome_approved_admin" and not names["ends"]:
+                key = "outcome_approved_admin_no_date"  # the link's cookie is gone: no names
             message = views.text(locale, key, **names)
             portal = ADMIN_PORTALS.get(channel)
         return html(

@@ -4,8 +4,9 @@ The page publishes a command with a CloudEvent ``id`` of its own and registers i
 (``OutcomeBook.expect``); every event carries the causing command's id as ``causationid``.
 ``KafkaOutcomeWatcher`` reads ``partnerlink.events`` without a consumer group (every
 partition, from its end when the watcher starts, or from the start of a topic created
-later) and records the first decisive event of each expected command: the acceptance,
-the ``InvitationDeclined`` or the ``CommandRejected`` with its ``reason``.
+later) and records the first decisive event of each expected command: the acceptance (an
+admin relationship's ``AdminRelationshipActivated``), the ``InvitationDeclined`` or the
+``CommandRejected`` with its ``reason``.
 ``OutcomeBook.wait(command_id, seconds)`` answers it, or ``None`` when none came in time.
 
 A replica only sees the outcomes of the commands it published itself; the page falls back to
@@ -29,7 +30,13 @@ import structlog
 log = structlog.get_logger(__name__)
 
 DECISIVE = frozenset(
-    {"ResellerRelationshipAccepted", "PartnershipAccepted", "InvitationDeclined", "CommandRejected"}
+    {
+        "ResellerRelationshipAccepted",
+        "AdminRelationshipActivated",
+        "PartnershipAccepted",
+        "InvitationDeclined",
+        "CommandRejected",
+    }
 )
 """Event types that tell what became of an answer to an invitation."""
 

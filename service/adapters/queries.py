@@ -38,6 +38,7 @@ from contracts.read import (
 )
 from service.adapters import orm
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
+from service.domain.entra_roles import EntraRole, RoleTable, entra_roles
 from service.domain.model import InvitationKind, PartnershipStatus, RelationshipStatus, SubscriptionStatus
 from service.tokens import hash_token, hashes_match
 
@@ -314,16 +315,32 @@ def _aware(moment: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class AdminRequestView:
+    """What an admin relationship's request asks for (GD-1..GD-3), as the acceptance page shows
+    it: ``display_name``; ``roles``, the Entra built-in roles of the shipped table in the order
+    asked (a template id the table no longer knows is shown by its id, without a description);
+    ``duration_days`` (1 to 730, from the approval); ``auto_extend_days`` (0: off, or 180);
+    ``ends_at`` once approved (UTC), else ``None``."""
+
+    display_name: str
+    roles: tuple[EntraRole, ...]
+    duration_days: int
+    auto_extend_days: int
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class InvitationView:
     """What the acceptance page shows of an invitation (no token, no link).
 
-    ``kind``: ``reseller-relationship`` or ``partnership``; ``status`` as stored (a pending
-    invitation past ``expires_at`` is still ``pending`` here: INV-2 is the page's to apply);
-    ``invitee_tenant_id``: the customer's tenant, or the reseller's Partner Center tenant;
-    ``inviter_name`` / ``invitee_name``: partner and customer company, or provider and
-    reseller; ``cloud``: the customer's (``None`` for a partnership); ``delegated_admin``: the
-    request includes DAP (RR-2); ``agreement_accepted``: the customer already accepted the
-    Microsoft Customer Agreement (RR-5).
+    ``kind``: ``reseller-relationship``, ``partnership`` or ``admin_relationship`` (GDAP);
+    ``status`` as stored (a pending invitation past ``expires_at`` is still ``pending`` here:
+    INV-2 is the page's to apply); ``invitee_tenant_id``: the customer's tenant, or the
+    reseller's Partner Center tenant; ``inviter_name`` / ``invitee_name``: partner and customer
+    company, or provider and reseller; ``cloud``: the customer's (``None`` for a partnership);
+    ``delegated_admin``: the request includes DAP (RR-2); ``agreement_accepted``: the customer
+    already accepted the Microsoft Customer Agreement (RR-5); ``admin_request``: what an admin
+    relationship's request asks for (``None`` for the other kinds).
     """
 
     invitation_id: str
@@ -338,11 +355,20 @@ class InvitationView:
     cloud: str | None = None
     delegated_admin: bool = False
     agreement_accepted: bool = False
+    admin_request: AdminRequestView | None = None
+
+    @property
+    def invitation_kind(self) -> InvitationKind:
+        """``kind`` as the domain's ``InvitationKind``. Raises ``ValueError`` for another value."""
+        return InvitationKind(self.kind)
 
 
-async def invitation_by_token(engine: AsyncEngine, token: str) -> InvitationView | None:
+async def invitation_by_token(
+    engine: AsyncEngine, token: str, roles: RoleTable | None = None
+) -> InvitationView | None:
     """The invitation whose token is ``token`` (INV-3: compared by its SHA-256 in constant
-    time), with the names the page shows; ``None`` when there is none."""
+    time), with the names the page shows and, for an admin relationship, its request with each
+    role named from ``roles`` (default: the shipped table); ``None`` when there is none."""
     inv = orm.invitations
     async with reading(engine) as conn:
         hashed = hash_token(token)
@@ -368,21 +394,51 @@ async def invitation_by_token(engine: AsyncEngine, token: str) -> InvitationView
                 invitee_tenant_id=reseller.tenant_id if reseller else None,
                 invitee_name=reseller.name if reseller else None,
             )
-        customers, rel = orm.customers, orm.reseller_relationships
+        customers = orm.customers
         customer = (
             await conn.execute(select(customers).where(customers.c.tenant_id == row.invitee_id))
         ).first()
-        relationship = (
-            await conn.execute(select(rel).where(rel.c.relationship_id == row.subject_id))
-        ).first()
+        if row.kind == InvitationKind.ADMIN_RELATIONSHIP.value:
+            subject = await _admin_request(conn, row.subject_id, roles or entra_roles())
+        else:
+            subject = await _reseller_request(conn, row.subject_id)
     return InvitationView(
         **base,
+        **subject,
         invitee_tenant_id=row.invitee_id,
         invitee_name=customer.company_name if customer else None,
         cloud=customer.cloud if customer else None,
-        delegated_admin=bool(relationship.include_delegated_admin) if relationship else False,
         agreement_accepted=bool(customer and customer.customer_agreement_accepted_at is not None),
     )
+
+
+async def _reseller_request(conn: AsyncConnection, relationship_id: str) -> dict[str, Any]:
+    """RR-2: whether the reseller relationship's request includes DAP."""
+    rel = orm.reseller_relationships
+    row = (await conn.execute(select(rel).where(rel.c.relationship_id == relationship_id))).first()
+    return {"delegated_admin": bool(row.include_delegated_admin) if row else False}
+
+
+async def _admin_request(
+    conn: AsyncConnection, admin_relationship_id: str, table: RoleTable
+) -> dict[str, Any]:
+    """GD-1..GD-4: what the admin relationship asks for, its roles named from ``table``."""
+    admin = orm.admin_relationships
+    query = select(admin).where(admin.c.admin_relationship_id == admin_relationship_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return {}
+    roles = tuple(
+        table.get(template_id) or EntraRole(template_id, template_id, "", False) for template_id in row.roles
+    )
+    request = AdminRequestView(
+        display_name=row.display_name,
+        roles=roles,
+        duration_days=row.duration_days,
+        auto_extend_days=row.auto_extend_days,
+        ends_at=_aware(row.ends_at) if row.ends_at is not None else None,
+    )
+    return {"admin_request": request}
 
 
 async def _partner_row(conn: AsyncConnection, partner_id: str) -> Any:

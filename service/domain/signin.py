@@ -1,4 +1,4 @@
-"""Who may answer an invitation on the acceptance page, from a verified sign-in (RR-5, IR-3).
+"""Who may answer an invitation on the acceptance page, from a verified sign-in (RR-5, GD-4, IR-3).
 
 Pure rules over the claims of an OpenID Connect ID token that the page has verified: ``tid``
 (the user's Entra ID tenant) and ``wids`` (the Entra ID role template ids the user holds).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from service.domain.model import InvitationKind
 
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 """RR-5: the Entra ID role template id of Global Administrator."""
@@ -20,7 +22,8 @@ PARTNER_ROLES_BY_ROLE_ID = {GLOBAL_ADMINISTRATOR: "global-admin", USER_ADMINISTR
 
 Refusal = Literal["wrong_tenant", "not_global_admin", "not_partner_admin"]
 """Why a signed-in user may not answer: another tenant than the invitee's; a customer user
-without Global Administrator (RR-5); a reseller user without a partner admin role (IR-3, ACT-1)."""
+without Global Administrator (RR-5, GD-4); a reseller user without a partner admin role (IR-3,
+ACT-1)."""
 
 
 @dataclass(frozen=True)
@@ -46,17 +49,18 @@ class SignedInUser:
         return frozenset(PARTNER_ROLES_BY_ROLE_ID[r] for r in self.role_ids if r in PARTNER_ROLES_BY_ROLE_ID)
 
 
-def refusal(user: SignedInUser, invitee_tenant_id: str, customer_invitation: bool) -> Refusal | None:
-    """``None`` when ``user`` may accept or decline the invitation, else why not.
+def refusal(user: SignedInUser, invitee_tenant_id: str, kind: InvitationKind) -> Refusal | None:
+    """``None`` when ``user`` may answer (accept, approve or decline) an invitation of ``kind``
+    to ``invitee_tenant_id``, else why not.
 
-    A customer invitation (reseller relationship): only a Global Administrator of the invited
-    customer's tenant (RR-5; declining too, so nobody else can spend the link). A partnership
-    invitation: only a user of the reseller's tenant holding Global or User Administrator
-    (IR-3, with the roles of ACT-1).
+    An invitation to a customer, a reseller relationship (RR-5) or an admin relationship
+    (GD-4): only a Global Administrator of the invited customer's tenant (declining too, so
+    nobody else can spend the link). A partnership invitation: only a user of the reseller's
+    tenant holding Global or User Administrator (IR-3, with the roles of ACT-1).
     """
     if user.tenant_id != invitee_tenant_id.lower():
         return "wrong_tenant"
-    if customer_invitation:
+    if kind.to_customer:
         return None if user.is_global_admin else "not_global_admin"
     return None if user.partner_roles else "not_partner_admin"
 

@@ -1,7 +1,8 @@
 """Admin relationships (GDAP) on real SQLite and PostgreSQL: the batch path loads what the
-four commands read without a loader miss, and the clock (``AdminRelationshipClock``) sends
+four commands read without a loader miss, the clock (``AdminRelationshipClock``) sends
 each warning exactly once, across a restart between two sweeps and, on PostgreSQL, with
-two replicas sweeping at the same time (GD-7, GD-8)."""
+two replicas sweeping at the same time (GD-7, GD-8), and the acceptance page's read side
+shows what a request asks for (GD-4)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters import orm
+from service.adapters import orm, queries
 from service.adapters.database import create_engine, migrate
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
@@ -28,6 +29,8 @@ from tests.integration.test_batch_path import Units, fetch, tokens
 from tests.integration.test_read_side import api
 from tests.unit.fakes import FixedClock, make_deps
 from tests.unit.test_admin_relationships import (
+    GLOBAL_READER,
+    HELPDESK_ADMINISTRATOR,
     admin_agent,
     approve_admin,
     request_admin,
@@ -326,3 +329,50 @@ async def test_approval_decline_expiry_and_the_clock_in_later_fetches_load_witho
     types = [event["type"] for event in await outbox(engine)]
     assert types.count("InvitationExpired") == 1 and types.count("InvitationDeclined") == 1
     assert types.count("AdminRelationshipExpired") == 1
+
+
+async def test_the_page_reads_what_a_request_asks_for_by_its_token_and_the_end_once_approved(
+    engine: AsyncEngine,
+) -> None:
+    """GD-4: ``invitation_by_token`` gives the acceptance page the partner, the customer, the
+    display name, each role by name with its one line from the shipped table, the duration and
+    auto-extend; once approved, the status and the end."""
+    clock = FixedClock()
+    _, _, bus = service(engine, clock)
+    partner = new_partner(name="Contoso Cloud AB")
+    customer = customer_details(company_name="Lindqvist Bygg AB")
+    await bus.handle_batch(fetch(register_command(partner)))
+    await bus.handle_batch(
+        fetch(request_admin(partner, customer, duration="P40D", auto_extend="P180D", display_name="Helpdesk"))
+    )
+
+    view = await queries.invitation_by_token(engine, token(0))
+
+    assert view is not None and view.admin_request is not None
+    assert (view.kind, view.status, view.cloud) == ("admin_relationship", "pending", "public")
+    assert (view.inviter_name, view.invitee_name, view.invitee_tenant_id) == (
+        "Contoso Cloud AB",
+        "Lindqvist Bygg AB",
+        customer["tenant_id"],
+    )
+    request = view.admin_request
+    assert [(role.template_id, role.name) for role in request.roles] == [
+        (GLOBAL_READER, "Global Reader"),
+        (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
+    ]
+    assert request.roles[0].description.startswith("Can read everything that a Global Administrator can")
+    assert (request.display_name, request.duration_days, request.auto_extend_days, request.ends_at) == (
+        "Helpdesk",
+        40,
+        180,
+        None,
+    )
+    assert view.expires_at == clock.now + timedelta(days=90)  # GD-5
+
+    await bus.handle_batch(fetch(approve_admin(token(0), customer["tenant_id"])))
+
+    approved = await queries.invitation_by_token(engine, token(0))
+    assert approved is not None and approved.admin_request is not None
+    assert approved.status == "accepted"
+    assert approved.admin_request.ends_at == clock.now + timedelta(days=40)
+    assert await queries.invitation_by_token(engine, token(1)) is None

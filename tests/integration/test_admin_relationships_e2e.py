@@ -181,3 +181,79 @@ async def test_with_auto_extend_it_is_extended_by_180_days_and_never_warned(
         assert extended["data"]["previous_ends_at"] == activated["ends_at"]
         assert extended["data"]["ends_at"] > activated["ends_at"]
         assert got.of_type("AdminRelationshipExpired") == [] and expiring(got, relationship) == []
+
+
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+
+
+async def test_the_gdap_refusals_auto_extend_with_its_email_and_termination_over_the_real_servers(
+    kafka: Any, mailbox: Any, postgres_url: str
+) -> None:
+    """GD-1..GD-3, GD-6, GD-9 over the real servers: the five GDAP reasons come back as
+    ``CommandRejected`` and send no email; the partner turns auto-extend on and the customer's
+    admin gets the email saying so; the customer terminates, and the terminated relationship
+    can no longer be changed."""
+    clock = FixedClock()
+    partner = a_partner()
+    agent = a_request(partner)["actor"]
+    async with Harness(kafka, mailbox, postgres_url, clock=clock, expiry_interval_seconds=SWEEP_SECONDS) as h:
+        await h.send("RegisterPartner", partner, key=partner["partner_id"])
+        refused: dict[str, str] = {}
+        refused_addresses = set()
+        for reason, fields in [
+            ("unknown_role", {"roles": ["00000000-0000-4000-8000-000000000000"]}),
+            ("invalid_duration", {"duration": "P731D"}),
+            ("auto_extend_not_allowed", {"roles": [GLOBAL_ADMINISTRATOR], "auto_extend": "P180D"}),
+        ]:
+            request = a_request(partner, **fields)
+            refused_addresses.add(request["customer"]["admin_email"])
+            command_id = await h.send(
+                "RequestAdminRelationship", request, key=request["customer"]["tenant_id"]
+            )
+            refused[command_id] = reason
+        request = a_request(partner)
+        activated = await requested_and_approved(h, mailbox, partner, request)
+        tenant, relationship = activated["customer_tenant_id"], activated["admin_relationship_id"]
+
+        turned_on = {"actor": agent, "admin_relationship_id": relationship, "auto_extend": "P180D"}
+        await h.send("SetAdminRelationshipAutoExtend", turned_on, key=tenant)
+        mail = await mailbox.wait_for(
+            lambda m: (
+                m["To"] == request["customer"]["admin_email"]
+                and m["X-Partnerlink-Template"] == "admin_relationship_auto_extend_changed"
+            ),
+            timeout=60,
+        )
+        assert mail["Content-Language"] == "sv-SE" and "Helpdesk 2027" in mail["Subject"]
+        customer = {
+            "kind": "customer",
+            "tenant_id": tenant,
+            "user": "ga@lindqvist.example",
+            "roles": ["global-admin"],
+        }
+        await h.send(
+            "TerminateAdminRelationship",
+            {"actor": customer, "admin_relationship_id": relationship},
+            key=tenant,
+        )
+        got = await h.wait_until(lambda r: bool(r.of_type("AdminRelationshipTerminated")))
+        (terminated,) = got.of_type("AdminRelationshipTerminated")
+        assert terminated["data"]["terminated_by"] == "customer" and terminated["_key"] == tenant.encode()
+        (changed,) = got.of_type("AdminRelationshipAutoExtendChanged")
+        assert changed["data"]["auto_extend"] == "P180D"
+
+        turned_off = {**turned_on, "auto_extend": "PT0S"}
+        refused[await h.send("SetAdminRelationshipAutoExtend", turned_off, key=tenant)] = (
+            "admin_relationship_not_active"
+        )
+        unknown = {"actor": agent, "admin_relationship_id": str(uuid.uuid4())}
+        refused[await h.send("TerminateAdminRelationship", unknown, key=tenant)] = (
+            "unknown_admin_relationship"
+        )
+        got = await h.wait_until(
+            lambda r: set(refused) <= {e["causationid"] for e in r.of_type("CommandRejected")}
+        )
+
+        reasons = {e["causationid"]: e["data"]["reason"] for e in got.of_type("CommandRejected")}
+        assert {command: reasons[command] for command in refused} == refused
+        assert not [m for m in mailbox.messages() if m["To"] in refused_addresses]
