@@ -266,6 +266,10 @@ class _RecordingOutbox:
         await self._inner.add_email(email)
         self.pending.emails.append(email)
 
+    @property
+    def holds_emails(self) -> bool:
+        return self._inner.holds_emails
+
 
 class RecordingUnitOfWork:
     """A ``UnitOfWork`` around another one that tells ``recorder`` what each commit staged."""
