@@ -83,6 +83,7 @@ def durable_router(
         parser=lenient_headers,
         decoder=raw_body,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_min_bytes=settings.kafka_fetch_min_bytes,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         title=topic,
         description=description,

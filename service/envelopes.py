@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -18,12 +19,16 @@ def event_envelope(
     correlation_id: str,
     subject: str | None,
     now: datetime,
+    data: dict[str, Any] | None = None,
 ) -> bytes:
     """JSON bytes of the CloudEvent carrying ``event``; ``type`` is the event's class name.
 
     ``causationid`` is the command's id; ``correlationid`` the command's, else its id.
+    ``data``: ``event.model_dump(mode="json")`` when the caller has it already. The envelope
+    is built without validation (``model_construct``): every value here is ours, typed, and
+    ``event`` was validated when it was made.
     """
-    envelope = CloudEvent(
+    envelope = CloudEvent.model_construct(
         specversion="1.0",
         id=event_id,
         source=source,
@@ -33,6 +38,7 @@ def event_envelope(
         datacontenttype="application/json",
         causationid=causation_id,
         correlationid=correlation_id,
-        data=event.model_dump(mode="json", exclude_none=False),
+        dataschema=None,
+        data=event.model_dump(mode="json") if data is None else data,
     )
     return envelope.model_dump_json(exclude_none=True).encode()

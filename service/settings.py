@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         default="partnerlink", description="group id prefix: each input topic's group is <prefix>.<topic>"
     )
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=0, description="latency vs. fetch size (ms)")
+    kafka_fetch_min_bytes: int = Field(
+        default=65_536,
+        ge=1,
+        description="bytes a fetch waits for (up to kafka_fetch_max_wait_ms): fuller fetches, "
+        "so a fetch's fixed cost (one transaction, one offset commit) is shared by more commands",
+    )
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_max_batch_records: int = Field(
         default=500,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -39,6 +40,7 @@ async def stage(uow: UnitOfWork, effects: Effects, cause: Cause, deps: Dependenc
     timeline: list[TimelineEntry] = []
     for event in effects.events:
         event_id = deps.new_id()
+        data = event.model_dump(mode="json")
         payload = event_envelope(
             event,
             event_id=event_id,
@@ -47,9 +49,10 @@ async def stage(uow: UnitOfWork, effects: Effects, cause: Cause, deps: Dependenc
             correlation_id=cause.correlation_id,
             subject=cause.subject,
             now=now,
+            data=data,
         )
         await uow.outbox.add_event(StagedEvent(event_id, cause.key, payload))
-        timeline.extend(_timeline_entries(event, event_id, cause, now))
+        timeline.extend(_timeline_entries(event, data, event_id, cause, now))
     await uow.timeline.add(timeline)
     for email in effects.emails:
         await uow.outbox.add_email(
@@ -66,7 +69,9 @@ async def stage(uow: UnitOfWork, effects: Effects, cause: Cause, deps: Dependenc
         )
 
 
-def _timeline_entries(event: BaseModel, event_id: str, cause: Cause, now: datetime) -> list[TimelineEntry]:
+def _timeline_entries(
+    event: BaseModel, data: dict[str, Any], event_id: str, cause: Cause, now: datetime
+) -> list[TimelineEntry]:
     tenant = getattr(event, "customer_tenant_id", None)
     if not isinstance(tenant, str):
         return []
@@ -76,7 +81,7 @@ def _timeline_entries(event: BaseModel, event_id: str, cause: Cause, now: dateti
             at=now,
             event_id=event_id,
             event_type=type(event).__name__,
-            data=event.model_dump(mode="json", exclude=TOKEN_BEARING_FIELDS),
+            data={name: value for name, value in data.items() if name not in TOKEN_BEARING_FIELDS},
             actor_kind=cause.actor.kind,
             actor_tenant_id=cause.actor.tenant_id,
             actor_user=cause.actor.user,

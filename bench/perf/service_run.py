@@ -97,6 +97,7 @@ async def py_spy(pid: int, seconds: float, output: Path) -> dict[str, Any] | Non
         "--format",
         "raw",
         "--nonblocking",
+        "--gil",  # only the thread holding the GIL: CPU spent in Python, not waits in syscalls
         "--output",
         str(output),
         stdout=asyncio.subprocess.DEVNULL,

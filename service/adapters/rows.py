@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
@@ -23,10 +24,23 @@ from service.domain.model import (
     SubscriptionStatus,
 )
 
+_Reader = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
+_READERS: dict[type, _Reader] = {}
+
+
+def _reader(kind: type) -> _Reader:
+    """A dataclass's field names, and one getter of all their values (built once per class)."""
+    if kind not in _READERS:
+        names = tuple(item.name for item in fields(kind))
+        getter = attrgetter(*names)
+        _READERS[kind] = names, (getter if len(names) > 1 else lambda record: (getter(record),))
+    return _READERS[kind]
+
 
 def columns(record: Any) -> dict[str, Any]:
     """A dataclass's fields as a row, shallow (``dataclasses.asdict`` deep-copies every value)."""
-    return {item.name: getattr(record, item.name) for item in fields(record)}
+    names, values = _reader(type(record))
+    return dict(zip(names, values(record), strict=True))
 
 
 def partner(row: Mapping[str, Any]) -> Partner:
