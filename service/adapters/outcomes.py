@@ -97,6 +97,10 @@ class OutcomeBook:
         self._expected[command_id] = (entry[0], outcome)
         self._changed.set()
 
+    def awaits_any(self) -> bool:
+        """Whether some expected command's outcome is still unknown (else no event matters)."""
+        return any(outcome is None for _, outcome in self._expected.values())
+
     def get(self, command_id: str) -> CommandOutcome | None:
         """The recorded outcome of ``command_id``, if any."""
         entry = self._expected.get(command_id)
@@ -178,6 +182,8 @@ class KafkaOutcomeWatcher:
                 await consumer.seek_to_beginning(*assigned)
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                if not self._book.awaits_any():
+                    continue  # read past: the events of the service's own traffic, unparsed
                 for records in batches.values():
                     for record in records:
                         self._read(record.value)

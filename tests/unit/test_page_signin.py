@@ -421,6 +421,16 @@ async def test_outcome_book_records_the_first_decisive_event_of_expected_command
     assert await book.wait("unknown", 0.01) is None
 
 
+def test_outcome_book_awaits_only_while_an_expected_outcome_is_unknown() -> None:
+    """The page's watcher skips parsing events while nothing awaits an outcome."""
+    book = OutcomeBook()
+    assert not book.awaits_any()
+    book.expect("c-1")
+    assert book.awaits_any()
+    book.record({"type": "ResellerRelationshipAccepted", "causationid": "c-1"})
+    assert not book.awaits_any() and book.get("c-1") is not None
+
+
 # -- languages ------------------------------------------------------------------------------------
 
 
