@@ -99,7 +99,7 @@ class StatementCounter:
     async def read(self) -> dict[str, Any]:
         """Since the last ``reset()``: ``{"total": calls of every statement (int), "toplevel":
         calls sent by the client (not nested in functions or triggers), "by_kind": {kind:
-        calls}, "top": [{"calls", "query"}] (10 most called, text cut to 200 characters),
+        calls}, "top": [{"calls", "query"}] (25 most called, text cut to 200 characters),
         "evicted": entries dropped because the table was full (0 means none were; more means
         ``total`` is a lower bound), "lower_bound_kinds": kinds seen whose count is a lower
         bound on PostgreSQL 15 (empty: ``total`` is exact)}``."""
@@ -111,7 +111,7 @@ class StatementCounter:
         for query, calls, _ in rows:
             kind = statement_kind(query)
             by_kind[kind] = by_kind.get(kind, 0) + int(calls)
-        top = sorted(rows, key=lambda row: int(row[1]), reverse=True)[:10]
+        top = sorted(rows, key=lambda row: int(row[1]), reverse=True)[:25]
         return {
             "total": sum(int(calls) for _, calls, _ in rows),
             "toplevel": sum(int(calls) for _, calls, toplevel in rows if toplevel),
