@@ -143,7 +143,7 @@ class OutboxRelay:
         senders = settings.smtp_connections if store.exclusive_claims else 1
         self._mailers = [mailer() for _ in range(senders)]
         self._claim_size = max(1, settings.relay_batch_size // senders)
-        self._outcomes: GroupCommit[EmailOutcome] = GroupCommit(store.record_emails, OUTCOME_LINGER_SECONDS)
+        self._outcomes: GroupCommit[EmailOutcome] = GroupCommit(self._record_emails, OUTCOME_LINGER_SECONDS)
         self._sent_unrecorded: dict[str, str] = {}
         """email id → locale, of the emails the server accepted whose outcome could not be
         written (database gone): the next attempt records them without sending them again"""
@@ -231,6 +231,12 @@ class OutboxRelay:
                 self._sent_unrecorded.pop(email.email_id, None)
                 tried += 1
         return tried
+
+    async def _record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:
+        """Write the outcomes with their ``EmailSent``/``EmailFailed`` events, then wake the
+        events loop: those events go out now, not at the next commit or poll."""
+        await self._store.record_emails(outcomes)
+        self._events_wakeup.set()
 
     async def _attempt(self, mailer: Mailer, email: PendingEmail) -> EmailOutcome:
         """Render and send ``email`` once; the outcome to record (nothing is written here)."""

@@ -664,3 +664,39 @@ async def test_only_a_commit_that_staged_emails_wakes_the_email_senders(
 
     assert unsent == ["pending"]
     assert [m["X-Partnerlink-Email-Id"] for m in mailbox.messages()] == [email_id]
+
+
+async def test_an_email_outcome_is_published_without_waiting_for_another_commit(
+    mailbox: FileMailbox, sqlite_url: str
+) -> None:
+    """The ``EmailSent`` written with the outcome wakes the events loop (the poll is 30 s)."""
+    settings = settings_for(sqlite_url, mailbox, relay_poll_interval_seconds=30.0)
+    published: list[dict[str, Any]] = []
+
+    async def publish(key: bytes | None, payload: bytes) -> Any:
+        published.append(json.loads(payload))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async with migrated(sqlite_url) as engine:
+        relay = OutboxRelay(
+            SqlOutboxStore(engine),
+            publish=publish,
+            mailer=lambda: SmtpSender(settings),
+            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
+            settings=settings,
+            new_id=lambda: str(uuid.uuid4()),
+        )
+        relay.start()
+        try:
+            await asyncio.sleep(0.3)  # every loop found nothing and now waits for a wake-up
+            (email_id,) = await stage(engine)
+            relay.wake()
+            async with asyncio.timeout(5):
+                while not published:
+                    await asyncio.sleep(0.02)
+        finally:
+            await relay.stop()
+
+    assert [(e["type"], e["data"]["email_id"]) for e in published] == [("EmailSent", email_id)]
