@@ -198,7 +198,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         # built here, in the running loop: aiokafka refuses to build a producer outside one
-        # (``create_app`` is also called without a loop, e.g. by ``partnerlink contracts export``)
+        # (``create_app`` is also called without a loop, e.g. by ``python -m tools.contracts_export``)
         events_producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             acks="all",

@@ -31,13 +31,13 @@ from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
 from service.bootstrap import build_dependencies
 from service.bus import CommandBus, Outcome
-from service.embedded.mailbox import FileMailbox
 from service.inbound import read_command
 from service.lanes import LOCK_NAMESPACE, lane_of
 from service.relay import OutboxRelay
 from service.relay_ports import EmailClaim, EmailOutcome
 from service.settings import Settings
 from service.usecases import HANDLERS
+from tools.embedded.mailbox import FileMailbox
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
 NOW = datetime.now(UTC)
