@@ -10,25 +10,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.usecases import UseCase
 
 
 def _serve(_: argparse.Namespace) -> int:
-    """Check every setting and server (``service.preflight``), then run the service. A failed
-    check prints one line (exit 2: bad setting, 3: unreachable server); the traceback only
-    at ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
+    return serve()
+
+
+def serve(use_cases: Mapping[str, UseCase] | None = None) -> int:
+    """Check every setting and server (``service.preflight``), then run the service built by
+    the composition root (``service.bootstrap.create_app``; ``use_cases``: command type → use
+    case, default every command's: the fault harness injects a failing one). A failed check
+    prints one line (exit 2: bad setting, 3: unreachable server); the traceback only at
+    ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
     from faststream.kafka.security import parse_security
 
-    from handlers.app import create_app, kafka_security
+    from service.adapters.kafka_security import kafka_security
+    from service.bootstrap import create_app
     from service.logging import configure_logging
     from service.preflight import StartupError, load_settings, preflight
+    from service.usecases import USE_CASES
 
     async def checked_run() -> None:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_json)
         sock = await preflight(settings, parse_security(kafka_security(settings)))
-        await create_app(settings, http_socket=sock).run()
+        await create_app(settings, http_socket=sock, use_cases=use_cases or USE_CASES).run()
 
     try:
         asyncio.run(checked_run())

@@ -64,7 +64,7 @@ def model_schema(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]
 
 
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0.0 document FastStream generates from ``handlers.app.create_app``.
+    """The AsyncAPI 3.0.0 document FastStream generates from ``service.bootstrap.create_app``.
 
     Built from the app's brokers with ``faststream.specification.AsyncAPI(...)
     .to_specification().to_jsonable()``; constructing the app connects to nothing. The
@@ -79,7 +79,7 @@ def asyncapi_document() -> dict[str, Any]:
     import structlog
     from faststream.specification import AsyncAPI
 
-    from handlers.app import create_app
+    from service.bootstrap import create_app
 
     root = logging.getLogger()
     saved_level, saved_handlers = root.level, list(root.handlers)

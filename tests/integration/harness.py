@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
-from handlers.app import create_app
+from service.bootstrap import create_app
 from service.settings import Settings
 from tools.embedded.broker import EmbeddedBroker, free_tcp_port
 from tools.embedded.mailbox import FileMailbox
