@@ -53,10 +53,9 @@ from service.consumer import CommandConsumer, DeadLetter, Record
 from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
 from service.logging import configure_logging
-from service.ports import UnitOfWork
+from service.ports import Mailer, UnitOfWork
 from service.preflight import SmtpCheck
 from service.relay import OutboxRelay, Publish
-from service.relay_ports import Mailer
 from service.settings import Settings
 from service.tokens import new_token
 from service.usecases import USE_CASES, Dependencies, UseCase

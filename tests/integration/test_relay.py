@@ -33,8 +33,8 @@ from service.bootstrap import build_bus
 from service.bus import Outcome
 from service.inbound import read_command
 from service.lanes import LOCK_NAMESPACE, lane_of
+from service.ports import EmailClaim, EmailOutcome
 from service.relay import OutboxRelay
-from service.relay_ports import EmailClaim, EmailOutcome
 from service.settings import Settings
 from tools.embedded.mailbox import FileMailbox
 
