@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
 
 CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
@@ -13,6 +14,16 @@ CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
 
 PARTNER_INITIATED_CLOUDS = frozenset({"china-21vianet"})
 """PR-5: clouds where the partner initiates with an emailed offer that the customer authorizes."""
+
+
+class PartnerKind(StrEnum):
+    """What a CSP partner is in Partner Center (IR-1: only indirect providers and indirect
+    resellers form partnerships)."""
+
+    DIRECT = "direct"
+    INDIRECT_PROVIDER = "indirect-provider"
+    INDIRECT_RESELLER = "indirect-reseller"
+    ADVISOR = "advisor"
 
 
 @dataclass
@@ -23,7 +34,7 @@ class Partner:
     tenant_id: str
     name: str
     country: str
-    kind: str
+    kind: PartnerKind
     csp_enrolled: bool
     mpa_active: bool
     contact_email: str
@@ -250,8 +261,16 @@ class ResellerRelationship:
         self.ended_at = now
 
 
-PartnershipStatus = RelationshipStatus
-"""A partnership goes through the same states as a reseller relationship."""
+class PartnershipStatus(StrEnum):
+    """A provider-reseller partnership's states (IR-1..IR-3, IR-8): a reseller relationship's,
+    less ``applied`` (a partnership is never requested again while active)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
 
 
 @dataclass
@@ -313,3 +332,11 @@ class Subscription:
     @property
     def active(self) -> bool:
         return self.status is SubscriptionStatus.ACTIVE
+
+    def mirror(self, attribute: Attribute, current: str | None) -> None:
+        """Show the attribution ledger's ``current`` value of ``attribute`` on the subscription:
+        the reseller (IR-6) or the partner of record (PR-1)."""
+        if attribute is Attribute.RESELLER:
+            self.reseller_mpn_id = current
+        else:
+            self.partner_of_record = current

@@ -34,7 +34,7 @@ from contracts.events import (
 )
 from service.domain import admin_relationships as gdap
 from service.domain import rules
-from service.domain.actors import PARTNER_ROLES, ActorRef, require_customer, require_partner
+from service.domain.actors import PARTNER_ROLES, ActorKind, ActorRef, require_customer, require_partner
 from service.domain.admin_relationships import (
     AdminRelationship,
     AdminRelationshipStatus,
@@ -282,7 +282,7 @@ async def terminate_admin_relationship(
     relationship = gdap.ensure_found(
         await uow.admin_relationships.get(cmd.admin_relationship_id), cmd.admin_relationship_id, "GD-6"
     )
-    if actor.kind == "customer":
+    if actor.kind == ActorKind.CUSTOMER:
         require_customer(actor, relationship.customer_tenant_id)
         terminated_by = "customer"
     else:

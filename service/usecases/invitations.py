@@ -17,6 +17,7 @@ from service.domain.model import (
     Invitation,
     InvitationKind,
     InvitationStatus,
+    PartnershipStatus,
     RelationshipStatus,
 )
 from service.ports import Needs, UnitOfWork
@@ -118,16 +119,16 @@ async def close_subject(uow: UnitOfWork, invitation: Invitation, now: datetime) 
             admin.close(AdminRelationshipStatus(invitation.status.value), now)
             await uow.admin_relationships.save(admin)
         return
-    status = RelationshipStatus(invitation.status.value)  # declined, expired or withdrawn
+    ended = invitation.status.value  # declined, expired or withdrawn
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
         relationship = await uow.relationships.get(invitation.subject_id)
         if relationship is not None:
-            relationship.close(status, now)
+            relationship.close(RelationshipStatus(ended), now)
             await uow.relationships.save(relationship)
     else:
         partnership = await uow.partnerships.get(invitation.subject_id)
         if partnership is not None:
-            partnership.close(status, now)
+            partnership.close(PartnershipStatus(ended), now)
             await uow.partnerships.save(partnership)
 
 

@@ -32,7 +32,6 @@ from service.domain.model import (
     Offer,
     RelationshipStatus,
     ResellerRelationship,
-    Subscription,
 )
 from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
@@ -98,7 +97,7 @@ async def request_reseller_relationship(
     )
     active = await _active_relationship(uow, partner.partner_id, customer.tenant_id)
     rules.ensure_asks_something_new(
-        relationship, active, _new_partner_of_record(subscriptions, partner.partner_id)
+        relationship, active, rules.adds_partner_of_record(subscriptions, partner.partner_id)
     )
     await uow.customers.save(customer)
     await uow.relationships.save(relationship)
@@ -151,11 +150,6 @@ async def _active_relationship(
     """The pair's active relationship, if any (MP-1: at most one)."""
     found = await uow.relationships.find(partner_id, customer_tenant_id)
     return found if found is not None and found.active else None
-
-
-def _new_partner_of_record(subscriptions: list[Subscription], partner_id: str) -> bool:
-    """PR-5: whether authorizing would make the partner partner of record of one more subscription."""
-    return any(subscription.partner_of_record != partner_id for subscription in subscriptions)
 
 
 async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
@@ -222,7 +216,7 @@ async def accept_reseller_relationship(
         and subscription.customer_tenant_id == customer.tenant_id
     ]
     rules.ensure_asks_something_new(
-        relationship, active, _new_partner_of_record(named, relationship.partner_id)
+        relationship, active, rules.adds_partner_of_record(named, relationship.partner_id)
     )
     agreed_at = customer.accept_customer_agreement(cmd.accept_customer_agreement, now)
     invitation.use(InvitationStatus.ACCEPTED, now)
