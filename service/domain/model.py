@@ -112,11 +112,14 @@ class Invitation:
     kind: InvitationKind
     token_hash: str
     subject_id: str
-    """the relationship id (partnership id, admin relationship id) the invitation would activate"""
+    """what the invitation would activate, by ``kind``: a reseller relationship's, a
+    partnership's or an admin relationship's id; read it as ``relationship_id``,
+    ``partnership_id`` or ``admin_relationship_id``, which say which"""
     inviter_id: str
     """MPN ID of the inviting partner (or indirect provider)"""
     invitee_id: str
-    """customer tenant id (or the indirect reseller's MPN ID)"""
+    """who is invited, by ``kind``: a customer's tenant id (``customer_tenant_id``) or an
+    indirect reseller's MPN ID (``reseller_id``)"""
     created_at: datetime
     expires_at: datetime
     status: InvitationStatus = InvitationStatus.PENDING
@@ -124,6 +127,38 @@ class Invitation:
     reminder_token_hash: str | None = None
     """INV-4: the hash of the reminder's link, which works like the first one until expiry"""
     reminded_at: datetime | None = None
+
+    def _of(self, value: str, what: str, *kinds: InvitationKind) -> str:
+        if self.kind not in kinds:
+            raise ValueError(f"a {self.kind} invitation has no {what}")
+        return value
+
+    @property
+    def customer_tenant_id(self) -> str:
+        """The invited customer's tenant id (reseller and admin relationships); ``ValueError``
+        for a partnership's invitation."""
+        kinds = (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP)
+        return self._of(self.invitee_id, "customer", *kinds)
+
+    @property
+    def reseller_id(self) -> str:
+        """The invited indirect reseller's MPN ID (a partnership's); ``ValueError`` otherwise."""
+        return self._of(self.invitee_id, "reseller", InvitationKind.PARTNERSHIP)
+
+    @property
+    def relationship_id(self) -> str:
+        """The reseller relationship it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "reseller relationship", InvitationKind.RESELLER_RELATIONSHIP)
+
+    @property
+    def partnership_id(self) -> str:
+        """The partnership it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "partnership", InvitationKind.PARTNERSHIP)
+
+    @property
+    def admin_relationship_id(self) -> str:
+        """The admin relationship (GDAP) it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "admin relationship", InvitationKind.ADMIN_RELATIONSHIP)
 
     @property
     def token_hashes(self) -> tuple[str, ...]:

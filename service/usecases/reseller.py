@@ -193,7 +193,7 @@ async def accept_reseller_relationship(
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
-    require_customer(actor, invitation.invitee_id)
+    require_customer(actor, invitation.customer_tenant_id)
     invitation.ensure_usable(now)
     accepted_by = cmd.accepted_by
     rules.ensure_global_admin(
@@ -201,11 +201,12 @@ async def accept_reseller_relationship(
             accepted_by.is_global_admin,
             accepted_by.tenant_id,
             accepted_by.directory_role_ids,
-            invitation.invitee_id,
+            invitation.customer_tenant_id,
         )
     )
     relationship, customer = rules.ensure_invitation_target(
-        await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
+        await uow.relationships.get(invitation.relationship_id),
+        await uow.customers.get(invitation.customer_tenant_id),
     )
     rules.ensure_no_active_relationship(relationship)
     active = await _active_relationship(uow, relationship.partner_id, relationship.customer_tenant_id)
@@ -270,10 +271,10 @@ async def decline_invitation(
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, None)
     if invitation.kind.to_customer:  # a reseller or admin relationship (GD-4)
-        require_customer(actor, invitation.invitee_id)
+        require_customer(actor, invitation.customer_tenant_id)
     else:
         reseller = rules.ensure_partner_known(
-            await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
+            await uow.partners.get(invitation.reseller_id), invitation.reseller_id, "IR-3"
         )
         require_partner(actor, reseller.tenant_id, PARTNER_ROLES["DeclineInvitation"].allowed)
     invitation.use(InvitationStatus.DECLINED, now)
