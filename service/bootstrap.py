@@ -120,14 +120,16 @@ def build_bus(
     use_cases: Mapping[str, UseCase] = USE_CASES,
     source: str | None = None,
     on_commit: Callable[[], None] | None = None,
+    deps: Dependencies | None = None,
 ) -> CommandBus:
     """The command bus over ``unit_of_work`` (a new unit of work per call), with the use cases
     of ``use_cases`` (command type → use case; default: every command's), the dependencies of
-    ``settings`` (default ``Settings()``) at ``clock``; ``source``: the events' CloudEvents
-    ``source`` (default ``settings.event_source``); ``on_commit``: called after each commit
-    that staged something (the relay's wake-up)."""
+    ``settings`` (default ``Settings()``) at ``clock`` with ``new_id``, or ``deps`` when the
+    caller built them (``build_dependencies``, then ``dataclasses.replace``) and keeps them;
+    ``source``: the events' CloudEvents ``source`` (default ``settings.event_source``);
+    ``on_commit``: called after each commit that staged something (the relay's wake-up)."""
     settings = settings or Settings()
-    deps = build_dependencies(settings, clock, new_id)
+    deps = deps or build_dependencies(settings, clock, new_id)
     source = source or settings.event_source
     return CommandBus(unit_of_work, deps, dict(use_cases), source, on_commit=on_commit or (lambda: None))
 
