@@ -9,14 +9,15 @@ the benchmark all build through these functions, with overrides:
 
 * ``create_app(settings, *, http_socket, clock, use_cases)``: the whole service (FastStream);
 * ``running_service(settings, publish, dead_letter, ...)``: the service without a broker;
-* ``build_bus(unit_of_work, settings, *, clock, new_id, use_cases, source, on_commit)``: the
-  command bus alone, over any unit of work (the fuzzer and the security scenarios);
+* ``build_bus(unit_of_work, settings, *, clock, new_id, use_cases, source, on_commit, deps)``:
+  the command bus alone, over any unit of work (the fuzzer and the security scenarios);
 * ``build_dependencies(settings, clock, new_id)``: what the use cases receive.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -32,16 +33,18 @@ from faststream.kafka.security import parse_security
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CONTENT_TYPE
-from handlers.acceptance import PublishCommand, acceptance_page, acceptance_router
+from handlers.acceptance import AcceptancePage, PublishCommand, acceptance_router
 from handlers.billing import billing_router
 from handlers.commands import commands_router
 from handlers.http import create_http_app
 from handlers.http_server import HttpServer
+from handlers.page_views import PageViews
 from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.kafka_events import BatchingEventPublisher
 from service.adapters.kafka_security import kafka_security
 from service.adapters.notifications import KafkaMailer, PublishNotification
+from service.adapters.oidc import OidcClient
 from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.outcomes import KafkaOutcomeWatcher, OutcomeBook
 from service.adapters.regions import load_region_map
@@ -55,8 +58,10 @@ from service.expiry import InvitationExpiry
 from service.logging import configure_logging
 from service.ports import Mailer, UnitOfWork
 from service.preflight import SmtpCheck
+from service.ratelimit import RateLimit
 from service.relay import OutboxRelay, Publish
-from service.settings import Settings
+from service.sealed import Sealer
+from service.settings import INVITATION_PAGE_PATH, Settings
 from service.tokens import new_token
 from service.usecases import USE_CASES, Dependencies, UseCase
 
@@ -215,6 +220,34 @@ def log_started(settings: Settings, http_port: int | None) -> None:
     )
 
 
+def build_acceptance_page(
+    settings: Settings, engine: AsyncEngine, publish: PublishCommand, outcomes: OutcomeBook
+) -> AcceptancePage:
+    """The page over ``engine`` (read side), publishing with ``publish``; one OpenID client per
+    channel when ``oidc_client_id`` is set. Without ``page_secret`` the cookies are sealed with a
+    key drawn at start (a restart signs everyone out; replicas need a shared secret)."""
+    secret = settings.page_secret.get_secret_value() if settings.page_secret else secrets.token_urlsafe(48)
+    clients: dict[str, OidcClient] = {}
+    if settings.oidc_client_id:
+        client_secret = (
+            settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
+        )
+        root = settings.public_url.rstrip("/")
+        for channel, issuer in settings.oidc_issuers().items():
+            redirect_uri = f"{root}{INVITATION_PAGE_PATH}/{channel}/callback"
+            clients[channel] = OidcClient(issuer, settings.oidc_client_id, client_secret, redirect_uri)
+    return AcceptancePage(
+        settings=settings,
+        engine=engine,
+        publish=publish,
+        outcomes=outcomes,
+        views=PageViews(),
+        sealer=Sealer(secret),
+        limiter=RateLimit(settings.page_token_lookups_per_minute),
+        clients=clients,
+    )
+
+
 @asynccontextmanager
 async def serving_read_api(
     settings: Settings,
@@ -234,7 +267,7 @@ async def serving_read_api(
     watcher: KafkaOutcomeWatcher | None = None
     if publish_command is not None:
         book = OutcomeBook()
-        page = acceptance_page(settings, service.engine, publish_command, book)
+        page = build_acceptance_page(settings, service.engine, publish_command, book)
         app.include_router(acceptance_router(page))
         security = parse_security(kafka_security(settings))
         watcher = KafkaOutcomeWatcher(book, settings.kafka_bootstrap_servers, settings.events_topic, security)
@@ -269,6 +302,7 @@ class ServiceNotRunning(RuntimeError):
 
 def create_app(
     settings: Settings | None = None,
+    *,
     http_socket: socket.socket | None = None,
     clock: Callable[[], datetime] = utcnow,
     use_cases: Mapping[str, UseCase] = USE_CASES,
