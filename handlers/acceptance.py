@@ -112,7 +112,8 @@ SECURITY_HEADERS = {
 
 @dataclass
 class AcceptancePage:
-    """What the page needs, built once by ``acceptance_page(settings, engine, publish, book)``."""
+    """What the page needs, built once by the composition root
+    (``service.bootstrap.build_acceptance_page``)."""
 
     settings: Settings
     engine: AsyncEngine
@@ -130,34 +131,6 @@ class AcceptancePage:
 
     def page_url(self, channel: str) -> str:
         return f"{INVITATION_PAGE_PATH}/{channel}"
-
-
-def acceptance_page(
-    settings: Settings, engine: AsyncEngine, publish: PublishCommand, outcomes: OutcomeBook
-) -> AcceptancePage:
-    """The page over ``engine`` (read side), publishing with ``publish``; one OpenID client per
-    channel when ``oidc_client_id`` is set. Without ``page_secret`` the cookies are sealed with a
-    key drawn at start (a restart signs everyone out; replicas need a shared secret)."""
-    secret = settings.page_secret.get_secret_value() if settings.page_secret else secrets.token_urlsafe(48)
-    clients: dict[str, OidcClient] = {}
-    if settings.oidc_client_id:
-        client_secret = (
-            settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
-        )
-        root = settings.public_url.rstrip("/")
-        for channel, issuer in settings.oidc_issuers().items():
-            redirect_uri = f"{root}{INVITATION_PAGE_PATH}/{channel}/callback"
-            clients[channel] = OidcClient(issuer, settings.oidc_client_id, client_secret, redirect_uri)
-    return AcceptancePage(
-        settings=settings,
-        engine=engine,
-        publish=publish,
-        outcomes=outcomes,
-        views=PageViews(),
-        sealer=Sealer(secret),
-        limiter=RateLimit(settings.page_token_lookups_per_minute),
-        clients=clients,
-    )
 
 
 def _secured(response: Response) -> Response:

@@ -152,7 +152,7 @@ def create_http_app(
         answers within 2 s; else they keep their last value)."""
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                await metrics.refresh_outbox(engine)
+                metrics.set_outbox_backlog(await queries.outbox_backlog(engine))
         except Exception as exc:
             log.warning("metrics.outbox_unread", reason=type(exc).__name__)
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -1,4 +1,5 @@
-"""Regenerates ``stream.jsonl``, the sample stream of ``partnerlink demo``: ``python samples/make_stream.py``.
+"""Regenerates ``stream.jsonl``, the sample stream of ``python -m tools.demo``:
+``python samples/make_stream.py``.
 
 Each line is one step of the demo, a JSON object with a ``kind``:
 

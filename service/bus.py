@@ -23,7 +23,7 @@ from service.domain.errors import Rejected
 from service.inbound import IncomingCommand, UnreadableMessage
 from service.ports import DuplicateCommit, UnitOfWork
 from service.staging import Cause, stage
-from service.usecases.base import Dependencies, Effects, Handler
+from service.usecases.base import Dependencies, Effects, UseCase
 from service.usecases.preload import first_round, second_round, third_round
 
 log = structlog.get_logger(__name__)
@@ -47,13 +47,13 @@ class CommandBus:
         self,
         uow_factory: Callable[[], UnitOfWork],
         deps: Dependencies,
-        handlers: Mapping[str, Handler],
+        use_cases: Mapping[str, UseCase],
         source: str,
         on_commit: Callable[[bool], None] = lambda emails: None,
     ) -> None:
         self._uow_factory = uow_factory
         self._deps = deps
-        self._handlers = handlers
+        self._handlers = use_cases
         self._source = source
         self._on_commit = on_commit
 
@@ -95,14 +95,14 @@ class CommandBus:
             log.debug("command.handled", type=envelope.type, id=envelope.id, outcome=outcome.value)
         return outcomes
 
-    def _handler(self, incoming: IncomingCommand) -> Handler:
+    def _handler(self, incoming: IncomingCommand) -> UseCase:
         handler = self._handlers.get(incoming.envelope.type)
         if handler is None:
             raise UnreadableMessage("unknown_type", f"{incoming.envelope.type} is not supported yet")
         return handler
 
     async def _apply(
-        self, uow: UnitOfWork, handler: Handler, incoming: IncomingCommand, key: bytes | None, seen: set[str]
+        self, uow: UnitOfWork, handler: UseCase, incoming: IncomingCommand, key: bytes | None, seen: set[str]
     ) -> Outcome:
         """One command of the batch; ``seen``: ids processed before, and so far in this batch."""
         if incoming.envelope.id in seen:

@@ -1,30 +1,46 @@
-"""The ``partnerlink`` command: ``serve``, ``dev``, ``publish``, ``demo``, ``contracts export DIR``,
-``db upgrade``, ``chaos`` (the fault harness) and ``bench`` (the benchmark)."""
+"""The ``partnerlink`` command: ``serve``, ``publish``, ``health`` and ``db upgrade``.
+
+The tools around the product run from the repository as modules of their own, each with its
+``--help``: ``python -m tools.demo``, ``python -m tools.dev``, ``python -m tools.contracts_export
+DIR``, ``python -m bench.faults`` (the fault harness) and ``python -m bench.perf`` (the benchmark).
+Nothing here imports them."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.usecases import UseCase
 
 
 def _serve(_: argparse.Namespace) -> int:
-    """Check every setting and server (``service.preflight``), then run the service. A failed
-    check prints one line (exit 2: bad setting, 3: unreachable server); the traceback only
-    at ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
+    return serve()
+
+
+def serve(use_cases: Mapping[str, UseCase] | None = None) -> int:
+    """Check every setting and server (``service.preflight``), then run the service built by
+    the composition root (``service.bootstrap.create_app``; ``use_cases``: command type → use
+    case, default every command's: the fault harness injects a failing one). A failed check
+    prints one line (exit 2: bad setting, 3: unreachable server); the traceback only at
+    ``PARTNERLINK_LOG_LEVEL=DEBUG``."""
     from faststream.kafka.security import parse_security
 
-    from handlers.app import create_app, kafka_security
+    from service.adapters.kafka_security import kafka_security
+    from service.bootstrap import create_app
     from service.logging import configure_logging
     from service.preflight import StartupError, load_settings, preflight
+    from service.usecases import USE_CASES
 
     async def checked_run() -> None:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_json)
         sock = await preflight(settings, parse_security(kafka_security(settings)))
-        await create_app(settings, http_socket=sock).run()
+        await create_app(settings, http_socket=sock, use_cases=use_cases or USE_CASES).run()
 
     try:
         asyncio.run(checked_run())
@@ -47,20 +63,6 @@ def _print_failure(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from service.demo import run_demo
-
-    return asyncio.run(run_demo(Path(args.workdir), Path(args.stream) if args.stream else None))
-
-
-def _export_contracts(args: argparse.Namespace) -> int:
-    from service.contract_export import export_all
-
-    for path in export_all(Path(args.directory)):
-        print(path)
-    return 0
-
-
 def _db_upgrade(_: argparse.Namespace) -> int:
     from service.adapters.database import create_engine, migrate
     from service.settings import Settings
@@ -71,14 +73,8 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
-def _dev(args: argparse.Namespace) -> int:
-    from service.dev import run_dev
-
-    return asyncio.run(run_dev(Path(args.workdir)))
-
-
 def _publish(args: argparse.Namespace) -> int:
-    from service.dev import publish
+    from service.publish import publish
 
     if args.file == "-":
         lines = sys.stdin.read().splitlines()
@@ -113,10 +109,9 @@ def _health(_: argparse.Namespace) -> int:
 
 DESCRIPTION = """Partnerlink: CSP partner relationships from Kafka commands to state, CloudEvents and
 invitation emails. Configuration: PARTNERLINK_* environment variables (see 'partnerlink serve
---help' and README.md, "Configuration")."""
-
-PASS_THROUGH = {"bench": "bench.perf.run", "chaos": "bench.faults.cli"}
-"""Commands whose own parser reads every argument after the command's name (``--help`` too)."""
+--help' and README.md, "Configuration"). The demo, the dev stack, the fault harness and the
+benchmark run from the repository: python -m tools.demo, python -m tools.dev, python -m
+bench.faults, python -m bench.perf (each with --help)."""
 
 
 def settings_help() -> str:
@@ -151,15 +146,6 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.set_defaults(run=_serve)
-    dev = commands.add_parser(
-        "dev",
-        help="embedded broker + SMTP catcher + the service, kept running for your own commands",
-        description="Start the embedded Tansu broker, an SMTP catcher saving .eml files and "
-        "'partnerlink serve' on the settings' addresses (defaults: Kafka 127.0.0.1:9092, SMTP "
-        "127.0.0.1:8025, read API 127.0.0.1:8080), print them, and keep them running until Ctrl-C.",
-    )
-    dev.add_argument("--workdir", default="dev-run", help="where the database, mails and broker log go")
-    dev.set_defaults(run=_dev)
     publish = commands.add_parser(
         "publish",
         help="publish CloudEvents commands (JSON lines) to the commands topic",
@@ -173,44 +159,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "health", help="exit 0 when the local read API's /health/ready answers 200 (for containers)"
     ).set_defaults(run=_health)
-    demo = commands.add_parser("demo", help="embedded broker + SQLite + SMTP + service, fed a sample stream")
-    demo.add_argument("--workdir", default="demo-run", help="where the database, mails and logs go")
-    demo.add_argument("--stream", default=None, help="a JSONL sample stream (default: the shipped one)")
-    demo.set_defaults(run=_demo)
-    contracts = commands.add_parser("contracts", help="wire contract tools")
-    contracts_commands = contracts.add_subparsers(dest="contracts_command", required=True)
-    export = contracts_commands.add_parser("export", help="write JSON Schemas and the AsyncAPI document")
-    export.add_argument("directory")
-    export.set_defaults(run=_export_contracts)
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply Alembic migrations").set_defaults(run=_db_upgrade)
-    commands.add_parser(
-        "chaos",
-        help="the fault harness: T1..T8 against real processes (docs/reliability.md; 'chaos --help')",
-        add_help=False,
-    )
-    commands.add_parser(
-        "bench",
-        help="the benchmark: raw limits, naive baseline, the service (docs/performance.md; 'bench --help')",
-        add_help=False,
-    )
     return root
-
-
-def pass_through(command: str, argv: list[str]) -> int:
-    """``partnerlink bench|chaos ARGS``: ARGS go to that tool's own parser, ``--help`` included."""
-    import importlib
-
-    module = importlib.import_module(PASS_THROUGH[command])
-    return int(module.main(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        if arguments and arguments[0] in PASS_THROUGH:
-            return pass_through(arguments[0], arguments[1:])
         args = parser().parse_args(arguments)
         return int(args.run(args))
     except KeyboardInterrupt:

@@ -3,20 +3,17 @@
 The read API serves them at ``GET /metrics`` (``render``). Counters and histograms are
 updated where things happen (one line each in ``service/consumer.py``, ``service/relay.py``,
 ``handlers/subscriber.py``); the outbox gauges are read from the database at scrape time
-(``refresh_outbox``), so they hold across replicas and restarts. Label values are bounded:
+(``set_outbox_backlog``), so they hold across replicas and restarts. Label values are bounded:
 command types of the contract, outcomes, reasons, table names, topics and partitions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from service.adapters import queries
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 """The media type of ``render()``'s answer (Prometheus text format)."""
@@ -102,9 +99,10 @@ def observe_lag(topic: str, partition: int, highwater: int | None, next_offset: 
         CONSUMER_LAG.labels(topic, str(partition)).set(max(highwater - next_offset, 0))
 
 
-async def refresh_outbox(engine: AsyncEngine) -> None:
-    """Read the outbox backlog into ``OUTBOX_PENDING`` and ``OUTBOX_OLDEST_AGE_SECONDS``."""
-    for kind, (rows, age) in (await queries.outbox_backlog(engine)).items():
+def set_outbox_backlog(backlog: Mapping[str, tuple[int, float]]) -> None:
+    """``OUTBOX_PENDING`` and ``OUTBOX_OLDEST_AGE_SECONDS`` from ``{kind: (rows, age in s)}``
+    (``service.adapters.queries.outbox_backlog``'s answer; kinds ``events``, ``emails``)."""
+    for kind, (rows, age) in backlog.items():
         OUTBOX_PENDING.labels(kind).set(rows)
         OUTBOX_OLDEST_AGE_SECONDS.labels(kind).set(age)
 
@@ -128,8 +126,8 @@ __all__: Sequence[str] = [
     "count_commands",
     "count_email",
     "observe_lag",
-    "refresh_outbox",
     "render",
+    "set_outbox_backlog",
 ]
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -340,6 +341,30 @@ async def smtp_error(settings: Settings, seconds: float | None = None) -> str | 
         client.close()
         return _reason(exc)
     return None
+
+
+class SmtpCheck:
+    """The readiness check of SMTP: connect, EHLO, QUIT within 1.5 s, probed at most every
+    ``every_seconds`` (a readiness poller must not hammer a mail provider). A failure logs a
+    warning naming host, port and error."""
+
+    def __init__(self, settings: Settings, every_seconds: float = 10.0) -> None:
+        self._settings = settings
+        self._every = every_seconds
+        self._checked_at: float | None = None
+        self._ok = False
+
+    async def __call__(self) -> bool:
+        if self._settings.email_transport != "smtp":
+            return True  # emails go to the notifications topic: the broker's check covers them
+        now = time.monotonic()
+        if self._checked_at is None or now - self._checked_at >= self._every:
+            s = self._settings
+            error = await smtp_error(s, seconds=1.5)
+            if error is not None:
+                log.warning("smtp.unreachable", smtp_host=s.smtp_host, smtp_port=s.smtp_port, error=error)
+            self._ok, self._checked_at = error is None, time.monotonic()
+        return self._ok
 
 
 async def check_smtp(settings: Settings) -> None:

@@ -1,6 +1,6 @@
 """The outbox relay: publishes staged events to Kafka and sends staged emails over SMTP.
 
-It works through ports only (``service.relay_ports``): the outbox's storage, the email
+It works through ports only (``service.ports``): the outbox's storage, the email
 renderer and the mail server. A row is done only after the broker (acks=all) or the mail
 server confirmed it. Events and emails have independent loops, so a slow or hanging SMTP
 server never holds events back.
@@ -36,8 +36,7 @@ import structlog
 from contracts.events import EmailFailed, EmailSent
 from service import metrics
 from service.envelopes import event_envelope
-from service.ports import StagedEvent
-from service.relay_ports import (
+from service.ports import (
     EmailNotRenderable,
     EmailOutcome,
     EmailRenderer,
@@ -47,6 +46,7 @@ from service.relay_ports import (
     MailTemporaryError,
     OutboxStore,
     PendingEmail,
+    StagedEvent,
 )
 from service.settings import Settings
 

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.infra.postgres import PostgresUnavailable, running_postgres
-from service.embedded.broker import EmbeddedBroker
-from service.embedded.mailbox import FileMailbox
+from tools.embedded.broker import EmbeddedBroker
+from tools.embedded.mailbox import FileMailbox
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -1,4 +1,4 @@
-"""``partnerlink chaos [T1 ... T8 | all] [--full] [--database postgres|sqlite] [--report PATH]``.
+"""``python -m bench.faults [T1 ... T8 | all] [--full] [--database postgres|sqlite] [--report PATH]``.
 
 Runs each scenario, prints its figures and bounds, stores them in ``<report>.json`` (replacing
 those scenarios' previous figures, keeping the others), renders ``--report``
@@ -39,9 +39,9 @@ def scenarios() -> dict[str, Scenario]:
 APPENDIX = """
 ## How to run it
 
-    partnerlink chaos all --full          # every T scenario at the sizes above (about 90 min; T6 alone 32)
-    partnerlink chaos T1 T4 --database sqlite
-    partnerlink chaos T1 T4 T5 T7         # the reduced sizes CI runs (tests/chaos)
+    python -m bench.faults all --full       # every T scenario at the sizes above (about 90 min; T6 alone 32)
+    python -m bench.faults T1 T4 --database sqlite
+    python -m bench.faults T1 T4 T5 T7      # the reduced sizes CI runs (tests/chaos)
 
 **Duplicate emails and emails acknowledged again are different figures.** A duplicate
 email is a second, distinct email (another email id) for one command and one recipient:
@@ -80,7 +80,9 @@ What each figure means is in `bench/faults/verify.py`; what each scenario does, 
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="partnerlink chaos", description=(__doc__ or "").replace("``", ""))
+    root = argparse.ArgumentParser(
+        prog="python -m bench.faults", description=(__doc__ or "").replace("``", "")
+    )
     root.add_argument("scenarios", nargs="+", help="T1 ... T8 (all: every T), or S1 (scale-out)")
     root.add_argument("--full", action="store_true", help="the sizes of the published figures")
     root.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
@@ -115,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = RunOptions(args.full, Path(args.workdir), args.database, args.seed, args.rounds)
     results = asyncio.run(run(names, options))
     if args.report != "-":
-        command = "partnerlink chaos " + " ".join(sys.argv[2:] if argv is None else argv)
+        command = "python -m bench.faults " + " ".join(sys.argv[1:] if argv is None else argv)
         report = Path(args.report)
         every = merge_into(report.with_suffix(".json"), results, command)
         write_markdown(every, report, command, APPENDIX)

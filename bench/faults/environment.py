@@ -23,7 +23,7 @@ from bench.infra.kafka import Sender, Tail, Topics
 from bench.infra.postgres import PostgresCluster
 from bench.infra.service import ServiceProcess
 from bench.infra.smtp import SmtpSink
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 
 @dataclass

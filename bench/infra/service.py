@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from service.embedded.broker import free_tcp_port
+from tools.embedded.broker import free_tcp_port
 
 
 class ServiceProcess:

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from service.embedded.broker import free_tcp_port
+from tools.embedded.broker import free_tcp_port
 
 HANG_SECONDS = 3600.0
 

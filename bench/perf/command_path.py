@@ -31,12 +31,10 @@ from bench.perf.workload import MixedWorkload, setup_steps
 from service.adapters import orm
 from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.uow import SqlUnitOfWork
-from service.bootstrap import build_dependencies
-from service.bus import CommandBus
+from service.bootstrap import build_bus
 from service.consumer import CommandConsumer, Record
 from service.inbound import read_command, read_order
 from service.settings import Settings
-from service.usecases import HANDLERS
 
 
 @dataclass
@@ -78,7 +76,7 @@ class CommandPath:
         self.engine = create_engine(database_url, pool_size=2)
         settings = Settings(database_url=database_url)
         self.tally = Tally()
-        self.bus = CommandBus(self._unit_of_work, build_dependencies(settings), HANDLERS, "urn:bench")
+        self.bus = build_bus(self._unit_of_work, settings, source="urn:bench")
         self.consumer = CommandConsumer(self.bus, self._dead_letter, is_transient=is_transient)
         self.topics = Topics.fresh("bench")
 

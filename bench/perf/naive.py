@@ -43,7 +43,7 @@ from contracts.commands import RegisterPartner, RequestResellerRelationship
 from contracts.envelope import CloudEvent
 from service.adapters.regions import load_region_map
 from service.domain.errors import Rejected
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 READY_LINE = "naive: ready"
 

@@ -30,7 +30,7 @@ from bench.infra.smtp import SmtpSink
 from bench.perf.common import latency_summary, progress
 from service.adapters.database import create_engine
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
 

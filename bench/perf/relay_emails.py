@@ -45,10 +45,10 @@ from service.adapters.database import create_engine, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.smtp import SmtpSender
-from service.embedded.broker import free_tcp_port
 from service.logging import configure_logging
 from service.relay import OutboxRelay
 from service.settings import Settings
+from tools.embedded.broker import free_tcp_port
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
 HOST = "127.0.0.1"

@@ -1,4 +1,4 @@
-"""``python -m bench.perf`` (or ``partnerlink bench``): measure, print, write JSON and a plot,
+"""``python -m bench.perf``: measure, print, write JSON and a plot,
 append a dated row to docs/performance.md.
 
 Starts its own servers on loopback: the Tansu broker, PostgreSQL (``bench.infra.postgres``),
@@ -39,7 +39,7 @@ from bench.perf.raw import CountingSink, measure_raw
 from bench.perf.service_run import postgres_pids, run_service
 from bench.perf.statements import StatementCounter
 from bench.perf.workload import sample_command_size
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 DATABASES = ("postgres", "sqlite")
 SERVICE_ROLE = "partnerlink_service"
@@ -68,7 +68,7 @@ Do not run the full benchmark beside other work: every figure is read against th
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="partnerlink bench",
+        prog="python -m bench.perf",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -34,7 +34,7 @@ from bench.perf.plan import Plan
 from bench.perf.raw import CountingSink
 from bench.perf.statements import StatementCounter
 from bench.perf.workload import MixedWorkload, setup_steps
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 MiB = 1024 * 1024
 

@@ -42,7 +42,7 @@ from typing import Any
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
-from service.relay_ports import EmailNotRenderable, RenderedEmail
+from service.ports import EmailNotRenderable, RenderedEmail
 
 FALLBACK_LOCALE = "en-US"
 DATETIME_PARAMS = ("expires_at", "ends_at")

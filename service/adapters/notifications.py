@@ -20,7 +20,7 @@ from email.policy import default as default_policy
 
 from contracts.events import EmailRequested
 from service.envelopes import event_envelope
-from service.relay_ports import MailTemporaryError, PendingEmail
+from service.ports import MailTemporaryError, PendingEmail
 
 PublishNotification = Callable[[bytes | None, bytes], Awaitable[None]]
 """``publish(key, cloudevent_json)`` on the notifications topic, awaited until acknowledged."""

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters import orm
 from service.lanes import LANES, LOCK_NAMESPACE, lane_of
-from service.relay_ports import EmailOutcome, PendingEmail, PendingEvent
+from service.ports import EmailOutcome, PendingEmail, PendingEvent
 
 EMAIL_LOCK_CLASS = 0x5E1A_E3
 """First key of the two-key advisory locks on emails (the second is ``seq``); the lanes use
@@ -144,7 +144,7 @@ class _Claim:
 
 
 class SqlOutboxStore:
-    """Implements ``service.relay_ports.OutboxStore`` over ``engine``."""
+    """Implements ``service.ports.OutboxStore`` over ``engine``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

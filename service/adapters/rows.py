@@ -16,6 +16,7 @@ from service.domain.model import (
     InvitationStatus,
     Offer,
     Partner,
+    PartnerKind,
     Partnership,
     PartnershipStatus,
     RelationshipStatus,
@@ -44,7 +45,9 @@ def columns(record: Any) -> dict[str, Any]:
 
 
 def partner(row: Mapping[str, Any]) -> Partner:
-    return Partner(**row)
+    values = dict(row)
+    values["kind"] = PartnerKind(values["kind"])
+    return Partner(**values)
 
 
 def customer(row: Mapping[str, Any]) -> Customer:

@@ -1,7 +1,7 @@
 """Sending rendered emails over SMTP with one reused connection (aiosmtplib); implements
 the relay's ``Mailer`` port.
 
-Exception tree (``service.relay_ports``)::
+Exception tree (``service.ports``)::
 
     MailError
     ├── MailTemporaryError   4xx reply, connection refused/lost, timeout: retry later
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import aiosmtplib
 
-from service.relay_ports import (
+from service.ports import (
     MailAmbiguousError,
     MailError,
     MailPermanentError,

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from service.domain.errors import Rejected
+
+
+class ActorKind(StrEnum):
+    """Who sends a command: a partner's person, a customer's person, or the system (an
+    integration, the billing feed, our own clock)."""
+
+    PARTNER = "partner"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,9 @@ PARTNER_ADMIN_ROLES = PARTNER_ADMIN.allowed
 
 @dataclass(frozen=True)
 class ActorRef:
-    """The party behind a command: ``kind`` partner | customer | system, its tenant and roles."""
+    """The party behind a command: its ``kind``, its tenant and roles."""
 
-    kind: str
+    kind: ActorKind
     tenant_id: str
     roles: frozenset[str]
     user: str | None = None
@@ -88,7 +98,9 @@ class ActorRef:
 
     @classmethod
     def of(cls, kind: str, tenant_id: str, roles: Iterable[str], user: str | None = None) -> ActorRef:
-        return cls(kind, tenant_id.lower(), frozenset(roles), user)
+        """``kind``: ``partner``, ``customer`` or ``system`` (``ValueError`` otherwise); the tenant
+        id is compared lower-case."""
+        return cls(ActorKind(kind), tenant_id.lower(), frozenset(roles), user)
 
 
 def _forbid(detail: str) -> Rejected:
@@ -97,7 +109,7 @@ def _forbid(detail: str) -> Rejected:
 
 def require_partner_kind(actor: ActorRef) -> None:
     """The actor is a partner (any), before we know which. Raises ``Rejected(forbidden)``."""
-    if actor.kind != "partner":
+    if actor.kind != ActorKind.PARTNER:
         raise _forbid(f"a {actor.kind} may not issue this command; the partner must")
 
 
@@ -112,7 +124,7 @@ def require_partner(actor: ActorRef, partner_tenant_id: str, roles: frozenset[st
 
 def require_customer(actor: ActorRef, customer_tenant_id: str) -> None:
     """The actor is the customer, acting for its own tenant. Raises ``Rejected(forbidden)``."""
-    if actor.kind != "customer":
+    if actor.kind != ActorKind.CUSTOMER:
         raise _forbid(f"a {actor.kind} may not issue this command; the customer must")
     if actor.tenant_id != customer_tenant_id.lower():
         raise _forbid("a customer may act only for its own tenant")
@@ -120,6 +132,6 @@ def require_customer(actor: ActorRef, customer_tenant_id: str) -> None:
 
 def require_system_or_partner(actor: ActorRef, partner_tenant_id: str) -> None:
     """Reference data: the system (an integration) or the partner's own global admin."""
-    if actor.kind == "system":
+    if actor.kind == ActorKind.SYSTEM:
         return
     require_partner(actor, partner_tenant_id, PARTNER_ADMIN_ROLES)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
 
 CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
@@ -13,6 +14,16 @@ CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
 
 PARTNER_INITIATED_CLOUDS = frozenset({"china-21vianet"})
 """PR-5: clouds where the partner initiates with an emailed offer that the customer authorizes."""
+
+
+class PartnerKind(StrEnum):
+    """What a CSP partner is in Partner Center (IR-1: only indirect providers and indirect
+    resellers form partnerships)."""
+
+    DIRECT = "direct"
+    INDIRECT_PROVIDER = "indirect-provider"
+    INDIRECT_RESELLER = "indirect-reseller"
+    ADVISOR = "advisor"
 
 
 @dataclass
@@ -23,7 +34,7 @@ class Partner:
     tenant_id: str
     name: str
     country: str
-    kind: str
+    kind: PartnerKind
     csp_enrolled: bool
     mpa_active: bool
     contact_email: str
@@ -101,11 +112,14 @@ class Invitation:
     kind: InvitationKind
     token_hash: str
     subject_id: str
-    """the relationship id (partnership id, admin relationship id) the invitation would activate"""
+    """what the invitation would activate, by ``kind``: a reseller relationship's, a
+    partnership's or an admin relationship's id; read it as ``relationship_id``,
+    ``partnership_id`` or ``admin_relationship_id``, which say which"""
     inviter_id: str
     """MPN ID of the inviting partner (or indirect provider)"""
     invitee_id: str
-    """customer tenant id (or the indirect reseller's MPN ID)"""
+    """who is invited, by ``kind``: a customer's tenant id (``customer_tenant_id``) or an
+    indirect reseller's MPN ID (``reseller_id``)"""
     created_at: datetime
     expires_at: datetime
     status: InvitationStatus = InvitationStatus.PENDING
@@ -113,6 +127,38 @@ class Invitation:
     reminder_token_hash: str | None = None
     """INV-4: the hash of the reminder's link, which works like the first one until expiry"""
     reminded_at: datetime | None = None
+
+    def _of(self, value: str, what: str, *kinds: InvitationKind) -> str:
+        if self.kind not in kinds:
+            raise ValueError(f"a {self.kind} invitation has no {what}")
+        return value
+
+    @property
+    def customer_tenant_id(self) -> str:
+        """The invited customer's tenant id (reseller and admin relationships); ``ValueError``
+        for a partnership's invitation."""
+        kinds = (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP)
+        return self._of(self.invitee_id, "customer", *kinds)
+
+    @property
+    def reseller_id(self) -> str:
+        """The invited indirect reseller's MPN ID (a partnership's); ``ValueError`` otherwise."""
+        return self._of(self.invitee_id, "reseller", InvitationKind.PARTNERSHIP)
+
+    @property
+    def relationship_id(self) -> str:
+        """The reseller relationship it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "reseller relationship", InvitationKind.RESELLER_RELATIONSHIP)
+
+    @property
+    def partnership_id(self) -> str:
+        """The partnership it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "partnership", InvitationKind.PARTNERSHIP)
+
+    @property
+    def admin_relationship_id(self) -> str:
+        """The admin relationship (GDAP) it would activate; ``ValueError`` for another kind."""
+        return self._of(self.subject_id, "admin relationship", InvitationKind.ADMIN_RELATIONSHIP)
 
     @property
     def token_hashes(self) -> tuple[str, ...]:
@@ -250,8 +296,16 @@ class ResellerRelationship:
         self.ended_at = now
 
 
-PartnershipStatus = RelationshipStatus
-"""A partnership goes through the same states as a reseller relationship."""
+class PartnershipStatus(StrEnum):
+    """A provider-reseller partnership's states (IR-1..IR-3, IR-8): a reseller relationship's,
+    less ``applied`` (a partnership is never requested again while active)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
 
 
 @dataclass
@@ -313,3 +367,11 @@ class Subscription:
     @property
     def active(self) -> bool:
         return self.status is SubscriptionStatus.ACTIVE
+
+    def mirror(self, attribute: Attribute, current: str | None) -> None:
+        """Show the attribution ledger's ``current`` value of ``attribute`` on the subscription:
+        the reseller (IR-6) or the partner of record (PR-1)."""
+        if attribute is Attribute.RESELLER:
+            self.reseller_mpn_id = current
+        else:
+            self.partner_of_record = current

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from service.domain.actors import ActorKind
 from service.domain.attribution import Change
 from service.domain.errors import Rejected
 from service.domain.model import (
@@ -16,6 +17,7 @@ from service.domain.model import (
     Invitation,
     InvitationKind,
     Partner,
+    PartnerKind,
     Partnership,
     PartnershipStatus,
     RelationshipStatus,
@@ -125,14 +127,20 @@ def ensure_relationship_active(
     return relationship
 
 
-def ensure_not_customer(actor_kind: str) -> None:
+def ensure_not_customer(actor_kind: ActorKind) -> None:
     """PR-4: a customer cannot remove a reseller relationship itself; the reseller must."""
-    if actor_kind == "customer":
+    if actor_kind == ActorKind.CUSTOMER:
         raise Rejected(
             "customer_cannot_remove_relationship",
             "PR-4",
             "a customer cannot remove a reseller relationship; ask the partner to remove it",
         )
+
+
+def adds_partner_of_record(subscriptions: Iterable[Subscription], partner_id: str) -> bool:
+    """PR-5: authorizing would make ``partner_id`` partner of record of one more subscription
+    (one of ``subscriptions`` has another partner of record, or none)."""
+    return any(subscription.partner_of_record != partner_id for subscription in subscriptions)
 
 
 def ensure_no_active_subscriptions(subscription_ids: list[str]) -> None:
@@ -148,7 +156,7 @@ def ensure_no_active_subscriptions(subscription_ids: list[str]) -> None:
 
 def ensure_indirect_provider(partner: Partner, rule: str) -> Partner:
     """IR-1..IR-4: only an indirect provider acts for indirect resellers (``forbidden``)."""
-    if partner.kind != "indirect-provider":
+    if partner.kind != PartnerKind.INDIRECT_PROVIDER:
         raise Rejected("forbidden", rule, f"partner {partner.partner_id} is not an indirect provider")
     return partner
 
@@ -158,7 +166,7 @@ def ensure_reseller_enrolled(reseller: Partner) -> Partner:
     when the partnership is made and at every provider action that names the reseller
     (AddCustomer, AssociateReseller, AssignSupportContact, an order's ``partnerIdOnRecord``).
     Raises ``Rejected(reseller_not_enrolled, IR-2)``."""
-    if reseller.kind != "indirect-reseller":
+    if reseller.kind != PartnerKind.INDIRECT_RESELLER:
         raise Rejected(
             "reseller_not_enrolled", "IR-2", f"partner {reseller.partner_id} is not an indirect reseller"
         )

@@ -1,7 +1,8 @@
 """Use cases: one async function per command, run inside a unit of work by the command bus.
 
 Each takes ``(command, actor, uow, deps)`` and returns the ``Effects`` to stage in the
-outbox, or raises ``Rejected``. Routing is plain data: ``HANDLERS``.
+outbox, or raises ``Rejected``. Routing is plain data: ``USE_CASES`` (the entry points that
+adapt Kafka records and HTTP requests to them are in ``handlers/``).
 """
 
 from service.usecases.admin_relationships import (
@@ -10,7 +11,7 @@ from service.usecases.admin_relationships import (
     set_admin_relationship_auto_extend,
     terminate_admin_relationship,
 )
-from service.usecases.base import Dependencies, Effects, Handler
+from service.usecases.base import Dependencies, Effects, UseCase
 from service.usecases.billing import record_order
 from service.usecases.customers import add_customer
 from service.usecases.partners import register_partner
@@ -24,7 +25,7 @@ from service.usecases.reseller import (
 )
 from service.usecases.subscriptions import assign_support_contact, associate_reseller, set_partner_of_record
 
-HANDLERS: dict[str, Handler] = {
+USE_CASES: dict[str, UseCase] = {
     "RegisterPartner": register_partner,
     "RequestResellerRelationship": request_reseller_relationship,
     "AcceptResellerRelationship": accept_reseller_relationship,
@@ -46,4 +47,9 @@ HANDLERS: dict[str, Handler] = {
 }
 """Command type → use case. Every command of the contract has one (a test checks it)."""
 
-__all__ = ["HANDLERS", "Dependencies", "Effects", "Handler"]
+HANDLERS = USE_CASES
+"""The former name of ``USE_CASES``, kept only for ``bench/faults/fuzz.py`` and ``security.py``
+(until they build their bus with ``service.bootstrap.build_bus``) and for
+``tests/unit/test_full_domain.py`` and ``test_usecases.py`` (being split); not for new code."""
+
+__all__ = ["HANDLERS", "USE_CASES", "Dependencies", "Effects", "UseCase"]

@@ -34,7 +34,7 @@ from contracts.events import (
 )
 from service.domain import admin_relationships as gdap
 from service.domain import rules
-from service.domain.actors import PARTNER_ROLES, ActorRef, require_customer, require_partner
+from service.domain.actors import PARTNER_ROLES, ActorKind, ActorRef, require_customer, require_partner
 from service.domain.admin_relationships import (
     AdminRelationship,
     AdminRelationshipStatus,
@@ -182,9 +182,9 @@ async def reminder_email(
     """INV-4, GD-4: the reminder of an admin relationship's request: its invitation email again
     (``extra`` adds ``reminder: true`` and ``expires_at``) with the link of the new ``token``,
     to the customer's admin in its locale; ``None`` when the request's rows are gone."""
-    relationship = await uow.admin_relationships.get(invitation.subject_id)
+    relationship = await uow.admin_relationships.get(invitation.admin_relationship_id)
     partner = await uow.partners.get(invitation.inviter_id)
-    customer = await uow.customers.get(invitation.invitee_id)
+    customer = await uow.customers.get(invitation.customer_tenant_id)
     if relationship is None or partner is None or customer is None:
         return None
     url = invitation_link(deps.link_bases[customer.cloud], token)
@@ -212,9 +212,9 @@ async def describe_invitation(uow: UnitOfWork, token: str, deps: Dependencies) -
     """The admin relationship request behind ``token``, for an acceptance page (GD-4). Reads
     only. Raises ``Rejected(invalid_token)`` for a token of no admin relationship invitation."""
     invitation = await invitation_for(uow, token, InvitationKind.ADMIN_RELATIONSHIP)
-    relationship = await uow.admin_relationships.get(invitation.subject_id)
+    relationship = await uow.admin_relationships.get(invitation.admin_relationship_id)
     partner = await uow.partners.get(invitation.inviter_id)
-    customer = await uow.customers.get(invitation.invitee_id)
+    customer = await uow.customers.get(invitation.customer_tenant_id)
     if relationship is None or partner is None or customer is None:
         raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a relationship")
     return InvitationView(
@@ -237,7 +237,7 @@ async def approve_admin_relationship(
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.ADMIN_RELATIONSHIP)
-    require_customer(actor, invitation.invitee_id)
+    require_customer(actor, invitation.customer_tenant_id)
     try:
         invitation.ensure_usable(now)
     except Rejected as refused:
@@ -247,10 +247,13 @@ async def approve_admin_relationship(
     approver = cmd.approved_by
     gdap.ensure_approver_is_global_admin(
         verified_global_admin(
-            approver.is_global_admin, approver.tenant_id, approver.directory_role_ids, invitation.invitee_id
+            approver.is_global_admin,
+            approver.tenant_id,
+            approver.directory_role_ids,
+            invitation.customer_tenant_id,
         )
     )
-    relationship = gdap.ensure_pending(await uow.admin_relationships.get(invitation.subject_id))
+    relationship = gdap.ensure_pending(await uow.admin_relationships.get(invitation.admin_relationship_id))
     invitation.use(InvitationStatus.ACCEPTED, now)
     relationship.activate(now, cmd.approved_by.user, deps.admin_warning_days)
     await uow.invitations.save(invitation)
@@ -282,7 +285,7 @@ async def terminate_admin_relationship(
     relationship = gdap.ensure_found(
         await uow.admin_relationships.get(cmd.admin_relationship_id), cmd.admin_relationship_id, "GD-6"
     )
-    if actor.kind == "customer":
+    if actor.kind == ActorKind.CUSTOMER:
         require_customer(actor, relationship.customer_tenant_id)
         terminated_by = "customer"
     else:

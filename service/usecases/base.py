@@ -100,4 +100,4 @@ class Effects:
     emails: list[EmailRequest] = field(default_factory=list)
 
 
-Handler = Callable[[Any, ActorRef, UnitOfWork, Dependencies], Awaitable[Effects]]
+UseCase = Callable[[Any, ActorRef, UnitOfWork, Dependencies], Awaitable[Effects]]

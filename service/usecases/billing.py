@@ -10,16 +10,13 @@ from datetime import datetime
 
 from contracts.billing import Order, OrderLineItem
 from contracts.events import SubscriptionRecorded
-from service.domain import rules
+from service.domain import orders, rules
 from service.domain.actors import ActorRef
 from service.domain.attribution import Attribute
-from service.domain.model import Customer, Subscription, SubscriptionStatus
+from service.domain.model import Customer, Subscription
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
 from service.usecases.subscriptions import record_attribution, reseller_associated
-
-CANCELLED_ORDER_STATUSES = frozenset({"cancelled", "canceled"})
-"""An order in one of these states marks its line items' subscriptions cancelled (not active)."""
 
 
 async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dependencies) -> Effects:
@@ -49,9 +46,8 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
             providers[reseller_id] = await _provider_for(uow, customer, reseller_id, item.line_item_number)
             rules.ensure_reseller_enrolled(reseller)
     effects = Effects()
-    now = deps.clock()
-    ordered_at = min(order.creation_date or now, now)
-    cancelled = (order.status or "").lower() in CANCELLED_ORDER_STATUSES
+    ordered_at = orders.ordered_at(order.creation_date, deps.clock())
+    cancelled = orders.order_cancelled(order.status)
     for item in order.line_items:
         await _record_line(order, item, uow, effects, ordered_at, cancelled, providers)
     return effects
@@ -78,10 +74,12 @@ class Credit:
 
 async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, line: int) -> Credit:
     """IR-6: the indirect provider in an active partnership with the reseller, for this customer."""
-    if customer.provider_id:
-        candidates = [customer.provider_id]
-    else:
-        candidates = [r.partner_id for r in await uow.relationships.active_for_customer(customer.tenant_id)]
+    active = (
+        []
+        if customer.provider_id
+        else [r.partner_id for r in await uow.relationships.active_for_customer(customer.tenant_id)]
+    )
+    candidates = orders.provider_candidates(customer.provider_id, active)
     partnerships = [await uow.partnerships.find(provider_id, reseller_id) for provider_id in candidates]
     partnership = rules.ensure_an_active_partnership(partnerships, reseller_id, line)
     return Credit(partnership.provider_id, partnership.accepted_at)
@@ -106,13 +104,11 @@ async def _record_line(
         item.quantity,
         order.id,
     )
-    active = not cancelled and item.quantity > 0
-    subscription.status = SubscriptionStatus.ACTIVE if active else SubscriptionStatus.CANCELLED
+    subscription.status = orders.line_status(cancelled, item.quantity)
     change = None
     credit = providers.get(item.partner_id_on_record or "")
     if item.partner_id_on_record and credit is not None:
-        since = credit.partnership_since
-        valid_from = max(ordered_at, since) if since else ordered_at
+        valid_from = orders.association_valid_from(ordered_at, credit.partnership_since)
         change = await record_attribution(
             uow, subscription, Attribute.RESELLER, item.partner_id_on_record, valid_from
         )

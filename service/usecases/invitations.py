@@ -17,6 +17,7 @@ from service.domain.model import (
     Invitation,
     InvitationKind,
     InvitationStatus,
+    PartnershipStatus,
     RelationshipStatus,
 )
 from service.ports import Needs, UnitOfWork
@@ -105,29 +106,29 @@ def parties(invitation: Invitation) -> dict[str, str]:
     """The event fields naming an invitation's parties: partner and customer (a reseller or
     admin relationship's), or provider and reseller."""
     if invitation.kind.to_customer:
-        return {"partner_id": invitation.inviter_id, "customer_tenant_id": invitation.invitee_id}
-    return {"provider_id": invitation.inviter_id, "reseller_id": invitation.invitee_id}
+        return {"partner_id": invitation.inviter_id, "customer_tenant_id": invitation.customer_tenant_id}
+    return {"provider_id": invitation.inviter_id, "reseller_id": invitation.reseller_id}
 
 
 async def close_subject(uow: UnitOfWork, invitation: Invitation, now: datetime) -> None:
     """End the pending relationship, partnership or admin relationship (GD-5) an invitation
     would have activated."""
     if invitation.kind is InvitationKind.ADMIN_RELATIONSHIP:
-        admin = await uow.admin_relationships.get(invitation.subject_id)
+        admin = await uow.admin_relationships.get(invitation.admin_relationship_id)
         if admin is not None:
             admin.close(AdminRelationshipStatus(invitation.status.value), now)
             await uow.admin_relationships.save(admin)
         return
-    status = RelationshipStatus(invitation.status.value)  # declined, expired or withdrawn
+    ended = invitation.status.value  # declined, expired or withdrawn
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
-        relationship = await uow.relationships.get(invitation.subject_id)
+        relationship = await uow.relationships.get(invitation.relationship_id)
         if relationship is not None:
-            relationship.close(status, now)
+            relationship.close(RelationshipStatus(ended), now)
             await uow.relationships.save(relationship)
     else:
-        partnership = await uow.partnerships.get(invitation.subject_id)
+        partnership = await uow.partnerships.get(invitation.partnership_id)
         if partnership is not None:
-            partnership.close(status, now)
+            partnership.close(PartnershipStatus(ended), now)
             await uow.partnerships.save(partnership)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from contracts.commands import RegisterPartner
 from contracts.events import PartnerRegistered
 from service.domain.actors import ActorRef, require_system_or_partner
-from service.domain.model import InvitationKind, Partner
+from service.domain.model import InvitationKind, Partner, PartnerKind
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects
 from service.usecases.invitations import withdraw_pending
@@ -29,7 +29,7 @@ async def register_partner(
         require_system_or_partner(actor, known.tenant_id)
     require_system_or_partner(actor, cmd.tenant_id)
     fields = cmd.model_dump(exclude={"actor"})
-    partner = Partner(**fields)
+    partner = Partner(**{**fields, "kind": PartnerKind(cmd.kind)})
     await uow.partners.save(partner)
     effects = Effects(events=[PartnerRegistered(**fields)])
     if not partner.enrolled:

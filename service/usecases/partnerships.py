@@ -82,12 +82,12 @@ async def accept_partnership(
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.PARTNERSHIP)
     reseller = rules.ensure_partner_known(
-        await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
+        await uow.partners.get(invitation.reseller_id), invitation.reseller_id, "IR-3"
     )
     require_partner(actor, reseller.tenant_id, PARTNER_ROLES["AcceptPartnership"].allowed)
     invitation.ensure_usable(now)
     rules.ensure_reseller_enrolled(reseller)
-    partnership = rules.ensure_invitation_partnership(await uow.partnerships.get(invitation.subject_id))
+    partnership = rules.ensure_invitation_partnership(await uow.partnerships.get(invitation.partnership_id))
     rules.ensure_no_active_partnership(
         await uow.partnerships.find(partnership.provider_id, partnership.reseller_id)
     )

@@ -39,8 +39,8 @@ async def remind_due(
     due = await uow.invitations.reminders_due(now, before, limit)
     needs = subjects_of(due)
     needs.update(Needs(partners={i.inviter_id for i in due}))
-    needs.update(Needs(partners={i.invitee_id for i in due if i.kind is InvitationKind.PARTNERSHIP}))
-    needs.update(Needs(customers={i.invitee_id for i in due if i.kind.to_customer}))
+    needs.update(Needs(partners={i.reseller_id for i in due if i.kind is InvitationKind.PARTNERSHIP}))
+    needs.update(Needs(customers={i.customer_tenant_id for i in due if i.kind.to_customer}))
     await uow.load(needs)
     reminders = []
     for invitation in due:
@@ -65,9 +65,9 @@ async def _email(
     if invitation.kind is InvitationKind.ADMIN_RELATIONSHIP:
         return await admin_relationships.reminder_email(uow, deps, invitation, token, base)
     if invitation.kind is InvitationKind.RESELLER_RELATIONSHIP:
-        customer = await uow.customers.get(invitation.invitee_id)
+        customer = await uow.customers.get(invitation.customer_tenant_id)
         partner = await uow.partners.get(invitation.inviter_id)
-        relationship = await uow.relationships.get(invitation.subject_id)
+        relationship = await uow.relationships.get(invitation.relationship_id)
         if customer is None or partner is None or relationship is None:
             return None
         template = reseller.OFFER_TEMPLATE if customer.partner_initiated else reseller.INVITATION_TEMPLATE
@@ -89,7 +89,7 @@ async def _email(
             json_params({**params, **base, "invitation_url": url}),
         )
     provider = await uow.partners.get(invitation.inviter_id)
-    reseller_partner = await uow.partners.get(invitation.invitee_id)
+    reseller_partner = await uow.partners.get(invitation.reseller_id)
     if provider is None or reseller_partner is None:
         return None
     url = invitation_link(deps.link_bases[partnerships.LINK_BASE], token)

@@ -32,7 +32,6 @@ from service.domain.model import (
     Offer,
     RelationshipStatus,
     ResellerRelationship,
-    Subscription,
 )
 from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
@@ -98,7 +97,7 @@ async def request_reseller_relationship(
     )
     active = await _active_relationship(uow, partner.partner_id, customer.tenant_id)
     rules.ensure_asks_something_new(
-        relationship, active, _new_partner_of_record(subscriptions, partner.partner_id)
+        relationship, active, rules.adds_partner_of_record(subscriptions, partner.partner_id)
     )
     await uow.customers.save(customer)
     await uow.relationships.save(relationship)
@@ -153,11 +152,6 @@ async def _active_relationship(
     return found if found is not None and found.active else None
 
 
-def _new_partner_of_record(subscriptions: list[Subscription], partner_id: str) -> bool:
-    """PR-5: whether authorizing would make the partner partner of record of one more subscription."""
-    return any(subscription.partner_of_record != partner_id for subscription in subscriptions)
-
-
 async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
     """The customer record a request works with (MP-2).
 
@@ -199,7 +193,7 @@ async def accept_reseller_relationship(
     """
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
-    require_customer(actor, invitation.invitee_id)
+    require_customer(actor, invitation.customer_tenant_id)
     invitation.ensure_usable(now)
     accepted_by = cmd.accepted_by
     rules.ensure_global_admin(
@@ -207,11 +201,12 @@ async def accept_reseller_relationship(
             accepted_by.is_global_admin,
             accepted_by.tenant_id,
             accepted_by.directory_role_ids,
-            invitation.invitee_id,
+            invitation.customer_tenant_id,
         )
     )
     relationship, customer = rules.ensure_invitation_target(
-        await uow.relationships.get(invitation.subject_id), await uow.customers.get(invitation.invitee_id)
+        await uow.relationships.get(invitation.relationship_id),
+        await uow.customers.get(invitation.customer_tenant_id),
     )
     rules.ensure_no_active_relationship(relationship)
     active = await _active_relationship(uow, relationship.partner_id, relationship.customer_tenant_id)
@@ -222,7 +217,7 @@ async def accept_reseller_relationship(
         and subscription.customer_tenant_id == customer.tenant_id
     ]
     rules.ensure_asks_something_new(
-        relationship, active, _new_partner_of_record(named, relationship.partner_id)
+        relationship, active, rules.adds_partner_of_record(named, relationship.partner_id)
     )
     agreed_at = customer.accept_customer_agreement(cmd.accept_customer_agreement, now)
     invitation.use(InvitationStatus.ACCEPTED, now)
@@ -276,10 +271,10 @@ async def decline_invitation(
     now = deps.clock()
     invitation = await invitation_for(uow, cmd.token, None)
     if invitation.kind.to_customer:  # a reseller or admin relationship (GD-4)
-        require_customer(actor, invitation.invitee_id)
+        require_customer(actor, invitation.customer_tenant_id)
     else:
         reseller = rules.ensure_partner_known(
-            await uow.partners.get(invitation.invitee_id), invitation.invitee_id, "IR-3"
+            await uow.partners.get(invitation.reseller_id), invitation.reseller_id, "IR-3"
         )
         require_partner(actor, reseller.tenant_id, PARTNER_ROLES["DeclineInvitation"].allowed)
     invitation.use(InvitationStatus.DECLINED, now)

@@ -35,10 +35,7 @@ async def record_attribution(
     ledger = await uow.attributions.get(subscription.subscription_id, attribute)
     change = ledger.record(value, valid_from)
     await uow.attributions.save(ledger)
-    if attribute is Attribute.RESELLER:
-        subscription.reseller_mpn_id = ledger.current()
-    else:
-        subscription.partner_of_record = ledger.current()
+    subscription.mirror(attribute, ledger.current())
     return change
 
 

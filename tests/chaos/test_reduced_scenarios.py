@@ -1,6 +1,6 @@
 """The fault harness at its reduced size, as CI runs it: T1 (SIGKILL loop), T4 (SMTP faults) and
 T5 (poison) against a real broker, PostgreSQL, SMTP sink and the service as a separate process.
-T7 runs in ``tests/unit/test_security_scenarios.py``. Full sizes: ``partnerlink chaos all --full``."""
+T7 runs in ``tests/unit/test_security_scenarios.py``. Full sizes: ``python -m bench.faults all --full``."""
 
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
-from handlers.app import create_app
-from service.embedded.broker import EmbeddedBroker, free_tcp_port
-from service.embedded.mailbox import FileMailbox
+from service.bootstrap import create_app
 from service.settings import Settings
+from tools.embedded.broker import EmbeddedBroker, free_tcp_port
+from tools.embedded.mailbox import FileMailbox
 
 
 def cloud_event(

@@ -27,10 +27,10 @@ from sqlalchemy import update
 from service.adapters import orm
 from service.adapters.database import create_engine
 from service.domain.signin import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR
-from service.embedded.broker import free_tcp_port
-from service.embedded.mailbox import FileMailbox
 from tests.conftest import unavailable
 from tests.integration.harness import Harness
+from tools.embedded.broker import free_tcp_port
+from tools.embedded.mailbox import FileMailbox
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 

@@ -24,7 +24,7 @@ from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus, Outcome
 from service.expiry import InvitationExpiry
-from service.usecases import HANDLERS, Dependencies
+from service.usecases import USE_CASES, Dependencies
 from tests.integration.test_batch_path import Units, fetch, tokens
 from tests.integration.test_read_side import api
 from tests.unit.fakes import FixedClock, make_deps
@@ -60,7 +60,7 @@ def service(engine: AsyncEngine, clock: FixedClock) -> tuple[Units, Dependencies
     known = tokens()
     deps = make_deps(clock=clock, new_token=lambda: next(known), new_id=lambda: str(uuid4()))
     units = Units(engine)
-    return units, deps, CommandBus(units, deps, HANDLERS, SOURCE)
+    return units, deps, CommandBus(units, deps, USE_CASES, SOURCE)
 
 
 def token(n: int) -> str:

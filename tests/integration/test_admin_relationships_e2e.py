@@ -1,5 +1,5 @@
 """Admin relationships (GDAP) end to end over the real servers: the Tansu broker, aiosmtpd,
-SQLite and PostgreSQL, the whole service in-process (``handlers.app.create_app``) driven by
+SQLite and PostgreSQL, the whole service in-process (``service.bootstrap.create_app``) driven by
 an injectable clock that the test moves (never by sleeping for days).
 
 request → invitation email → approve with the link's token → warnings at 30, 7 and 1 days

@@ -21,7 +21,7 @@ from service.bus import CommandBus, Outcome
 from service.domain.model import Partner
 from service.inbound import IncomingCommand, read_command
 from service.tokens import hash_token
-from service.usecases import HANDLERS, Effects
+from service.usecases import USE_CASES, Effects
 from tests.unit.fakes import FixedClock, make_deps
 from tests.unit.test_usecases import (
     SOURCE,
@@ -63,7 +63,7 @@ def bus(units: Units, **handlers: Any) -> CommandBus:
     """Tokens ``token-000000-xxx…``, ``token-000001-xxx…``, ... in the order issued."""
     known = tokens()
     deps = make_deps(clock=FixedClock(), new_token=lambda: next(known), new_id=lambda: str(uuid4()))
-    return CommandBus(units, deps, {**HANDLERS, **handlers}, SOURCE)
+    return CommandBus(units, deps, {**USE_CASES, **handlers}, SOURCE)
 
 
 def fetch(*raw: bytes) -> list[tuple[IncomingCommand, bytes | None]]:
@@ -125,7 +125,7 @@ async def test_a_row_the_forecast_did_not_name_is_found_and_counted(engine: Asyn
     async def reads_another_partner(cmd: Any, actor: Any, uow: Any, deps: Any) -> Effects:
         found: Partner | None = await uow.partners.get(other.partner_id)
         assert found is not None and found.name == other.name
-        return await HANDLERS["RegisterPartner"](cmd, actor, uow, deps)
+        return await USE_CASES["RegisterPartner"](cmd, actor, uow, deps)
 
     outcomes = await bus(units, RegisterPartner=reads_another_partner).handle_batch(
         fetch(register_command(known))

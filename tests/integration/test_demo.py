@@ -1,4 +1,4 @@
-"""``partnerlink demo`` prints each step's effects under it: events by ``causationid`` in the
+"""``python -m tools.demo`` prints each step's effects under it: events by ``causationid`` in the
 order they were published, each email right after its ``EmailSent``, the duplicate delivery's
 "nothing new", dead-letter details cut only between words."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.demo import run_demo
+from tools.demo import run_demo
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 

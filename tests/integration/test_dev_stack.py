@@ -1,4 +1,4 @@
-"""``partnerlink dev`` keeps the embedded broker, the SMTP catcher and the service running for a
+"""``python -m tools.dev`` keeps the embedded broker, the SMTP catcher and the service running for a
 user's own commands, which ``partnerlink publish`` sends. Both run as processes."""
 
 from __future__ import annotations
@@ -7,17 +7,21 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from service.embedded.broker import free_tcp_port
 from tests.integration.test_end_to_end import a_partner
 from tests.integration.test_startup_errors import partnerlink
+from tools.embedded.broker import free_tcp_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""``tools`` runs from the repository's root (it is not installed)."""
 
 
 def test_dev_stack_serves_published_commands_until_interrupted(tmp_path: Path) -> None:
@@ -29,8 +33,9 @@ def test_dev_stack_serves_published_commands_until_interrupted(tmp_path: Path) -
         "PARTNERLINK_HTTP_PORT": str(ports["http"]),
     }
     stack = subprocess.Popen(
-        [*partnerlink(), "dev", "--workdir", str(tmp_path / "dev")],
+        [sys.executable, "-m", "tools.dev", "--workdir", str(tmp_path / "dev")],
         env=env,
+        cwd=REPOSITORY,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -44,7 +49,7 @@ def test_dev_stack_serves_published_commands_until_interrupted(tmp_path: Path) -
                     break
             except httpx.HTTPError:
                 pass
-            assert stack.poll() is None, "partnerlink dev exited"
+            assert stack.poll() is None, "python -m tools.dev exited"
             time.sleep(0.3)
         partner = a_partner()
         command = {

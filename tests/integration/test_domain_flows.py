@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters import orm
 from service.adapters.database import create_engine
-from service.embedded.mailbox import FileMailbox
 from tests.integration.harness import Harness
+from tools.embedded.mailbox import FileMailbox
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 

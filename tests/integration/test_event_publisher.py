@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from service.adapters.kafka_events import BatchingEventPublisher
-from service.embedded.broker import EmbeddedBroker
+from tools.embedded.broker import EmbeddedBroker
 
 
 async def test_a_relay_batch_is_acknowledged_and_keeps_each_keys_order(kafka: EmbeddedBroker) -> None:

@@ -17,13 +17,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.app import SmtpCheck
 from handlers.http import create_http_app
 from service.adapters.database import create_engine, migrate
-from service.embedded.broker import free_tcp_port
+from service.preflight import SmtpCheck
 from service.settings import Settings
 from tests.integration.harness import Harness
 from tests.integration.test_end_to_end import a_partner, a_request
+from tools.embedded.broker import free_tcp_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -29,15 +29,14 @@ from service.adapters.email import HEADERS, JinjaEmailComposer, default_template
 from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
-from service.bootstrap import build_dependencies
-from service.bus import CommandBus, Outcome
-from service.embedded.mailbox import FileMailbox
+from service.bootstrap import build_bus
+from service.bus import Outcome
 from service.inbound import read_command
 from service.lanes import LOCK_NAMESPACE, lane_of
+from service.ports import EmailClaim, EmailOutcome
 from service.relay import OutboxRelay
-from service.relay_ports import EmailClaim, EmailOutcome
 from service.settings import Settings
-from service.usecases import HANDLERS
+from tools.embedded.mailbox import FileMailbox
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
 NOW = datetime.now(UTC)
@@ -150,7 +149,7 @@ async def drain(relay: OutboxRelay) -> None:
 async def test_the_outbox_keeps_the_template_parameters_not_a_rendered_message(database_url: str) -> None:
     settings = Settings(database_url=database_url)
     async with migrated(database_url) as engine:
-        bus = CommandBus(lambda: SqlUnitOfWork(engine), build_dependencies(settings), HANDLERS, "urn:test")
+        bus = build_bus(lambda: SqlUnitOfWork(engine), settings, source="urn:test")
         register = {
             "tenant_id": "aaaaaaaa-0000-0000-0000-000000000001",
             "name": "Contoso Partner AB",

@@ -29,7 +29,7 @@ from service.adapters.database import create_engine, migrate
 from service.bus import CommandBus, Outcome
 from service.domain.model import Partner
 from service.inbound import IncomingCommand, read_command, read_order
-from service.usecases import HANDLERS
+from service.usecases import USE_CASES
 from tests.integration.harness import Harness
 from tests.integration.test_batch_path import Units
 from tests.unit.fakes import FixedClock, make_deps
@@ -72,7 +72,7 @@ class Service:
         self.engine = engine
         self.units = Units(engine)
         self.bus = CommandBus(
-            self.units, make_deps(clock=FixedClock(), new_id=lambda: str(uuid.uuid4())), HANDLERS, SOURCE
+            self.units, make_deps(clock=FixedClock(), new_id=lambda: str(uuid.uuid4())), USE_CASES, SOURCE
         )
 
     async def send(self, *raw: bytes, orders: bool = False) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from service.embedded.broker import free_tcp_port
+from tools.embedded.broker import free_tcp_port
 
 SECRET = "s3cret-pw"
 

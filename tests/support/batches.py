@@ -53,7 +53,7 @@ from service.bus import CommandBus, Outcome
 from service.inbound import IncomingCommand, read_command, read_order
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import hash_token
-from service.usecases import HANDLERS, Dependencies
+from service.usecases import USE_CASES, Dependencies
 
 SOURCE = "urn:partnerlink:batch-tests"
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
@@ -121,7 +121,7 @@ class Deterministic:
 
     def bus(self, engine: AsyncEngine) -> CommandBus:
         """The real bus and use cases over ``SqlUnitOfWork(engine)``, as the composition root builds it."""
-        return CommandBus(lambda: SqlUnitOfWork(engine), self.deps(), HANDLERS, SOURCE)
+        return CommandBus(lambda: SqlUnitOfWork(engine), self.deps(), USE_CASES, SOURCE)
 
 
 # --------------------------------------------------------------------------- the world

@@ -1,4 +1,4 @@
-"""Admin relationships (GDAP, GD-1..GD-9) through the real ``CommandBus`` and ``HANDLERS`` on the
+"""Admin relationships (GDAP, GD-1..GD-9) through the real ``CommandBus`` and ``USE_CASES`` on the
 fakes, and the clock (``service.admin_clock.AdminRelationshipClock``) driven by hand: one test
 (or more) per rule, accepted and refused. Commands start as CloudEvent JSON bytes; tests assert
 on the committed state, the staged events and the emails as the relay would render them.
@@ -21,7 +21,7 @@ from service.domain.entra_roles import entra_roles
 from service.domain.model import InvitationKind, InvitationStatus, Partner
 from service.expiry import InvitationExpiry
 from service.inbound import UnreadableMessage, read_command
-from service.usecases import HANDLERS, Dependencies
+from service.usecases import USE_CASES, Dependencies
 from service.usecases.admin_relationships import describe_invitation
 
 from .fakes import FakeDatabase, FixedClock, make_deps
@@ -155,7 +155,7 @@ def g() -> Gdap:
     db = FakeDatabase()
     clock = FixedClock()
     deps = make_deps(clock=clock)
-    return Gdap(Harness(db, clock, CommandBus(db.unit_of_work, deps, HANDLERS, SOURCE)), deps)
+    return Gdap(Harness(db, clock, CommandBus(db.unit_of_work, deps, USE_CASES, SOURCE)), deps)
 
 
 def rejected(g: Gdap, outcome: Outcome, reason: str, rule: str) -> dict[str, Any]:
@@ -661,7 +661,7 @@ async def test_gd7_no_warning_while_it_will_extend_and_the_smallest_due_one_when
 async def test_gd7_the_thresholds_are_configurable(g: Gdap) -> None:
     g.deps = make_deps(clock=g.h.clock)
     g.deps = Dependencies(**{**g.deps.__dict__, "admin_warning_days": (14, 3)})
-    g.h.bus = CommandBus(g.h.db.unit_of_work, g.deps, HANDLERS, SOURCE)
+    g.h.bus = CommandBus(g.h.db.unit_of_work, g.deps, USE_CASES, SOURCE)
     await g.active(duration="P20D")
 
     assert await g.tick(days=6) == ["AdminRelationshipExpiring"]

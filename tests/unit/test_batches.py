@@ -11,14 +11,14 @@ from service.bus import CommandBus, Outcome
 from service.consumer import CommandConsumer, Record
 from service.domain.errors import Rejected
 from service.inbound import read_command
-from service.usecases import HANDLERS, Effects
+from service.usecases import USE_CASES, Effects
 
 from .fakes import FakeDatabase, FixedClock, make_deps
 from .test_usecases import SOURCE, new_partner, register_command
 
 
 def bus_on(db: FakeDatabase, **overrides: Any) -> CommandBus:
-    return CommandBus(db.unit_of_work, make_deps(clock=FixedClock()), {**HANDLERS, **overrides}, SOURCE)
+    return CommandBus(db.unit_of_work, make_deps(clock=FixedClock()), {**USE_CASES, **overrides}, SOURCE)
 
 
 def record(offset: int, value: bytes) -> Record:
@@ -41,7 +41,7 @@ async def test_a_batch_commits_once_and_undoes_only_the_refused_commands_writes(
         if cmd.partner_id == refused.partner_id:
             await uow.partners.save(refused)
             raise Rejected("forbidden", "ACT-1", "refused after writing")
-        return await HANDLERS["RegisterPartner"](cmd, actor, uow, deps)
+        return await USE_CASES["RegisterPartner"](cmd, actor, uow, deps)
 
     bus = bus_on(db, RegisterPartner=saves_then_refuses)
     first, second = new_partner(), new_partner()
@@ -83,7 +83,7 @@ async def test_a_failing_handler_sends_only_its_record_to_the_dlq_and_the_rest_o
     async def raises_for_one(cmd: Any, actor: Any, uow: Any, deps: Any) -> Effects:
         if cmd.partner_id == broken.partner_id:
             raise RuntimeError("a bug")
-        return await HANDLERS["RegisterPartner"](cmd, actor, uow, deps)
+        return await USE_CASES["RegisterPartner"](cmd, actor, uow, deps)
 
     dead = DeadLetters()
     consumer = CommandConsumer(bus_on(db, RegisterPartner=raises_for_one), dead, is_transient=is_transient)

@@ -1,15 +1,22 @@
-"""The ``partnerlink`` command line: version, help texts, pass-through tools, ``publish`` keys."""
+"""The ``partnerlink`` command line (version, help texts, ``publish`` keys) and the tools' own
+command lines (``python -m bench.perf|bench.faults|tools.demo|tools.dev``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
+from bench.faults.cli import main as faults_main
+from bench.perf.run import main as perf_main
 from service.cli import main
-from service.dev import records
 from service.metrics import package_version
+from service.publish import records
 from service.settings import Settings
+from tools.contracts_export import main as contracts_export_main
+from tools.demo import main as demo_main
+from tools.dev import main as dev_main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,13 +28,20 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "usage"), [("bench", "partnerlink bench"), ("chaos", "partnerlink chaos")]
+    ("tool", "usage"),
+    [
+        (perf_main, "python -m bench.perf"),
+        (faults_main, "python -m bench.faults"),
+        (demo_main, "python -m tools.demo"),
+        (dev_main, "python -m tools.dev"),
+        (contracts_export_main, "python -m tools.contracts_export"),
+    ],
 )
-def test_bench_and_chaos_pass_their_flags_to_their_own_parser(
-    command: str, usage: str, capsys: pytest.CaptureFixture[str]
+def test_each_tool_has_its_own_help(
+    tool: Callable[[list[str]], int], usage: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main([command, "--help"])
+        tool(["--help"])
 
     out = capsys.readouterr().out
     assert exit_.value.code == 0
@@ -37,10 +51,10 @@ def test_bench_and_chaos_pass_their_flags_to_their_own_parser(
 
 def test_bench_refuses_an_unknown_flag_in_its_own_words(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "--no-such-flag"])
+        perf_main(["--no-such-flag"])
 
     assert exit_.value.code == 2
-    assert "partnerlink bench: error: unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+    assert "python -m bench.perf: error: unrecognized arguments: --no-such-flag" in capsys.readouterr().err
 
 
 def test_serve_help_lists_every_setting_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,7 +68,7 @@ def test_serve_help_lists_every_setting_with_its_default(capsys: pytest.CaptureF
     assert "2 bad setting, 3 server unreachable" in out
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["dev", "--help"], ["publish", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["publish", "--help"], ["db", "upgrade", "--help"]])
 def test_help_texts_show_no_markup(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(argv)

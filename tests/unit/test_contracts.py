@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from contracts.commands import RegisterPartner
 from contracts.events import ADDITIONS_TO_V1, PartnershipAccepted, RejectionReason
 from contracts.registry import COMMANDS, EVENTS
-from service.contract_export import export_all
+from tools.contracts_export import export_all
 
 REPO = Path(__file__).parents[2]
 SCHEMAS = REPO / "contracts" / "schemas"
 CONTRACT_MD = REPO / "docs" / "contract.md"
-REEXPORT = "re-run `partnerlink contracts export contracts/schemas` and commit the result"
+REEXPORT = "re-run `python -m tools.contracts_export contracts/schemas` and commit the result"
 
 ACTOR = {
     "kind": "partner",

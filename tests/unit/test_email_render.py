@@ -14,7 +14,7 @@ import pytest
 
 from service.adapters.email import HEADERS, JinjaEmailComposer, UnsafeEmail, default_templates_dir
 from service.domain.model import Offer
-from service.relay_ports import EmailNotRenderable
+from service.ports import EmailNotRenderable
 from service.usecases.base import json_params
 
 MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"

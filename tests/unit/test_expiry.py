@@ -22,7 +22,7 @@ from service.domain.model import (
     RelationshipStatus,
 )
 from service.expiry import InvitationExpiry
-from service.usecases import HANDLERS, Dependencies
+from service.usecases import USE_CASES, Dependencies
 
 from .fakes import DEFAULT_TTL, FakeDatabase, FixedClock, make_deps
 from .test_usecases import (
@@ -79,7 +79,7 @@ def w() -> World:
     db = FakeDatabase()
     clock = FixedClock()
     deps = make_deps(clock=clock)
-    return World(Harness(db, clock, CommandBus(db.unit_of_work, deps, HANDLERS, SOURCE)), deps)
+    return World(Harness(db, clock, CommandBus(db.unit_of_work, deps, USE_CASES, SOURCE)), deps)
 
 
 async def test_nothing_due_expires_nothing(w: World) -> None:

@@ -1,7 +1,12 @@
 """Dependencies point inward: the domain is pure, the wire contract knows nothing of the service.
 
-Checked on the source with ``ast`` (nothing is imported), so a violation anywhere in a
-file is found, including imports inside functions or ``if TYPE_CHECKING:`` blocks.
+The layers are checked by ``import-linter`` with the contracts of pyproject's
+``[tool.importlinter]`` (drawn in README.md, "Layers"): the product's layers, the contract
+independent, the domain pure, use cases away from adapters and handlers, nothing of the
+product importing ``bench``, ``tools``, ``samples`` or ``tests``, no cycles. The domain's
+"standard library only" is also checked exactly on the source with ``ast`` (nothing is
+imported), so a violation anywhere in a file is found, including imports inside functions or
+``if TYPE_CHECKING:`` blocks.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -100,7 +106,7 @@ def test_import_scanner_resolves_relative_and_nested_imports(tmp_path: Path) -> 
     assert names == ["json", "service.domain.model", "service.domain", "sqlalchemy"]
 
 
-@pytest.mark.parametrize("name", ["relay.py", "consumer.py", "relay_ports.py", "staging.py"])
+@pytest.mark.parametrize("name", ["relay.py", "consumer.py", "ports.py", "staging.py"])
 def test_the_relay_and_the_consumer_go_through_ports(name: str) -> None:
     """Issue 12, point 7: no SQL, no SQLAlchemy, no adapter in the application layer's loops;
     the storage, the renderer, the mailer and the error classification are injected."""
@@ -111,3 +117,34 @@ def test_the_relay_and_the_consumer_go_through_ports(name: str) -> None:
     ]
 
     assert foreign == [], f"service/{name} imports {foreign}"
+
+
+def test_import_linter_keeps_every_contract() -> None:
+    """``lint-imports`` (no cache) over the repository: every contract of pyproject kept."""
+    script = (
+        "import sys\n"
+        "from importlinter.cli import lint_imports\n"
+        "sys.exit(lint_imports(no_cache=True, no_logo=True))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_every_module_of_the_service_has_a_layer() -> None:
+    """The layers contract names every module and package directly under ``service/``, so a
+    new one has to be placed (``import-linter`` ignores modules a layers contract omits)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["id"] == "layers"]
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    children = {
+        f"service.{path.stem}"
+        for path in (ROOT / "service").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+
+    assert children - named == set(), "give these a layer in pyproject's [tool.importlinter]"

@@ -18,7 +18,7 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed (pip install -e '.[test]')")
 def test_ruff_finds_nothing() -> None:
-    result = run("ruff", "check", "contracts", "service", "handlers", "tests")
+    result = run("ruff", "check", "contracts", "service", "handlers", "tools", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -35,7 +35,7 @@ from service.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
-from service.usecases import HANDLERS
+from service.usecases import USE_CASES
 
 from .fakes import FakeDatabase, FixedClock, make_deps
 from .test_full_domain import (
@@ -86,7 +86,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def h() -> Harness:
     db = FakeDatabase()
     clock = FixedClock()
-    return Harness(db, clock, CommandBus(db.unit_of_work, make_deps(clock=clock), HANDLERS, SOURCE))
+    return Harness(db, clock, CommandBus(db.unit_of_work, make_deps(clock=clock), USE_CASES, SOURCE))
 
 
 def china_offer(

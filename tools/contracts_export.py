@@ -1,6 +1,6 @@
 """Write the wire contract v1 as files: JSON Schemas of every model and the AsyncAPI document.
 
-``partnerlink contracts export DIR`` calls :func:`export_all`; the repository keeps the
+``python -m tools.contracts_export DIR`` calls :func:`export_all`; the repository keeps the
 output in ``contracts/schemas/`` so integrators can read it without running code (a unit
 test fails when it drifts from the models). Layout written under ``DIR``::
 
@@ -17,6 +17,7 @@ inside :func:`asyncapi_document`, so importing ``contracts`` never pulls it in.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -63,7 +64,7 @@ def model_schema(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]
 
 
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0.0 document FastStream generates from ``handlers.app.create_app``.
+    """The AsyncAPI 3.0.0 document FastStream generates from ``service.bootstrap.create_app``.
 
     Built from the app's brokers with ``faststream.specification.AsyncAPI(...)
     .to_specification().to_jsonable()``; constructing the app connects to nothing. The
@@ -78,7 +79,7 @@ def asyncapi_document() -> dict[str, Any]:
     import structlog
     from faststream.specification import AsyncAPI
 
-    from handlers.app import create_app
+    from service.bootstrap import create_app
 
     root = logging.getLogger()
     saved_level, saved_handlers = root.level, list(root.handlers)
@@ -156,3 +157,21 @@ def export_all(directory: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = argparse.ArgumentParser(
+        prog="python -m tools.contracts_export",
+        description="Write the JSON Schemas of every command, event and order and the AsyncAPI document.",
+    )
+    cli.add_argument("directory", help="where to write them (the repository keeps them in contracts/schemas)")
+    args = cli.parse_args(argv)
+    for path in export_all(Path(args.directory)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

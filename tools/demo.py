@@ -1,4 +1,5 @@
-"""``partnerlink demo``: the whole service on this machine, fed a realistic sample stream.
+"""``python -m tools.demo [--workdir DIR] [--stream FILE]``: the whole service on this machine, fed a
+realistic sample stream. Needs the ``embedded`` extra; not part of the product (nor its wheel).
 
 Starts the embedded Tansu broker, a file-saving ``aiosmtpd`` server and
 ``partnerlink serve`` (a separate process, SQLite, its read API on a free port), then plays
@@ -12,6 +13,7 @@ summary.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import copy
@@ -27,7 +29,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -35,9 +36,9 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
-from service.embedded.broker import EmbeddedBroker, free_tcp_port
-from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
+from tools.embedded.broker import EmbeddedBroker, free_tcp_port
+from tools.embedded.mailbox import FileMailbox
 
 if TYPE_CHECKING:
     import httpx
@@ -102,7 +103,8 @@ DETAIL_CHARACTERS = 110
 
 
 def default_stream() -> Path:
-    return Path(str(files("samples").joinpath("stream.jsonl")))
+    """``samples/stream.jsonl`` of this checkout (``samples/`` sits beside ``tools/``)."""
+    return Path(__file__).resolve().parents[1] / "samples" / "stream.jsonl"
 
 
 def say(text: str) -> None:
@@ -723,3 +725,22 @@ async def run_demo(workdir: Path, stream: Path | None = None) -> int:
             await demo.producer.stop()
             await stop_service(service)
     return 0 if demo.events else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = argparse.ArgumentParser(
+        prog="python -m tools.demo",
+        description="Embedded broker + SQLite + SMTP + 'partnerlink serve', fed a sample stream; "
+        "prints each step's events and emails, then the read API's answers.",
+    )
+    cli.add_argument("--workdir", default="demo-run", help="where the database, mails and logs go")
+    cli.add_argument("--stream", default=None, help="a JSONL sample stream (default: samples/stream.jsonl)")
+    args = cli.parse_args(argv)
+    try:
+        return asyncio.run(run_demo(Path(args.workdir), Path(args.stream) if args.stream else None))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

