@@ -124,7 +124,7 @@ def build_bus(
     new_id: Callable[[], str] = new_id,
     use_cases: Mapping[str, UseCase] = USE_CASES,
     source: str | None = None,
-    on_commit: Callable[[], None] | None = None,
+    on_commit: Callable[[bool], None] | None = None,
     deps: Dependencies | None = None,
 ) -> CommandBus:
     """The command bus over ``unit_of_work`` (a new unit of work per call), with the use cases
@@ -132,11 +132,14 @@ def build_bus(
     ``settings`` (default ``Settings()``) at ``clock`` with ``new_id``, or ``deps`` when the
     caller built them (``build_dependencies``, then ``dataclasses.replace``) and keeps them;
     ``source``: the events' CloudEvents ``source`` (default ``settings.event_source``);
-    ``on_commit``: called after each commit that staged something (the relay's wake-up)."""
+    ``on_commit(emails)``: called after each commit that staged something, ``emails`` True
+    when it staged an email (the relay's wake-up)."""
     settings = settings or Settings()
     deps = deps or build_dependencies(settings, clock, new_id)
     source = source or settings.event_source
-    return CommandBus(unit_of_work, deps, dict(use_cases), source, on_commit=on_commit or (lambda: None))
+    return CommandBus(
+        unit_of_work, deps, dict(use_cases), source, on_commit=on_commit or (lambda emails: None)
+    )
 
 
 def build_composer(settings: Settings) -> JinjaEmailComposer:
