@@ -40,7 +40,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
-from bench.faults.fuzz import customer_actor, quiet
+from bench.faults.fuzz.estate import customer_actor
+from bench.faults.fuzz.scenario import quiet
 from service.adapters.database import is_transient
 from service.adapters.uow import SqlUnitOfWork
 from service.bus import Outcome

@@ -53,7 +53,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.faults.fuzz import PartnerInfo, customer_actor, quiet
+from bench.faults.fuzz.estate import PartnerInfo, customer_actor
+from bench.faults.fuzz.scenario import quiet
 from service.adapters import orm
 from service.bus import Outcome
 from tests.support.batches import (

@@ -45,7 +45,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.faults.fuzz import PartnerInfo, customer_actor
+from bench.faults.fuzz.estate import PartnerInfo, customer_actor
 from service.adapters.database import create_engine, migrate
 from service.adapters.regions import load_region_map
 from service.adapters.uow import SqlUnitOfWork

@@ -1,0 +1,35 @@
+"""The fault harness's one hand-wired command path.
+
+T6 (``bench.faults.fuzz``) and T7/T8 (``bench.faults.security``) drive the real use cases
+in-process, without Kafka. Everything they need from the service's composition is built
+here and nowhere else, so that it can later be pointed at the service's composition root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from service.bus import CommandBus
+from service.expiry import InvitationExpiry
+from service.ports import UnitOfWork
+from service.usecases import HANDLERS, Dependencies, Handler
+
+__all__ = ["command_bus", "invitation_expiry", "use_case"]
+
+
+def command_bus(unit_of_work: Callable[[], UnitOfWork], deps: Dependencies, source: str) -> CommandBus:
+    """The real ``CommandBus`` over every use case (``HANDLERS``); events carry ``source``."""
+    return CommandBus(unit_of_work, deps, HANDLERS, source)
+
+
+def use_case(command_type: str) -> Handler:
+    """The real use case of ``command_type`` (e.g. ``AcceptPartnership``), to run without the bus.
+    Raises ``KeyError`` for a type with no use case."""
+    return HANDLERS[command_type]
+
+
+def invitation_expiry(
+    unit_of_work: Callable[[], UnitOfWork], deps: Dependencies, source: str, batch_size: int
+) -> InvitationExpiry:
+    """The real expiry task (INV-2), run by hand with ``run_once``; ``batch_size`` invitations a pass."""
+    return InvitationExpiry(unit_of_work, deps, source, 1, batch_size)
