@@ -26,6 +26,14 @@ from service.expiry import InvitationExpiry
 from service.usecases import HANDLERS, Dependencies
 from tests.integration.test_batch_path import Units, fetch, tokens
 from tests.integration.test_read_side import api
+from tests.support.commands import (
+    SOURCE,
+    customer_actor,
+    customer_details,
+    decline_command,
+    new_partner,
+    register_command,
+)
 from tests.unit.fakes import FixedClock, make_deps
 from tests.unit.test_admin_relationships import (
     admin_agent,
@@ -33,14 +41,6 @@ from tests.unit.test_admin_relationships import (
     request_admin,
     set_auto_extend,
     terminate_admin,
-)
-from tests.unit.test_usecases import (
-    SOURCE,
-    customer_actor,
-    customer_details,
-    decline_command,
-    new_partner,
-    register_command,
 )
 
 

@@ -22,8 +22,7 @@ from service.domain.model import Partner
 from service.inbound import IncomingCommand, read_command
 from service.tokens import hash_token
 from service.usecases import HANDLERS, Effects
-from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_usecases import (
+from tests.support.commands import (
     SOURCE,
     accept_command,
     customer_details,
@@ -31,6 +30,7 @@ from tests.unit.test_usecases import (
     register_command,
     request_command,
 )
+from tests.unit.fakes import FixedClock, make_deps
 
 
 class Units:

@@ -32,8 +32,16 @@ from service.inbound import IncomingCommand, read_command, read_order
 from service.usecases import HANDLERS
 from tests.integration.harness import Harness
 from tests.integration.test_batch_path import Units
-from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_full_domain import (
+from tests.support.commands import (
+    SOURCE,
+    accept_command,
+    customer_details,
+    new_partner,
+    partner_actor,
+    register_command,
+    request_command,
+)
+from tests.support.indirect import (
     add_customer,
     associate_reseller,
     command,
@@ -44,17 +52,11 @@ from tests.unit.test_full_domain import (
     reseller_partner,
     revoke_delegated_admin,
 )
-from tests.unit.test_usecases import (
-    SOURCE,
-    accept_command,
-    customer_details,
-    new_partner,
-    partner_actor,
-    register_command,
-    request_command,
-)
+from tests.unit.fakes import FixedClock, make_deps
 
-LINK = re.compile(r"https?://\S+?\?token=[A-Za-z0-9_\-]+")  # the acceptance page (http on loopback) or a configured base
+LINK = re.compile(
+    r"https?://\S+?\?token=[A-Za-z0-9_\-]+"
+)  # the acceptance page (http on loopback) or a configured base
 
 
 @pytest.fixture

@@ -23,21 +23,19 @@ from service.expiry import InvitationExpiry
 from service.inbound import UnreadableMessage, read_command
 from service.usecases import HANDLERS, Dependencies
 from service.usecases.admin_relationships import describe_invitation
-
-from .fakes import FakeDatabase, FixedClock, make_deps
-from .test_usecases import (
+from tests.support.commands import (
     SOURCE,
-    Harness,
-    bodies,
     cloud_event,
     customer_actor,
     customer_details,
     decline_command,
-    link_in,
     new_partner,
     partner_actor,
-    token_of,
 )
+from tests.support.emails import bodies, link_in, token_of
+from tests.support.fake_bus import Harness
+
+from .fakes import FakeDatabase, FixedClock, make_deps
 
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
@@ -476,7 +474,9 @@ async def test_gd5_the_request_is_reminded_once_before_it_expires_with_a_second_
     second = token_of(link_in(text))
     assert second != first and "Global Reader" in text
     assert await g.h.send(approve_admin(second, customer["tenant_id"])) is Outcome.APPLIED
-    rejected(g, await g.h.send(approve_admin(first, customer["tenant_id"])), "invitation_already_used", "INV-1")
+    rejected(
+        g, await g.h.send(approve_admin(first, customer["tenant_id"])), "invitation_already_used", "INV-1"
+    )
 
 
 async def test_gd4_a_reseller_invitation_token_does_not_approve_an_admin_relationship(g: Gdap) -> None:

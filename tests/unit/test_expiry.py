@@ -23,19 +23,19 @@ from service.domain.model import (
 )
 from service.expiry import InvitationExpiry
 from service.usecases import HANDLERS, Dependencies
-
-from .fakes import DEFAULT_TTL, FakeDatabase, FixedClock, make_deps
-from .test_usecases import (
+from tests.support.commands import (
     SOURCE,
-    Harness,
     accept_command,
     cloud_event,
     customer_details,
     decline_command,
     new_partner,
     partner_actor,
-    token_of,
 )
+from tests.support.emails import token_of
+from tests.support.fake_bus import Harness
+
+from .fakes import DEFAULT_TTL, FakeDatabase, FixedClock, make_deps
 
 EXPIRY_SOURCE = "urn:test"
 

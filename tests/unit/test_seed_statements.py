@@ -36,48 +36,47 @@ from service.domain.model import (
     SubscriptionStatus,
 )
 from service.usecases import HANDLERS
-
-from .fakes import FakeDatabase, FixedClock, make_deps
-from .test_full_domain import (
-    OFFER_ID,
+from tests.support.commands import (
+    SOURCE,
+    accept_command,
+    customer_details,
+    decline_command,
+    new_partner,
+    partner_actor,
+    register_command,
+    request_command,
+)
+from tests.support.emails import bodies, link_in, parse_email, token_of
+from tests.support.fake_bus import (
+    Harness,
     Indirect,
-    accept_partnership,
     active_partnership,
-    add_customer,
     added_customer,
     applied,
-    assign_support_contact,
-    associate_reseller,
     bought,
-    china_partner,
-    command,
     invited_customer,
     iso,
-    line,
     only,
+    refused,
+)
+from tests.support.indirect import (
+    OFFER_ID,
+    accept_partnership,
+    add_customer,
+    assign_support_contact,
+    associate_reseller,
+    china_partner,
+    command,
+    line,
     order,
     provider_partner,
-    refused,
     remove_partnership,
     remove_relationship,
     reseller_partner,
     revoke_delegated_admin,
 )
-from .test_usecases import (
-    SOURCE,
-    Harness,
-    accept_command,
-    bodies,
-    customer_details,
-    decline_command,
-    link_in,
-    new_partner,
-    parse_email,
-    partner_actor,
-    register_command,
-    request_command,
-    token_of,
-)
+
+from .fakes import FakeDatabase, FixedClock, make_deps
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,13 @@
+"""Fixtures of the unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.fake_bus import Harness, harness
+
+
+@pytest.fixture
+def h() -> Harness:
+    """The real bus and use cases on a fresh fake database, with a fixed clock."""
+    return harness()
