@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -24,8 +23,7 @@ from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus, Outcome
 from service.expiry import InvitationExpiry
 from service.usecases import HANDLERS, Dependencies
-from tests.integration.test_batch_path import Units, fetch, tokens
-from tests.integration.test_read_side import api
+from tests.support.admin import admin_agent, approve_admin, request_admin, set_auto_extend, terminate_admin
 from tests.support.commands import (
     SOURCE,
     customer_actor,
@@ -34,22 +32,9 @@ from tests.support.commands import (
     new_partner,
     register_command,
 )
+from tests.support.http_api import api
+from tests.support.sql import Units, fetch, tokens
 from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_admin_relationships import (
-    admin_agent,
-    approve_admin,
-    request_admin,
-    set_auto_extend,
-    terminate_admin,
-)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 def service(engine: AsyncEngine, clock: FixedClock) -> tuple[Units, Dependencies, CommandBus]:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.integration.harness import Harness, Received
-from tests.integration.test_end_to_end import a_partner, the_link
+from tests.support.end_to_end import a_partner, the_link
 from tests.unit.fakes import FixedClock
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]

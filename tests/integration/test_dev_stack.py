@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from service.embedded.broker import free_tcp_port
-from tests.integration.test_end_to_end import a_partner
-from tests.integration.test_startup_errors import partnerlink
+from tests.support.end_to_end import a_partner, partnerlink
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 

@@ -23,7 +23,7 @@ from service.adapters.database import create_engine, migrate
 from service.embedded.broker import free_tcp_port
 from service.settings import Settings
 from tests.integration.harness import Harness
-from tests.integration.test_end_to_end import a_partner, a_request
+from tests.support.end_to_end import a_partner, a_request
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -7,8 +7,7 @@ called in process through ``httpx.ASGITransport``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,9 +16,9 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.http import create_http_app
 from service.adapters import orm
 from service.adapters.database import create_engine, migrate
+from tests.support.http_api import api
 
 PROVIDER = "1000001"
 OTHER_PROVIDER = "1000002"
@@ -243,22 +242,6 @@ async def seed(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         for table, values in rows:
             await conn.execute(insert(table), values)
-
-
-async def always_ready() -> bool:
-    return True
-
-
-@asynccontextmanager
-async def api(
-    engine: AsyncEngine,
-    broker_ready: Callable[[], Awaitable[bool]] = always_ready,
-    smtp_ready: Callable[[], Awaitable[bool]] = always_ready,
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_http_app(engine, broker_ready, smtp_ready)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import itertools
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,14 +103,20 @@ def settings_for(url: str, mailbox: FileMailbox, **overrides: Any) -> Settings:
     )
 
 
-def relay_on(store: Any, settings: Settings) -> OutboxRelay:
+Publish = Callable[[bytes | None, bytes], Awaitable[Any]]
+
+
+def relay_on(
+    store: Any, settings: Settings, publish: Publish | None = None, new_id: Callable[[], str] | None = None
+) -> OutboxRelay:
+    """The real relay over ``store``; ``publish`` (default: none expected) takes the events."""
     return OutboxRelay(
         store,
-        publish=_no_publish,
+        publish=publish or _no_publish,
         mailer=lambda: SmtpSender(settings),
         renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
         settings=settings,
-        new_id=lambda: str(uuid.uuid4()),
+        new_id=new_id or (lambda: str(uuid.uuid4())),
     )
 
 
@@ -125,6 +132,44 @@ async def migrated(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@dataclass
+class Bench:
+    """A migrated database and the relay's settings (SMTP: the test's mailbox)."""
+
+    engine: AsyncEngine
+    settings: Settings
+
+    def relay(self, store: SqlOutboxStore | None = None) -> OutboxRelay:
+        """A relay over ``store`` (default: the real ``SqlOutboxStore``), not started."""
+        return relay_on(store or SqlOutboxStore(self.engine), self.settings)
+
+    @asynccontextmanager
+    async def running(self, store: SqlOutboxStore | None = None) -> AsyncIterator[OutboxRelay]:
+        """``relay(store)``, stopped on the way out."""
+        relay = self.relay(store)
+        try:
+            yield relay
+        finally:
+            await relay.stop()
+
+
+@asynccontextmanager
+async def bench(url: str, mailbox: FileMailbox, **overrides: Any) -> AsyncIterator[Bench]:
+    """The relay's test bench on a migrated database at ``url``; ``overrides`` go to ``Settings``."""
+    async with migrated(url) as engine:
+        yield Bench(engine, settings_for(url, mailbox, **overrides))
+
+
+async def stage_events(engine: AsyncEngine, *rows: tuple[str, bytes, bytes]) -> None:
+    """Events staged as the command path stages them: ``(event_id, key, payload)``."""
+    values = [
+        {"event_id": event_id, "key": key, "payload": payload, "created_at": NOW, "lane": lane_of(key)}
+        for event_id, key, payload in rows
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(orm.outbox_events), values)
 
 
 async def email_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -225,16 +270,12 @@ def _command(type_: str, data: dict[str, Any]) -> Any:
 async def test_a_sent_email_is_rendered_then_its_parameters_are_deleted(
     mailbox: FileMailbox, database_url: str
 ) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        (email_id,) = await stage(engine)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(database_url, mailbox) as b:
+        (email_id,) = await stage(b.engine)
+        async with b.running() as relay:
             assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
-        (event,) = await staged_events(engine)
+        (row,) = await email_rows(b.engine)
+        (event,) = await staged_events(b.engine)
 
     (mail,) = mailbox.messages()
     assert sorted(mail.keys()) == sorted(HEADERS)
@@ -261,16 +302,12 @@ async def test_a_sent_email_is_rendered_then_its_parameters_are_deleted(
 async def test_an_email_staged_before_parameters_existed_is_sent_as_it_was_rendered(
     mailbox: FileMailbox, sqlite_url: str
 ) -> None:
-    settings = settings_for(sqlite_url, mailbox)
     legacy = b"From: a@partnerlink.example\r\nTo: admin@fabrikam.example\r\nSubject: hi\r\n\r\nhello\r\n"
-    async with migrated(sqlite_url) as engine:
-        await stage(engine, message=legacy, to="admin@fabrikam.example")
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        await stage(b.engine, message=legacy, to="admin@fabrikam.example")
+        async with b.running() as relay:
             assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
+        (row,) = await email_rows(b.engine)
 
     (mail,) = mailbox.messages()
     assert mail["Subject"] == "hi"
@@ -283,18 +320,14 @@ async def test_an_email_staged_before_parameters_existed_is_sent_as_it_was_rende
 async def test_an_email_that_cannot_be_rendered_fails_for_good_and_nothing_is_sent(
     mailbox: FileMailbox, database_url: str
 ) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        unknown = await stage(engine, template="no_such_template")
-        missing = await stage(engine, values={"invitation_url": LINK})  # no names
-        bad_date = await stage(engine, values=params(expires_at="next week"))
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(database_url, mailbox) as b:
+        unknown = await stage(b.engine, template="no_such_template")
+        missing = await stage(b.engine, values={"invitation_url": LINK})  # no names
+        bad_date = await stage(b.engine, values=params(expires_at="next week"))
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        rows = await email_rows(engine)
-        events = await staged_events(engine)
+        rows = await email_rows(b.engine)
+        events = await staged_events(b.engine)
 
     assert mailbox.messages() == []
     assert [(r["status"], r["params"]) for r in rows] == [("failed", None)] * 3
@@ -309,18 +342,14 @@ async def test_an_email_that_cannot_be_rendered_fails_for_good_and_nothing_is_se
 async def test_header_injection_is_refused_at_send_time(mailbox: FileMailbox, sqlite_url: str) -> None:
     """A name with CR/LF stays in the Subject; a recipient that would not round-trip is
     refused (the message is parsed back before it is sent)."""
-    settings = settings_for(sqlite_url, mailbox)
     injected = "Contoso\r\nBcc: attacker@evil.example\r\n=?utf-8?q?=0D=0ABcc=3A_x=40evil=2Eexample?="
-    async with migrated(sqlite_url) as engine:
-        (named,) = await stage(engine, values=params(provider_name=injected))
-        (recipient,) = await stage(engine, to="=?utf-8?q?victim?=@fabrikam.example")
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        (named,) = await stage(b.engine, values=params(provider_name=injected))
+        (recipient,) = await stage(b.engine, to="=?utf-8?q?victim?=@fabrikam.example")
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        rows = {row["email_id"]: row for row in await email_rows(engine)}
-        events = {e["data"]["email_id"]: e for e in await staged_events(engine)}
+        rows = {row["email_id"]: row for row in await email_rows(b.engine)}
+        events = {e["data"]["email_id"]: e for e in await staged_events(b.engine)}
 
     (mail,) = mailbox.messages()
     assert mail["X-Partnerlink-Email-Id"] == named
@@ -337,18 +366,14 @@ async def test_a_non_ascii_recipient_fails_for_good_and_the_next_email_still_goe
 ) -> None:
     """It would need SMTPUTF8: refused by the renderer; a legacy row reaches the SMTP client,
     which refuses it without leaving the connection mid-transaction for the next email."""
-    settings = settings_for(sqlite_url, mailbox)
     legacy = b"From: a@partnerlink.example\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-    async with migrated(sqlite_url) as engine:
-        (rendered,) = await stage(engine, to="\u00fc@b\u00fccher.example")
-        (raw,) = await stage(engine, to="\u00fc@fabrikam.example", message=legacy)
-        (fine,) = await stage(engine)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        (rendered,) = await stage(b.engine, to="\u00fc@b\u00fccher.example")
+        (raw,) = await stage(b.engine, to="\u00fc@fabrikam.example", message=legacy)
+        (fine,) = await stage(b.engine)
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        events = {e["data"]["email_id"]: e for e in await staged_events(engine)}
+        events = {e["data"]["email_id"]: e for e in await staged_events(b.engine)}
 
     (mail,) = mailbox.messages()
     assert mail["X-Partnerlink-Email-Id"] == fine and events[fine]["type"] == "EmailSent"
@@ -374,20 +399,16 @@ class OutcomesLostOnce(SqlOutboxStore):
 async def test_an_accepted_email_whose_outcome_was_lost_is_recorded_not_sent_again(
     mailbox: FileMailbox, database_url: str
 ) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        await stage(engine)
-        relay = relay_on(OutcomesLostOnce(engine), settings)
-        try:
+    async with bench(database_url, mailbox) as b:
+        await stage(b.engine)
+        async with b.running(OutcomesLostOnce(b.engine)) as relay:
             with contextlib.suppress(OperationalError):
                 await relay.relay_emails()
             assert len(mailbox.messages()) == 1, "the server accepted it once"
 
             assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
-        (event,) = await staged_events(engine)
+        (row,) = await email_rows(b.engine)
+        (event,) = await staged_events(b.engine)
 
     assert len(mailbox.messages()) == 1, "not sent again"
     assert (row["status"], row["params"]) == ("sent", None)
@@ -399,19 +420,15 @@ async def test_after_a_crash_the_email_in_flight_is_resent_with_the_same_message
 ) -> None:
     """A new process does not know what the dead one sent: the one email whose outcome was
     not written goes out again, as the same message."""
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        (email_id,) = await stage(engine)
-        crashed = relay_on(OutcomesLostOnce(engine), settings)
+    async with bench(database_url, mailbox) as b:
+        (email_id,) = await stage(b.engine)
+        crashed = b.relay(OutcomesLostOnce(b.engine))
         with contextlib.suppress(OperationalError):
             await crashed.relay_emails()
         await crashed.stop()
-        restarted = relay_on(SqlOutboxStore(engine), settings)
-        try:
+        async with b.running() as restarted:
             assert await restarted.relay_emails() == 1
-        finally:
-            await restarted.stop()
-        (row,) = await email_rows(engine)
+        (row,) = await email_rows(b.engine)
 
     first, second = mailbox.messages()
     assert first["X-Partnerlink-Email-Id"] == second["X-Partnerlink-Email-Id"] == email_id
@@ -437,10 +454,9 @@ class Hangs(SqlOutboxStore):
 async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
     mailbox: FileMailbox, postgres_url: str
 ) -> None:
-    settings = settings_for(postgres_url, mailbox, smtp_connections=4, relay_batch_size=40)
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 60)
-        dying = relay_on(Hangs(engine, allowed=3), settings)
+    async with bench(postgres_url, mailbox, smtp_connections=4, relay_batch_size=40) as b:
+        ids = await stage(b.engine, 60)
+        dying = b.relay(Hangs(b.engine, allowed=3))
         dying.start()
         async with asyncio.timeout(30):
             while len(mailbox.message_paths()) < 5:
@@ -451,12 +467,9 @@ async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
             task.cancel()
         await asyncio.gather(*dying._tasks, return_exceptions=True)
 
-        restarted = relay_on(SqlOutboxStore(engine), settings)
-        try:
+        async with b.running() as restarted:
             await drain(restarted)
-        finally:
-            await restarted.stop()
-        rows = await email_rows(engine)
+        rows = await email_rows(b.engine)
 
     delivered = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
     assert set(delivered) == set(ids) and all(row["status"] == "sent" for row in rows)
@@ -476,24 +489,19 @@ async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
 async def test_two_relays_with_four_connections_each_send_every_email_once(
     mailbox: FileMailbox, postgres_url: str
 ) -> None:
-    settings = settings_for(postgres_url, mailbox, smtp_connections=4, relay_batch_size=16)
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 120)
-        replicas = [relay_on(SqlOutboxStore(engine), settings) for _ in range(2)]
-        for relay in replicas:
-            relay.start()
-        try:
+    async with bench(postgres_url, mailbox, smtp_connections=4, relay_batch_size=16) as b:
+        ids = await stage(b.engine, 120)
+        async with b.running() as first, b.running() as second:
+            for relay in (first, second):
+                relay.start()
             async with asyncio.timeout(60):
                 while len(mailbox.message_paths()) < len(ids):
                     await asyncio.sleep(0.1)
-                while any(row["status"] == "pending" for row in await email_rows(engine)):
+                while any(row["status"] == "pending" for row in await email_rows(b.engine)):
                     await asyncio.sleep(0.1)
-        finally:
-            for relay in replicas:
-                await relay.stop()
         await asyncio.sleep(0.3)
-        rows = await email_rows(engine)
-        events = await staged_events(engine)
+        rows = await email_rows(b.engine)
+        events = await staged_events(b.engine)
 
     delivered = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
     assert delivered == Counter(ids)
@@ -503,18 +511,14 @@ async def test_two_relays_with_four_connections_each_send_every_email_once(
 
 async def test_four_senders_on_sqlite_send_every_email_once(mailbox: FileMailbox, sqlite_url: str) -> None:
     """SQLite has no row locks: the store's claims pass by what its other claims hold."""
-    settings = settings_for(sqlite_url, mailbox, smtp_connections=4, relay_batch_size=12)
-    async with migrated(sqlite_url) as engine:
-        ids = await stage(engine, 40)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        relay.start()
-        try:
+    async with bench(sqlite_url, mailbox, smtp_connections=4, relay_batch_size=12) as b:
+        ids = await stage(b.engine, 40)
+        async with b.running() as relay:
+            relay.start()
             async with asyncio.timeout(60):
-                while any(row["status"] == "pending" for row in await email_rows(engine)):
+                while any(row["status"] == "pending" for row in await email_rows(b.engine)):
                     await asyncio.sleep(0.1)
-        finally:
-            await relay.stop()
-        rows = await email_rows(engine)
+        rows = await email_rows(b.engine)
 
     assert Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages()) == Counter(ids)
     assert all((row["status"], row["attempts"]) == ("sent", 1) for row in rows)
@@ -557,20 +561,7 @@ async def test_events_of_a_lane_another_relay_holds_stay_until_it_lets_go(postgr
     keys = [f"tenant-{n}".encode() for n in range(40)]
     held_key = keys[0]
     async with migrated(postgres_url) as engine:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(orm.outbox_events),
-                [
-                    {
-                        "event_id": f"ev-{n}",
-                        "key": key,
-                        "payload": f"{n}".encode(),
-                        "created_at": NOW,
-                        "lane": lane_of(key),
-                    }
-                    for n, key in enumerate(keys * 2)
-                ],
-            )
+        await stage_events(engine, *((f"ev-{n}", key, f"{n}".encode()) for n, key in enumerate(keys * 2)))
         published: list[tuple[bytes | None, bytes]] = []
 
         async def publish(key: bytes | None, payload: bytes) -> Any:
@@ -579,14 +570,8 @@ async def test_events_of_a_lane_another_relay_holds_stay_until_it_lets_go(postgr
             done.set_result(None)
             return done
 
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            publish,
-            mailer=lambda: SmtpSender(Settings()),
-            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-            settings=Settings(database_url=postgres_url, relay_batch_size=500),
-            new_id=lambda: "x",
-        )
+        settings = Settings(database_url=postgres_url, relay_batch_size=500)
+        relay = relay_on(SqlOutboxStore(engine), settings, publish, new_id=lambda: "x")
         async with engine.connect() as other, other.begin():  # another replica holds the lane
             await other.execute(text(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE + lane_of(held_key)})"))
             first = await relay.relay_events()
@@ -605,32 +590,15 @@ async def test_events_of_a_lane_another_relay_holds_stay_until_it_lets_go(postgr
 
 async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sqlite_url: str) -> None:
     async with migrated(sqlite_url) as engine:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(orm.outbox_events),
-                [
-                    {
-                        "event_id": "ev-1",
-                        "key": b"k",
-                        "payload": b"{}",
-                        "created_at": NOW,
-                        "lane": lane_of(b"k"),
-                    }
-                ],
-            )
+        await stage_events(engine, ("ev-1", b"k", b"{}"))
 
         async def refused(key: bytes | None, payload: bytes) -> Any:
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(ConnectionError("broker gone"))
             return failed
 
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            refused,
-            mailer=lambda: SmtpSender(Settings()),
-            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-            settings=Settings(database_url=sqlite_url),
-            new_id=lambda: "x",
+        relay = relay_on(
+            SqlOutboxStore(engine), Settings(database_url=sqlite_url), refused, new_id=lambda: "x"
         )
         with contextlib.suppress(ConnectionError):
             await relay.relay_events()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
@@ -25,13 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters import orm, queries
-from service.adapters.database import create_engine, migrate
+from service.adapters.database import create_engine
 from service.bus import CommandBus, Outcome
 from service.domain.model import Partner
 from service.inbound import IncomingCommand, read_command, read_order
 from service.usecases import HANDLERS
 from tests.integration.harness import Harness
-from tests.integration.test_batch_path import Units
 from tests.support.commands import (
     SOURCE,
     accept_command,
@@ -52,19 +50,12 @@ from tests.support.indirect import (
     reseller_partner,
     revoke_delegated_admin,
 )
+from tests.support.sql import Units
 from tests.unit.fakes import FixedClock, make_deps
 
 LINK = re.compile(
     r"https?://\S+?\?token=[A-Za-z0-9_\-]+"
 )  # the acceptance page (http on loopback) or a configured base
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 class Service:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.expiry import World, expiry_world
 from tests.support.fake_bus import Harness, harness
 
 
@@ -11,3 +12,9 @@ from tests.support.fake_bus import Harness, harness
 def h() -> Harness:
     """The real bus and use cases on a fresh fake database, with a fixed clock."""
     return harness()
+
+
+@pytest.fixture
+def w() -> World:
+    """The bus and the invitation expiry task on a fresh fake database, sharing one clock."""
+    return expiry_world()

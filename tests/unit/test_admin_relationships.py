@@ -23,9 +23,21 @@ from service.expiry import InvitationExpiry
 from service.inbound import UnreadableMessage, read_command
 from service.usecases import HANDLERS, Dependencies
 from service.usecases.admin_relationships import describe_invitation
+from tests.support.admin import (
+    GLOBAL_ADMINISTRATOR,
+    GLOBAL_READER,
+    HELPDESK_ADMINISTRATOR,
+    PARTNER_TIER1_SUPPORT,
+    SECURITY_ADMINISTRATOR,
+    USER_ADMINISTRATOR,
+    admin_agent,
+    approve_admin,
+    request_admin,
+    set_auto_extend,
+    terminate_admin,
+)
 from tests.support.commands import (
     SOURCE,
-    cloud_event,
     customer_actor,
     customer_details,
     decline_command,
@@ -37,70 +49,7 @@ from tests.support.fake_bus import Harness
 
 from .fakes import FakeDatabase, FixedClock, make_deps
 
-GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
-GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
-HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-SECURITY_ADMINISTRATOR = "194ae4cb-b126-40b2-bd5b-6091b380977d"
-PARTNER_TIER1_SUPPORT = "4ba39ca4-527c-499a-b93d-d9b492c50246"
-"""Template ids of Microsoft's Entra permissions reference (checked against the page)."""
 DAY = timedelta(days=1)
-
-
-def admin_agent(partner: Partner) -> dict[str, Any]:
-    """The partner's Admin agent: the role that manages GDAP (ACT-1, Partner Center's GDAP FAQ)."""
-    return partner_actor(partner, "admin-agent")
-
-
-# --- commands ---------------------------------------------------------------------------------
-
-
-def request_admin(
-    partner: Partner,
-    customer: dict[str, Any],
-    *,
-    display_name: str = "Helpdesk 2027",
-    roles: list[str] | None = None,
-    duration: str = "P730D",
-    auto_extend: str | None = None,
-    actor: dict[str, Any] | None = None,
-    command_id: str | None = None,
-    message: str | None = None,
-) -> bytes:
-    data: dict[str, Any] = {
-        "actor": actor or admin_agent(partner),
-        "partner_id": partner.partner_id,
-        "customer": customer,
-        "display_name": display_name,
-        "roles": roles if roles is not None else [GLOBAL_READER, HELPDESK_ADMINISTRATOR],
-        "duration": duration,
-    }
-    if auto_extend is not None:
-        data["auto_extend"] = auto_extend
-    if message is not None:
-        data["message"] = message
-    return cloud_event("RequestAdminRelationship", data, command_id=command_id, subject=customer["tenant_id"])
-
-
-def approve_admin(
-    token: str, tenant_id: str, *, global_admin: bool = True, actor: dict[str, Any] | None = None
-) -> bytes:
-    data = {
-        "actor": actor or customer_actor(tenant_id),
-        "token": token,
-        "approved_by": {"user": "admin@fabrikam.example", "is_global_admin": global_admin},
-    }
-    return cloud_event("ApproveAdminRelationship", data, subject=tenant_id)
-
-
-def terminate_admin(relationship_id: str, actor: dict[str, Any], subject: str = "key") -> bytes:
-    data = {"actor": actor, "admin_relationship_id": relationship_id}
-    return cloud_event("TerminateAdminRelationship", data, subject=subject)
-
-
-def set_auto_extend(relationship_id: str, auto_extend: str, actor: dict[str, Any]) -> bytes:
-    data = {"actor": actor, "admin_relationship_id": relationship_id, "auto_extend": auto_extend}
-    return cloud_event("SetAdminRelationshipAutoExtend", data, subject="key")
 
 
 # --- the world --------------------------------------------------------------------------------

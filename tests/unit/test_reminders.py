@@ -13,11 +13,10 @@ from service.expiry import InvitationExpiry
 from service.tokens import hash_token
 from tests.support.commands import accept_command, cloud_event, decline_command, new_partner, partner_actor
 from tests.support.emails import bodies, link_in, parse_email, token_of
+from tests.support.expiry import EXPIRY_SOURCE, World
 
 from .fakes import DEFAULT_TTL
-from .test_expiry import EXPIRY_SOURCE, World, w
 
-__all__ = ["w"]
 REMINDER = timedelta(days=3)
 
 
