@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters.database import create_engine, migrate
+from tests.support.sql import migrated
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A migrated, empty database on SQLite and on PostgreSQL (``database_url``'s params)."""
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated(database_url) as engine:
+        yield engine

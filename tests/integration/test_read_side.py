@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.adapters import orm
 from service.adapters.database import create_engine, migrate
 from tests.support.http_api import api
+from tests.support.sql import migrated
 
 PROVIDER = "1000001"
 OTHER_PROVIDER = "1000002"
@@ -246,11 +247,9 @@ async def seed(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    await seed(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated(database_url) as engine:
+        await seed(engine)
+        yield engine
 
 
 @pytest.fixture

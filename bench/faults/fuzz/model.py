@@ -34,6 +34,14 @@ class ReferenceModel:
             return "rejected", "already_exists"  # MP-1: one active relationship per pair
         return "applied", None  # RR-1: an invitation (added by the caller, with its token)
 
+    def _answerable(self, inv: ModelInvitation | None, actor_tenant: str) -> str | None:
+        """Why ``actor_tenant`` may not answer ``inv`` (accept or decline), or ``None``."""
+        if inv is None:
+            return "invalid_token"
+        if actor_tenant != inv.tenant:
+            return "forbidden"
+        return self._usable(inv)
+
     def _usable(self, inv: ModelInvitation) -> str | None:
         if inv.status == "pending" and self.now >= inv.expires_at:
             return "invitation_expired"  # INV-2
@@ -46,13 +54,10 @@ class ReferenceModel:
     def accept(
         self, inv: ModelInvitation | None, actor_tenant: str, global_admin: bool, mca: bool
     ) -> tuple[str, str | None]:
-        if inv is None:
-            return "rejected", "invalid_token"
-        if actor_tenant != inv.tenant:
-            return "rejected", "forbidden"
-        refused = self._usable(inv)
+        refused = self._answerable(inv, actor_tenant)
         if refused:
             return "rejected", refused
+        assert inv is not None
         if not global_admin:
             return "rejected", "not_global_admin"  # RR-5
         if inv.tenant in self.active:
@@ -66,13 +71,10 @@ class ReferenceModel:
         return "applied", None
 
     def decline(self, inv: ModelInvitation | None, actor_tenant: str) -> tuple[str, str | None]:
-        if inv is None:
-            return "rejected", "invalid_token"
-        if actor_tenant != inv.tenant:
-            return "rejected", "forbidden"
-        refused = self._usable(inv)
+        refused = self._answerable(inv, actor_tenant)
         if refused:
             return "rejected", refused
+        assert inv is not None
         inv.status = "declined"
         return "applied", None
 

@@ -10,9 +10,9 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
-import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 from bench.faults.fuzz.cases import COMMAND_CASES, run_case
 from bench.faults.fuzz.stateful import run_stateful
 from bench.faults.fuzz.world import World
+from bench.faults.logs import quiet_logs
 from bench.faults.options import RunOptions
 from bench.faults.report import ScenarioResult
 from service.adapters.database import create_engine, migrate
@@ -73,15 +74,9 @@ async def open_world(url: str, seed: int = 7) -> AsyncIterator[World]:
         await engine.dispose()
 
 
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Tens of thousands of ``command.handled`` lines are noise here."""
-    before = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    try:
-        yield
-    finally:
-        structlog.configure(**before)
+def quiet() -> AbstractContextManager[None]:
+    """Tens of thousands of ``command.handled`` lines are noise here: critical ones only."""
+    return quiet_logs(logging.CRITICAL)
 
 
 # --- the scenario ------------------------------------------------------------------------------

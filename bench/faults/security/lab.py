@@ -10,19 +10,17 @@ was expected; ``Lab.snapshot`` lets a scenario compare the domain tables before 
 from __future__ import annotations
 
 import json
-import logging
 import random
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,7 +46,6 @@ __all__ = [
     "Sent",
     "Verdicts",
     "changed_rows",
-    "quiet_logs",
     "tenant",
     "token_in_link",
 ]
@@ -329,17 +326,6 @@ def token_in_link(link: str) -> str:
     if found is None:
         raise RuntimeError("no personalized link in the invitation email")
     return found.group(1)
-
-
-@contextmanager
-def quiet_logs() -> Iterator[None]:
-    """One ``command.handled`` line per command would dominate the run: warnings only, meanwhile."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
 
 
 def tenant(rng: random.Random) -> str:

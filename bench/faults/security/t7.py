@@ -12,11 +12,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from bench.faults.logs import quiet_logs
 from bench.faults.options import RunOptions
 from bench.faults.report import ScenarioResult
 from bench.faults.security.estate import accept
 from bench.faults.security.guessing import Guesser, guess_in_batches
-from bench.faults.security.lab import Lab, Sent, Verdicts, changed_rows, quiet_logs
+from bench.faults.security.lab import Lab, Sent, Verdicts, changed_rows
 from bench.faults.security.misuse import TokenEstate, misuse, token_estate
 from service.bus import Outcome
 

@@ -9,10 +9,11 @@ import random
 import time
 from dataclasses import dataclass
 
+from bench.faults.logs import quiet_logs
 from bench.faults.options import RunOptions
 from bench.faults.report import ScenarioResult
 from bench.faults.security.actors import Case
-from bench.faults.security.lab import Lab, Verdicts, changed_rows, quiet_logs
+from bench.faults.security.lab import Lab, Verdicts, changed_rows
 from bench.faults.security.refusals import actor_cases
 from contracts.registry import COMMANDS
 
