@@ -6,6 +6,7 @@ import pytest
 
 from tests.support.expiry import World, expiry_world
 from tests.support.fake_bus import Harness, harness
+from tests.support.gdap import Gdap, gdap
 
 
 @pytest.fixture
@@ -18,3 +19,9 @@ def h() -> Harness:
 def w() -> World:
     """The bus and the invitation expiry task on a fresh fake database, sharing one clock."""
     return expiry_world()
+
+
+@pytest.fixture
+def g() -> Gdap:
+    """Admin relationships: the bus and the clock's sweeps on a fresh fake database."""
+    return gdap()
