@@ -9,9 +9,7 @@ import re
 from typing import Any
 from uuid import uuid4
 
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 
 SOURCE = "urn:partnerlink:test"
 TEMPLATE = "reseller_relationship_invitation"

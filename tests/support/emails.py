@@ -10,12 +10,8 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
 from service.ports import StagedEmail
-from tests.support.commands import (
-    LINK,
-)
-from tests.unit.fakes import (
-    rendered,
-)
+from tests.support.commands import LINK
+from tests.unit.fakes import rendered
 
 
 def parse_email(staged: StagedEmail) -> EmailMessage:

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.bus import CommandBus
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 from service.expiry import InvitationExpiry
 from service.usecases import HANDLERS, Dependencies
 from tests.support.commands import (

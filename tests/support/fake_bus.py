@@ -15,9 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 from service.bus import CommandBus, Outcome
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 from service.inbound import read_command, read_order
 from service.usecases import HANDLERS
 from tests.support.commands import (

@@ -10,9 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 from tests.support.commands import (
     cloud_event,
     customer_actor,

@@ -25,12 +25,8 @@ from tests.support.commands import (
     new_partner,
     partner_actor,
 )
-from tests.support.fake_bus import (
-    Harness,
-)
-from tests.unit.fakes import (
-    DEFAULT_TTL,
-)
+from tests.support.fake_bus import Harness
+from tests.unit.fakes import DEFAULT_TTL
 
 # --- AcceptResellerRelationship -----------------------------------------------------------
 

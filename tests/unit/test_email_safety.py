@@ -13,15 +13,9 @@ from tests.support.commands import (
     register_command,
     request_command,
 )
-from tests.support.emails import (
-    bodies,
-)
-from tests.support.fake_bus import (
-    Harness,
-)
-from tests.unit.fakes import (
-    FixedClock,
-)
+from tests.support.emails import bodies
+from tests.support.fake_bus import Harness
+from tests.unit.fakes import FixedClock
 
 # --- Email safety -------------------------------------------------------------------------
 

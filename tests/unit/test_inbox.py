@@ -25,9 +25,7 @@ from tests.support.commands import (
     register_command,
     request_command,
 )
-from tests.support.fake_bus import (
-    Harness,
-)
+from tests.support.fake_bus import Harness
 from tests.unit.fakes import (
     FakeDatabase,
     FakeUnitOfWork,

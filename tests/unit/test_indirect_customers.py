@@ -6,9 +6,7 @@ customers by reseller) is read side: nothing to command.
 
 from __future__ import annotations
 
-from service.domain.model import (
-    RelationshipStatus,
-)
+from service.domain.model import RelationshipStatus
 from tests.support.commands import (
     customer_details,
     new_partner,

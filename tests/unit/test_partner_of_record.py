@@ -10,9 +10,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 from service.domain.attribution import Attribute
-from service.domain.model import (
-    SubscriptionStatus,
-)
+from service.domain.model import SubscriptionStatus
 from service.settings import DEFAULT_LINK_BASES
 from tests.support.commands import (
     accept_command,

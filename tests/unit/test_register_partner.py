@@ -8,9 +8,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from service.bus import Outcome
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 from tests.support.commands import (
     SOURCE,
     new_partner,

@@ -32,9 +32,7 @@ from tests.support.emails import (
     parse_email,
     token_of,
 )
-from tests.support.fake_bus import (
-    Harness,
-)
+from tests.support.fake_bus import Harness
 from tests.unit.fakes import (
     DEFAULT_TTL,
     MAIL_FROM,

@@ -11,9 +11,7 @@ from uuid import uuid4
 import pytest
 
 from service.domain.attribution import Attribute
-from service.domain.model import (
-    SubscriptionStatus,
-)
+from service.domain.model import SubscriptionStatus
 from tests.support.commands import (
     customer_actor,
     new_partner,

@@ -12,9 +12,7 @@ from service.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
-from tests.support.commands import (
-    partner_actor,
-)
+from tests.support.commands import partner_actor
 from tests.support.emails import token_of
 from tests.support.fake_bus import (
     Harness,

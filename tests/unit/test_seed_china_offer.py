@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.domain.model import (
-    Partner,
-)
+from service.domain.model import Partner
 from tests.support.commands import (
     accept_command,
     customer_details,

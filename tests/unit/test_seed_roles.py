@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.domain.actors import PARTNER_ROLES
-from service.domain.model import (
-    InvitationStatus,
-)
+from service.domain.model import InvitationStatus
 from tests.support.commands import (
     customer_details,
     new_partner,

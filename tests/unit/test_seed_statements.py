@@ -23,9 +23,7 @@ from uuid import uuid4
 
 import pytest
 
-from service.domain.model import (
-    RelationshipStatus,
-)
+from service.domain.model import RelationshipStatus
 from tests.support.commands import (
     accept_command,
     customer_details,

@@ -18,9 +18,7 @@ from tests.support.commands import (
     register_command,
     request_command,
 )
-from tests.support.emails import (
-    token_of,
-)
+from tests.support.emails import token_of
 from tests.support.fake_bus import (
     Harness,
     Indirect,

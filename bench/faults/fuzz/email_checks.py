@@ -16,9 +16,7 @@ from email.policy import default as default_policy
 from markupsafe import escape
 
 from bench.faults.fuzz.inputs import EVALUATED, JINJA_MARKERS
-from service.ports import (
-    StagedEmail,
-)
+from service.ports import StagedEmail
 from service.relay_ports import RenderedEmail
 
 # --- one email --------------------------------------------------------------------------------
