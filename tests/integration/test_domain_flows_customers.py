@@ -19,6 +19,7 @@ from tests.support.domain_flows import (
     OFFICE_365,
     a_customer,
     a_partner,
+    acceptance,
     acting_customer,
     acting_partner,
     an_order,
@@ -34,7 +35,6 @@ from tests.support.domain_flows import (
     send_order,
     set_partner_of_record,
     settle,
-    token_of,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
@@ -166,12 +166,7 @@ async def test_invitation_expires_in_the_background(kafka, mailbox, sqlite_url) 
 
         accepted_id = await h.send(
             "AcceptResellerRelationship",
-            {
-                "actor": acting_customer(tenant),
-                "token": token_of(url),
-                "accepted_by": {"user": customer["admin_email"], "is_global_admin": True},
-                "accept_customer_agreement": True,
-            },
+            acceptance(tenant, url, customer["admin_email"]),
             key=tenant,
         )
         refused = await rejection(h, accepted_id, "AcceptResellerRelationship", "invitation_expired", "INV-2")

@@ -227,6 +227,16 @@ async def register(h: Harness, *partners: dict[str, Any]) -> None:
         await outcome(h, command_id, "PartnerRegistered")
 
 
+def acceptance(tenant: str, url: str, admin_email: str) -> dict[str, Any]:
+    """The customer's global admin ``admin_email`` accepts the invitation ``url`` (RR-5)."""
+    return {
+        "actor": acting_customer(tenant),
+        "token": token_of(url),
+        "accepted_by": {"user": admin_email, "is_global_admin": True},
+        "accept_customer_agreement": True,
+    }
+
+
 async def invite_and_accept(
     h: Harness,
     mailbox: FileMailbox,
@@ -251,12 +261,7 @@ async def invite_and_accept(
     await mail_with_link(mailbox, url, customer["admin_email"])
     accepted_id = await h.send(
         "AcceptResellerRelationship",
-        {
-            "actor": acting_customer(tenant),
-            "token": token_of(url),
-            "accepted_by": {"user": customer["admin_email"], "is_global_admin": True},
-            "accept_customer_agreement": True,
-        },
+        acceptance(tenant, url, customer["admin_email"]),
         key=tenant,
     )
     accepted = await outcome(h, accepted_id, "ResellerRelationshipAccepted")
