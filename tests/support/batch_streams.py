@@ -384,6 +384,39 @@ FLOWS: list[st.SearchStrategy[list[Step]]] = [
 ]
 
 
+FLOWS += [
+    # GDAP: request, approve, then change or end it (often in the same fetch)
+    st.builds(
+        lambda customer, name, duration, auto, then: [
+            s_("RequestAdminRelationship", customer=customer, name=name, duration=duration, auto=auto),
+            s_("ApproveAdminRelationship"),
+            [
+                s_("SetAdminRelationshipAutoExtend", value=1 - auto),
+                s_("TerminateAdminRelationship", actor=0),
+                s_("TerminateAdminRelationship", actor=1),
+                s_("DeclineInvitation", ref=1),
+            ][then],
+        ],
+        st.sampled_from([I_C4, I_C2, I_C5, I_C3]),
+        st.integers(0, 2),
+        st.sampled_from([0, 1, 2]),
+        st.sampled_from([0, 1]),
+        st.integers(0, 3),
+    ),
+    # a request, declined or answered twice
+    st.builds(
+        lambda customer, decline: [
+            s_("RequestAdminRelationship", customer=customer, name=1),
+            s_("DeclineInvitation", ref=1) if decline else s_("ApproveAdminRelationship", admin=0),
+            s_("ApproveAdminRelationship"),
+        ],
+        st.sampled_from([I_C4, I_C5]),
+        st.booleans(),
+    ),
+]
+"""Short sequences of commands that touch the same rows, so that fetches often hold a
+command and the ones that depend on it."""
+
 CHUNK = st.one_of(*[STEP.map(lambda one: [one])] * len(FLOWS), *FLOWS)
 """Half single steps, half flows."""
 
