@@ -8,13 +8,23 @@ here and nowhere else, so that it can later be pointed at the service's composit
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 
+from service.bootstrap import build_dependencies
 from service.bus import CommandBus
 from service.expiry import InvitationExpiry
 from service.ports import UnitOfWork
+from service.settings import Settings
 from service.usecases import HANDLERS, Dependencies, Handler
 
-__all__ = ["command_bus", "invitation_expiry", "use_case"]
+__all__ = ["command_bus", "invitation_expiry", "service_dependencies", "use_case"]
+
+
+def service_dependencies(database_url: str, clock: Callable[[], datetime]) -> Dependencies:
+    """The service's own ``Dependencies`` for ``database_url`` (default settings otherwise),
+    with the scenario's ``clock`` (a callable giving an aware UTC ``datetime``)."""
+    return replace(build_dependencies(Settings(database_url=database_url)), clock=clock)
 
 
 def command_bus(unit_of_work: Callable[[], UnitOfWork], deps: Dependencies, source: str) -> CommandBus:

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.faults.options import RunOptions
-from bench.faults.wiring import command_bus, use_case
+from bench.faults.wiring import command_bus, service_dependencies, use_case
 from bench.infra.postgres import PostgresCluster
 from service.adapters import orm
 from service.adapters.database import create_engine, migrate
 from service.adapters.uow import SqlUnitOfWork
-from service.bootstrap import build_dependencies
 from service.bus import Outcome
 from service.domain.errors import Rejected
 from service.inbound import UnreadableMessage, read_command, read_order
-from service.settings import Settings
 from service.usecases import Dependencies
 
 __all__ = [
@@ -146,7 +144,7 @@ class Lab:
         try:
             await migrate(engine)
             clock = Clock()
-            deps = replace(build_dependencies(Settings(database_url=url)), clock=clock)
+            deps = service_dependencies(url, clock)
             yield cls(engine, deps, clock, options.database)
         finally:
             await engine.dispose()
