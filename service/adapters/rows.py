@@ -1,11 +1,13 @@
-"""Rows ↔ domain objects, one pair of functions per state table (``service.adapters.orm``)."""
+"""Rows ↔ domain objects: one ``Mapper`` per state table (``service.adapters.orm``), and its
+pair of functions (e.g. ``invitation`` and ``invitation_row``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
+from enum import Enum
 from operator import attrgetter
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
@@ -24,6 +26,9 @@ from service.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
+
+T = TypeVar("T")
+
 
 _Reader = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
 _READERS: dict[type, _Reader] = {}
@@ -44,87 +49,81 @@ def columns(record: Any) -> dict[str, Any]:
     return dict(zip(names, values(record), strict=True))
 
 
-def partner(row: Mapping[str, Any]) -> Partner:
-    values = dict(row)
-    values["kind"] = PartnerKind(values["kind"])
-    return Partner(**values)
+class Mapper(Generic[T]):
+    """One state table's rows ↔ domain objects, in one shape for every table: the columns are
+    the dataclass's fields; ``enums`` (column → enum type) are stored by value; ``tuples`` are
+    stored as lists; ``load`` and ``store`` convert, in place, columns of another shape."""
+
+    def __init__(
+        self,
+        make: Callable[..., T],
+        enums: Mapping[str, type[Enum]] | None = None,
+        tuples: tuple[str, ...] = (),
+        load: Callable[[dict[str, Any]], None] | None = None,
+        store: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._make = make
+        self._enums = dict(enums or {})
+        self._tuples = tuples
+        self._load = load
+        self._store = store
+
+    def record(self, row: Mapping[str, Any]) -> T:
+        """The domain object of a row (a mapping of column → value)."""
+        values = dict(row)
+        for name, enum in self._enums.items():
+            values[name] = enum(values[name])
+        for name in self._tuples:
+            values[name] = tuple(values[name])
+        if self._load is not None:
+            self._load(values)
+        return self._make(**values)
+
+    def row(self, record: T) -> dict[str, Any]:
+        """The row of a domain object, ready to insert or upsert."""
+        values = columns(record)
+        for name in self._enums:
+            values[name] = values[name].value
+        for name in self._tuples:
+            values[name] = list(values[name])
+        if self._store is not None:
+            self._store(values)
+        return values
 
 
-def customer(row: Mapping[str, Any]) -> Customer:
-    return Customer(**row)
-
-
-def invitation(row: Mapping[str, Any]) -> Invitation:
-    values = dict(row)
-    values["kind"] = InvitationKind(values["kind"])
-    values["status"] = InvitationStatus(values["status"])
-    return Invitation(**values)
-
-
-def invitation_row(record: Invitation) -> dict[str, Any]:
-    values = columns(record)
-    values["kind"] = record.kind.value
-    values["status"] = record.status.value
-    return values
-
-
-def relationship(row: Mapping[str, Any]) -> ResellerRelationship:
-    values = dict(row)
-    values["status"] = RelationshipStatus(values["status"])
+def _load_offer(values: dict[str, Any]) -> None:
     offer_id, kind, quantity = (values.pop(f"offer_{name}") for name in ("id", "kind", "quantity"))
     values["offer"] = Offer(offer_id, kind, quantity) if offer_id else None
     values["partner_of_record_subscriptions"] = tuple(values.pop("partner_of_record_subscription_ids") or ())
-    return ResellerRelationship(**values)
 
 
-def relationship_row(record: ResellerRelationship) -> dict[str, Any]:
-    values = columns(record)
+def _store_offer(values: dict[str, Any]) -> None:
     offer = values.pop("offer")
-    values["status"] = record.status.value
     values["offer_id"] = offer.offer_id if offer else None
     values["offer_kind"] = offer.kind if offer else None
     values["offer_quantity"] = offer.quantity if offer else None
     named = values.pop("partner_of_record_subscriptions")
     values["partner_of_record_subscription_ids"] = list(named) if named else None
-    return values
 
 
-def partnership(row: Mapping[str, Any]) -> Partnership:
-    values = dict(row)
-    values["status"] = PartnershipStatus(values["status"])
-    return Partnership(**values)
+PARTNERS = Mapper(Partner, {"kind": PartnerKind})
+CUSTOMERS = Mapper(Customer)
+INVITATIONS = Mapper(Invitation, {"kind": InvitationKind, "status": InvitationStatus})
+RELATIONSHIPS = Mapper(
+    ResellerRelationship, {"status": RelationshipStatus}, load=_load_offer, store=_store_offer
+)
+"""the offer is stored in three columns; the partner-of-record subscriptions as a list or NULL"""
+PARTNERSHIPS = Mapper(Partnership, {"status": PartnershipStatus})
+SUBSCRIPTIONS = Mapper(Subscription, {"status": SubscriptionStatus})
+ADMIN_RELATIONSHIPS = Mapper(AdminRelationship, {"status": AdminRelationshipStatus}, tuples=("roles",))
 
-
-def partnership_row(record: Partnership) -> dict[str, Any]:
-    values = columns(record)
-    values["status"] = record.status.value
-    return values
-
-
-def subscription(row: Mapping[str, Any]) -> Subscription:
-    values = dict(row)
-    values["status"] = SubscriptionStatus(values["status"])
-    return Subscription(**values)
-
-
-def subscription_row(record: Subscription) -> dict[str, Any]:
-    values = columns(record)
-    values["status"] = record.status.value
-    return values
-
-
-def admin_relationship(row: Mapping[str, Any]) -> AdminRelationship:
-    values = dict(row)
-    values["status"] = AdminRelationshipStatus(values["status"])
-    values["roles"] = tuple(values["roles"])
-    return AdminRelationship(**values)
-
-
-def admin_relationship_row(record: AdminRelationship) -> dict[str, Any]:
-    values = columns(record)
-    values["status"] = record.status.value
-    values["roles"] = list(record.roles)
-    return values
+partner = PARTNERS.record
+customer = CUSTOMERS.record
+invitation, invitation_row = INVITATIONS.record, INVITATIONS.row
+relationship, relationship_row = RELATIONSHIPS.record, RELATIONSHIPS.row
+partnership, partnership_row = PARTNERSHIPS.record, PARTNERSHIPS.row
+subscription, subscription_row = SUBSCRIPTIONS.record, SUBSCRIPTIONS.row
+admin_relationship, admin_relationship_row = ADMIN_RELATIONSHIPS.record, ADMIN_RELATIONSHIPS.row
 
 
 def ledgers(subscription_ids: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> list[AttributionLedger]:

@@ -47,9 +47,4 @@ USE_CASES: dict[str, UseCase] = {
 }
 """Command type → use case. Every command of the contract has one (a test checks it)."""
 
-HANDLERS = USE_CASES
-"""The former name of ``USE_CASES``, kept only for ``bench/faults/fuzz.py`` and ``security.py``
-(until they build their bus with ``service.bootstrap.build_bus``) and for
-``tests/unit/test_full_domain.py`` and ``test_usecases.py`` (being split); not for new code."""
-
-__all__ = ["HANDLERS", "USE_CASES", "Dependencies", "Effects", "UseCase"]
+__all__ = ["USE_CASES", "Dependencies", "Effects", "UseCase"]

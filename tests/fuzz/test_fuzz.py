@@ -19,32 +19,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.faults.fuzz import (
-    COMMAND_CASES,
-    MAIL_FROM,
-    MEMORY,
-    NOW,
-    World,
-    customer_details,
-    open_world,
-    quiet,
-    run_case,
-    run_stateful,
-)
-from bench.faults.fuzz_checks import (
-    DEAD,
-    Commit,
-    Delivery,
-    email_problems,
-    hostile_strings,
-    mutated,
-    outcome_problems,
-)
+from bench.faults.fuzz.cases import COMMAND_CASES, run_case
+from bench.faults.fuzz.delivery import DEAD, Commit, Delivery, outcome_problems
+from bench.faults.fuzz.email_checks import email_problems
+from bench.faults.fuzz.estate import customer_details
+from bench.faults.fuzz.inputs import hostile_strings, mutated
+from bench.faults.fuzz.inspection import MAIL_FROM
+from bench.faults.fuzz.scenario import MEMORY, open_world, quiet
+from bench.faults.fuzz.stateful import run_stateful
+from bench.faults.fuzz.world import NOW, World
 from service.adapters.email import JinjaEmailComposer, UnsafeEmail, default_templates_dir
 from service.bus import Outcome
 from service.inbound import read_command
-from service.ports import StagedEmail, StagedEvent
-from service.relay_ports import RenderedEmail
+from service.ports import RenderedEmail, StagedEmail, StagedEvent
 
 EXAMPLES = 50
 """per command: about 1 s each on an idle machine; the whole file about 20 s (the full T6 runs 10,000)"""

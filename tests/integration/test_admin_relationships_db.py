@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -25,10 +24,7 @@ from service.admin_clock import AdminRelationshipClock
 from service.bus import CommandBus, Outcome
 from service.expiry import InvitationExpiry
 from service.usecases import USE_CASES, Dependencies
-from tests.integration.test_batch_path import Units, fetch, tokens
-from tests.integration.test_read_side import api
-from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_admin_relationships import (
+from tests.support.admin import (
     GLOBAL_READER,
     HELPDESK_ADMINISTRATOR,
     admin_agent,
@@ -37,7 +33,7 @@ from tests.unit.test_admin_relationships import (
     set_auto_extend,
     terminate_admin,
 )
-from tests.unit.test_usecases import (
+from tests.support.commands import (
     SOURCE,
     customer_actor,
     customer_details,
@@ -45,14 +41,9 @@ from tests.unit.test_usecases import (
     new_partner,
     register_command,
 )
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+from tests.support.http_api import api
+from tests.support.sql import Units, fetch, tokens
+from tests.unit.fakes import FixedClock, make_deps
 
 
 def service(engine: AsyncEngine, clock: FixedClock) -> tuple[Units, Dependencies, CommandBus]:

@@ -19,40 +19,27 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.integration.harness import Harness, Received
-from tests.integration.test_end_to_end import a_partner, the_link
+from tests.support.admin import GLOBAL_READER, HELPDESK_ADMINISTRATOR
+from tests.support.end_to_end import a_partner, the_link
+from tests.support.end_to_end import a_request as reseller_relationship_request
 from tests.unit.fakes import FixedClock
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 
-GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
-HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-"""Entra role template ids, as Microsoft's permissions reference gives them."""
 SWEEP_SECONDS = 0.2
 
 
 def a_request(partner: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    tenant = str(uuid.uuid4())
-    return {
-        "actor": {
-            "kind": "partner",
-            "tenant_id": partner["tenant_id"],
-            "user": "agent@contoso.example",
-            "roles": ["admin-agent"],
-        },
-        "partner_id": partner["partner_id"],
-        "customer": {
-            "tenant_id": tenant,
-            "company_name": "Lindqvist Bygg AB",
-            "country": "SE",
-            "cloud": "public",
-            "is_csp_partner": False,
-            "admin_email": f"admin-{tenant[:8]}@lindqvist.example",
-            "locale": "sv-SE",
-        },
+    """A ``RequestAdminRelationship`` by the partner's Admin agent, for a new customer."""
+    request = reseller_relationship_request(partner)
+    del request["include_delegated_admin"]
+    request["actor"]["roles"] = ["admin-agent"]
+    admin = {
         "display_name": "Helpdesk 2027",
         "roles": [GLOBAL_READER, HELPDESK_ADMINISTRATOR],
         "duration": "P40D",
-    } | fields
+    }
+    return request | admin | fields
 
 
 def approval(tenant: str, token: str) -> dict[str, Any]:

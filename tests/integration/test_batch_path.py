@@ -4,26 +4,18 @@ command leaves nothing, and a row the forecast did not name is still found (and 
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from uuid import uuid4
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters import orm
-from service.adapters.database import create_engine, migrate
-from service.adapters.uow import SqlUnitOfWork
 from service.bus import CommandBus, Outcome
 from service.domain.model import Partner
-from service.inbound import IncomingCommand, read_command
-from service.tokens import hash_token
 from service.usecases import USE_CASES, Effects
-from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_usecases import (
+from tests.support.commands import (
     SOURCE,
     accept_command,
     customer_details,
@@ -31,32 +23,8 @@ from tests.unit.test_usecases import (
     register_command,
     request_command,
 )
-
-
-class Units:
-    """A unit-of-work factory that keeps every unit it made (to read what each sent)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.made: list[SqlUnitOfWork] = []
-
-    def __call__(self) -> SqlUnitOfWork:
-        self.made.append(SqlUnitOfWork(self.engine))
-        return self.made[-1]
-
-
-def tokens() -> Iterator[tuple[str, str]]:
-    for n in itertools.count():
-        token = f"token-{n:06d}-" + "x" * 40
-        yield token, hash_token(token)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+from tests.support.sql import Units, fetch, tokens
+from tests.unit.fakes import FixedClock, make_deps
 
 
 def bus(units: Units, **handlers: Any) -> CommandBus:
@@ -64,10 +32,6 @@ def bus(units: Units, **handlers: Any) -> CommandBus:
     known = tokens()
     deps = make_deps(clock=FixedClock(), new_token=lambda: next(known), new_id=lambda: str(uuid4()))
     return CommandBus(units, deps, {**USE_CASES, **handlers}, SOURCE)
-
-
-def fetch(*raw: bytes) -> list[tuple[IncomingCommand, bytes | None]]:
-    return [(read_command(value), None) for value in raw]
 
 
 async def test_a_fetch_costs_the_same_statements_whatever_its_size(engine: AsyncEngine) -> None:

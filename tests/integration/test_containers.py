@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.integration.test_end_to_end import invitation_round_trip
 from tests.support.docker import docker_available
+from tests.support.end_to_end import invitation_round_trip
 
 AVAILABLE, WHY_NOT = docker_available()
 pytestmark = [

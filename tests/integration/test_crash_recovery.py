@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
 from tests.integration.harness import cloud_event
-from tests.integration.test_end_to_end import a_partner, a_request
+from tests.support.end_to_end import a_partner, a_request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 COMMANDS = 40

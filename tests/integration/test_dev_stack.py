@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_end_to_end import a_partner
-from tests.integration.test_startup_errors import partnerlink
+from tests.support.end_to_end import a_partner, partnerlink
 from tools.embedded.broker import free_tcp_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]

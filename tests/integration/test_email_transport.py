@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 
 from service.adapters.notifications import email_requested_id
 from tests.integration.harness import Harness
-from tests.integration.test_end_to_end import LINK, a_partner, a_request
+from tests.support.end_to_end import LINK, a_partner, a_request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 

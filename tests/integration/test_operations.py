@@ -18,11 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.http import create_http_app
-from service.adapters.database import create_engine, migrate
 from service.preflight import SmtpCheck
 from service.settings import Settings
 from tests.integration.harness import Harness
-from tests.integration.test_end_to_end import a_partner, a_request
+from tests.support.end_to_end import a_partner, a_request
+from tests.support.http_api import always_ready
+from tests.support.sql import migrated
 from tools.embedded.broker import free_tcp_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -130,19 +131,13 @@ async def test_smtp_down_is_visible_in_readiness_logs_and_metrics(
 
 @pytest.fixture
 async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
-
-
-async def always() -> bool:
-    return True
+    async with migrated(sqlite_url) as engine:
+        yield engine
 
 
 async def test_readiness_probes_smtp_at_most_every_ten_seconds(engine: AsyncEngine) -> None:
     check = SmtpCheck(Settings(smtp_port=free_tcp_port()))
-    app = create_http_app(engine, always, check)
+    app = create_http_app(engine, always_ready, check)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         first = await client.get("/health/ready")
         check._ok = True  # what a probe within the next 10 s would not look at
@@ -153,7 +148,7 @@ async def test_readiness_probes_smtp_at_most_every_ten_seconds(engine: AsyncEngi
 
 
 async def test_docs_load_every_asset_from_the_service_itself(engine: AsyncEngine) -> None:
-    app = create_http_app(engine, always, always)
+    app = create_http_app(engine, always_ready, always_ready)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         for page in ("/docs", "/redoc"):
             html = (await client.get(page)).text

@@ -8,140 +8,27 @@ email the server accepted whose outcome could not be written is recorded, not se
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
-import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from service.adapters import orm
-from service.adapters.database import create_engine, migrate
-from service.adapters.email import HEADERS, JinjaEmailComposer, default_templates_dir
-from service.adapters.outbox_store import SqlOutboxStore
-from service.adapters.smtp import SmtpSender
+from service.adapters.email import HEADERS
 from service.adapters.uow import SqlUnitOfWork
 from service.bootstrap import build_bus
 from service.bus import Outcome
 from service.inbound import read_command
-from service.lanes import LOCK_NAMESPACE, lane_of
-from service.ports import EmailClaim, EmailOutcome
-from service.relay import OutboxRelay
 from service.settings import Settings
+from tests.support.relay import (
+    LINK,
+    bench,
+    drain,
+    email_rows,
+    params,
+    stage,
+    staged_events,
+)
+from tests.support.sql import migrated
 from tools.embedded.mailbox import FileMailbox
-
-MAIL_FROM = "Partnerlink <invitations@partnerlink.example>"
-NOW = datetime.now(UTC)
-LINK = "https://admin.microsoft.com/Adminportal/Home/PartnerInvitation?token=SECRET-TOKEN"
-
-
-_EMAIL_IDS = itertools.count()
-
-
-def params(n: int = 1, **changes: Any) -> dict[str, Any]:
-    return {
-        "provider_name": "Contoso Distribution AB",
-        "provider_id": "1300001",
-        "reseller_name": f"Reseller {n} AB",
-        "reseller_id": "1400001",
-        "invitation_url": LINK,
-        "expires_at": (NOW + timedelta(days=14)).isoformat(),
-    } | changes
-
-
-async def stage(
-    engine: AsyncEngine,
-    count: int = 1,
-    *,
-    template: str = "partnership_invitation",
-    to: str = "reseller@fabrikam.example",
-    values: dict[str, Any] | None = None,
-    message: bytes | None = None,
-) -> list[str]:
-    """``count`` pending emails staged as the command path stages them; their ids."""
-    ids = [f"e-{next(_EMAIL_IDS):04d}" for _ in range(count)]
-    rows = [
-        {
-            "email_id": email_id,
-            "template": template,
-            "locale": "sv-SE",
-            "recipient": to,
-            "params": None if message is not None else (values or params(n)),
-            "message": message,
-            "causation_id": f"c-{n}",
-            "correlation_id": f"c-{n}",
-            "key": f"tenant-{n}".encode(),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": NOW,
-            "created_at": NOW,
-        }
-        for n, email_id in enumerate(ids)
-    ]
-    async with engine.begin() as conn:
-        await conn.execute(insert(orm.outbox_emails), rows)
-    return ids
-
-
-def settings_for(url: str, mailbox: FileMailbox, **overrides: Any) -> Settings:
-    return Settings(
-        database_url=url,
-        smtp_host=mailbox.host,
-        smtp_port=mailbox.port,
-        mail_from=MAIL_FROM,
-        **overrides,
-    )
-
-
-def relay_on(store: Any, settings: Settings) -> OutboxRelay:
-    return OutboxRelay(
-        store,
-        publish=_no_publish,
-        mailer=lambda: SmtpSender(settings),
-        renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-        settings=settings,
-        new_id=lambda: str(uuid.uuid4()),
-    )
-
-
-async def _no_publish(key: bytes | None, payload: bytes) -> Any:
-    raise AssertionError("no events are relayed here")
-
-
-@asynccontextmanager
-async def migrated(url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url)
-    await migrate(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def email_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(orm.outbox_emails).order_by(orm.outbox_emails.c.seq))).all()
-    return [row._asdict() for row in rows]
-
-
-async def staged_events(engine: AsyncEngine) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
-        payloads = (await conn.execute(select(orm.outbox_events.c.payload))).scalars().all()
-    return [json.loads(payload) for payload in payloads]
-
-
-async def drain(relay: OutboxRelay) -> None:
-    while await relay.relay_emails():
-        pass
-
 
 # --- the outbox keeps parameters; the relay renders ---------------------------------------
 
@@ -224,16 +111,12 @@ def _command(type_: str, data: dict[str, Any]) -> Any:
 async def test_a_sent_email_is_rendered_then_its_parameters_are_deleted(
     mailbox: FileMailbox, database_url: str
 ) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        (email_id,) = await stage(engine)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(database_url, mailbox) as b:
+        (email_id,) = await stage(b.engine)
+        async with b.running() as relay:
             assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
-        (event,) = await staged_events(engine)
+        (row,) = await email_rows(b.engine)
+        (event,) = await staged_events(b.engine)
 
     (mail,) = mailbox.messages()
     assert sorted(mail.keys()) == sorted(HEADERS)
@@ -260,16 +143,12 @@ async def test_a_sent_email_is_rendered_then_its_parameters_are_deleted(
 async def test_an_email_staged_before_parameters_existed_is_sent_as_it_was_rendered(
     mailbox: FileMailbox, sqlite_url: str
 ) -> None:
-    settings = settings_for(sqlite_url, mailbox)
     legacy = b"From: a@partnerlink.example\r\nTo: admin@fabrikam.example\r\nSubject: hi\r\n\r\nhello\r\n"
-    async with migrated(sqlite_url) as engine:
-        await stage(engine, message=legacy, to="admin@fabrikam.example")
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        await stage(b.engine, message=legacy, to="admin@fabrikam.example")
+        async with b.running() as relay:
             assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
+        (row,) = await email_rows(b.engine)
 
     (mail,) = mailbox.messages()
     assert mail["Subject"] == "hi"
@@ -282,18 +161,14 @@ async def test_an_email_staged_before_parameters_existed_is_sent_as_it_was_rende
 async def test_an_email_that_cannot_be_rendered_fails_for_good_and_nothing_is_sent(
     mailbox: FileMailbox, database_url: str
 ) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        unknown = await stage(engine, template="no_such_template")
-        missing = await stage(engine, values={"invitation_url": LINK})  # no names
-        bad_date = await stage(engine, values=params(expires_at="next week"))
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(database_url, mailbox) as b:
+        unknown = await stage(b.engine, template="no_such_template")
+        missing = await stage(b.engine, values={"invitation_url": LINK})  # no names
+        bad_date = await stage(b.engine, values=params(expires_at="next week"))
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        rows = await email_rows(engine)
-        events = await staged_events(engine)
+        rows = await email_rows(b.engine)
+        events = await staged_events(b.engine)
 
     assert mailbox.messages() == []
     assert [(r["status"], r["params"]) for r in rows] == [("failed", None)] * 3
@@ -308,18 +183,14 @@ async def test_an_email_that_cannot_be_rendered_fails_for_good_and_nothing_is_se
 async def test_header_injection_is_refused_at_send_time(mailbox: FileMailbox, sqlite_url: str) -> None:
     """A name with CR/LF stays in the Subject; a recipient that would not round-trip is
     refused (the message is parsed back before it is sent)."""
-    settings = settings_for(sqlite_url, mailbox)
     injected = "Contoso\r\nBcc: attacker@evil.example\r\n=?utf-8?q?=0D=0ABcc=3A_x=40evil=2Eexample?="
-    async with migrated(sqlite_url) as engine:
-        (named,) = await stage(engine, values=params(provider_name=injected))
-        (recipient,) = await stage(engine, to="=?utf-8?q?victim?=@fabrikam.example")
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        (named,) = await stage(b.engine, values=params(provider_name=injected))
+        (recipient,) = await stage(b.engine, to="=?utf-8?q?victim?=@fabrikam.example")
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        rows = {row["email_id"]: row for row in await email_rows(engine)}
-        events = {e["data"]["email_id"]: e for e in await staged_events(engine)}
+        rows = {row["email_id"]: row for row in await email_rows(b.engine)}
+        events = {e["data"]["email_id"]: e for e in await staged_events(b.engine)}
 
     (mail,) = mailbox.messages()
     assert mail["X-Partnerlink-Email-Id"] == named
@@ -336,366 +207,16 @@ async def test_a_non_ascii_recipient_fails_for_good_and_the_next_email_still_goe
 ) -> None:
     """It would need SMTPUTF8: refused by the renderer; a legacy row reaches the SMTP client,
     which refuses it without leaving the connection mid-transaction for the next email."""
-    settings = settings_for(sqlite_url, mailbox)
     legacy = b"From: a@partnerlink.example\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-    async with migrated(sqlite_url) as engine:
-        (rendered,) = await stage(engine, to="\u00fc@b\u00fccher.example")
-        (raw,) = await stage(engine, to="\u00fc@fabrikam.example", message=legacy)
-        (fine,) = await stage(engine)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        try:
+    async with bench(sqlite_url, mailbox) as b:
+        (rendered,) = await stage(b.engine, to="\u00fc@b\u00fccher.example")
+        (raw,) = await stage(b.engine, to="\u00fc@fabrikam.example", message=legacy)
+        (fine,) = await stage(b.engine)
+        async with b.running() as relay:
             await drain(relay)
-        finally:
-            await relay.stop()
-        events = {e["data"]["email_id"]: e for e in await staged_events(engine)}
+        events = {e["data"]["email_id"]: e for e in await staged_events(b.engine)}
 
     (mail,) = mailbox.messages()
     assert mail["X-Partnerlink-Email-Id"] == fine and events[fine]["type"] == "EmailSent"
     for refused in (rendered, raw):
         assert events[refused]["type"] == "EmailFailed" and events[refused]["data"]["permanent"] is True
-
-
-# --- crashes and lost outcomes ------------------------------------------------------------
-
-
-class OutcomesLostOnce(SqlOutboxStore):
-    """The first outcome write fails as if the database went away after the server accepted."""
-
-    failed = False
-
-    async def record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:
-        if not self.failed:
-            self.failed = True
-            raise OperationalError("UPDATE outbox_emails", {}, ConnectionResetError("server closed"))
-        await super().record_emails(outcomes)
-
-
-async def test_an_accepted_email_whose_outcome_was_lost_is_recorded_not_sent_again(
-    mailbox: FileMailbox, database_url: str
-) -> None:
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        await stage(engine)
-        relay = relay_on(OutcomesLostOnce(engine), settings)
-        try:
-            with contextlib.suppress(OperationalError):
-                await relay.relay_emails()
-            assert len(mailbox.messages()) == 1, "the server accepted it once"
-
-            assert await relay.relay_emails() == 1
-        finally:
-            await relay.stop()
-        (row,) = await email_rows(engine)
-        (event,) = await staged_events(engine)
-
-    assert len(mailbox.messages()) == 1, "not sent again"
-    assert (row["status"], row["params"]) == ("sent", None)
-    assert event["type"] == "EmailSent"
-
-
-async def test_after_a_crash_the_email_in_flight_is_resent_with_the_same_message_id(
-    mailbox: FileMailbox, database_url: str
-) -> None:
-    """A new process does not know what the dead one sent: the one email whose outcome was
-    not written goes out again, as the same message."""
-    settings = settings_for(database_url, mailbox)
-    async with migrated(database_url) as engine:
-        (email_id,) = await stage(engine)
-        crashed = relay_on(OutcomesLostOnce(engine), settings)
-        with contextlib.suppress(OperationalError):
-            await crashed.relay_emails()
-        await crashed.stop()
-        restarted = relay_on(SqlOutboxStore(engine), settings)
-        try:
-            assert await restarted.relay_emails() == 1
-        finally:
-            await restarted.stop()
-        (row,) = await email_rows(engine)
-
-    first, second = mailbox.messages()
-    assert first["X-Partnerlink-Email-Id"] == second["X-Partnerlink-Email-Id"] == email_id
-    assert first["Message-ID"] == second["Message-ID"]
-    assert row["status"] == "sent"
-
-
-class Hangs(SqlOutboxStore):
-    """Writes ``allowed`` batches of outcomes, then never again (the process is about to die)."""
-
-    def __init__(self, engine: AsyncEngine, allowed: int) -> None:
-        super().__init__(engine)
-        self.allowed = allowed
-        self.never = asyncio.Event()
-
-    async def record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:
-        if self.allowed <= 0:
-            await self.never.wait()
-        self.allowed -= 1
-        await super().record_emails(outcomes)
-
-
-async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
-    mailbox: FileMailbox, postgres_url: str
-) -> None:
-    settings = settings_for(postgres_url, mailbox, smtp_connections=4, relay_batch_size=40)
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 60)
-        dying = relay_on(Hangs(engine, allowed=3), settings)
-        dying.start()
-        async with asyncio.timeout(30):
-            while len(mailbox.message_paths()) < 5:
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)  # every sender is stuck on its outcome now
-        before_crash = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
-        for task in dying._tasks:  # the process dies: its claims end with their connections
-            task.cancel()
-        await asyncio.gather(*dying._tasks, return_exceptions=True)
-
-        restarted = relay_on(SqlOutboxStore(engine), settings)
-        try:
-            await drain(restarted)
-        finally:
-            await restarted.stop()
-        rows = await email_rows(engine)
-
-    delivered = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
-    assert set(delivered) == set(ids) and all(row["status"] == "sent" for row in rows)
-    resent = {email_id for email_id, n in delivered.items() if n > 1}
-    assert resent <= set(before_crash), "only what the dead process had sent"
-    assert 1 <= len(resent) <= 4, f"at most one per SMTP connection: {resent}"
-    assert max(delivered.values()) == 2
-    for email_id in resent:
-        assert (
-            len({m["Message-ID"] for m in mailbox.messages() if m["X-Partnerlink-Email-Id"] == email_id}) == 1
-        )
-
-
-# --- batches and replicas ---------------------------------------------------------------
-
-
-async def test_two_relays_with_four_connections_each_send_every_email_once(
-    mailbox: FileMailbox, postgres_url: str
-) -> None:
-    settings = settings_for(postgres_url, mailbox, smtp_connections=4, relay_batch_size=16)
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 120)
-        replicas = [relay_on(SqlOutboxStore(engine), settings) for _ in range(2)]
-        for relay in replicas:
-            relay.start()
-        try:
-            async with asyncio.timeout(60):
-                while len(mailbox.message_paths()) < len(ids):
-                    await asyncio.sleep(0.1)
-                while any(row["status"] == "pending" for row in await email_rows(engine)):
-                    await asyncio.sleep(0.1)
-        finally:
-            for relay in replicas:
-                await relay.stop()
-        await asyncio.sleep(0.3)
-        rows = await email_rows(engine)
-        events = await staged_events(engine)
-
-    delivered = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
-    assert delivered == Counter(ids)
-    assert all((row["status"], row["attempts"], row["params"]) == ("sent", 1, None) for row in rows)
-    assert Counter(e["data"]["email_id"] for e in events) == Counter(ids)
-
-
-async def test_four_senders_on_sqlite_send_every_email_once(mailbox: FileMailbox, sqlite_url: str) -> None:
-    """SQLite has no row locks: the store's claims pass by what its other claims hold."""
-    settings = settings_for(sqlite_url, mailbox, smtp_connections=4, relay_batch_size=12)
-    async with migrated(sqlite_url) as engine:
-        ids = await stage(engine, 40)
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        relay.start()
-        try:
-            async with asyncio.timeout(60):
-                while any(row["status"] == "pending" for row in await email_rows(engine)):
-                    await asyncio.sleep(0.1)
-        finally:
-            await relay.stop()
-        rows = await email_rows(engine)
-
-    assert Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages()) == Counter(ids)
-    assert all((row["status"], row["attempts"]) == ("sent", 1) for row in rows)
-
-
-async def test_a_claim_holds_its_emails_until_it_ends(postgres_url: str) -> None:
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 6)
-        store, other = SqlOutboxStore(engine), SqlOutboxStore(engine)
-        claim: EmailClaim
-        async with store.claim_emails(datetime.now(UTC), 4) as claim:
-            async with other.claim_emails(datetime.now(UTC), 4) as second:
-                taken = [e.email_id for e in claim.emails], [e.email_id for e in second.emails]
-            assert claim.held()
-        async with other.claim_emails(datetime.now(UTC), 10) as third:
-            again = [e.email_id for e in third.emails]
-
-    assert taken == (ids[:4], ids[4:])
-    assert again == ids, "released when the claim ended"
-
-
-async def test_when_few_emails_are_due_each_sender_claims_its_share(postgres_url: str) -> None:
-    async with migrated(postgres_url) as engine:
-        ids = await stage(engine, 9)
-        store = SqlOutboxStore(engine)
-        now = datetime.now(UTC)
-        async with (
-            store.claim_emails(now, 50, senders=4) as first,
-            store.claim_emails(now, 50, senders=4) as second,
-        ):
-            shares = [e.email_id for e in first.emails], [e.email_id for e in second.emails]
-
-    assert shares == (ids[:3], ids[3:6])
-
-
-# --- events -----------------------------------------------------------------------------
-
-
-async def test_events_of_a_lane_another_relay_holds_stay_until_it_lets_go(postgres_url: str) -> None:
-    keys = [f"tenant-{n}".encode() for n in range(40)]
-    held_key = keys[0]
-    async with migrated(postgres_url) as engine:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(orm.outbox_events),
-                [
-                    {
-                        "event_id": f"ev-{n}",
-                        "key": key,
-                        "payload": f"{n}".encode(),
-                        "created_at": NOW,
-                        "lane": lane_of(key),
-                    }
-                    for n, key in enumerate(keys * 2)
-                ],
-            )
-        published: list[tuple[bytes | None, bytes]] = []
-
-        async def publish(key: bytes | None, payload: bytes) -> Any:
-            published.append((key, payload))
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
-
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            publish,
-            mailer=lambda: SmtpSender(Settings()),
-            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-            settings=Settings(database_url=postgres_url, relay_batch_size=500),
-            new_id=lambda: "x",
-        )
-        async with engine.connect() as other, other.begin():  # another replica holds the lane
-            await other.execute(text(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE + lane_of(held_key)})"))
-            first = await relay.relay_events()
-        held_lane = [k for k in keys if lane_of(k) == lane_of(held_key)]
-        second = await relay.relay_events()
-        async with engine.connect() as conn:
-            left = await conn.scalar(select(func.count()).select_from(orm.outbox_events))
-
-    assert first == 80 - 2 * len(held_lane) and second == 2 * len(held_lane) and left == 0
-    assert not {key for key, _ in published[:first]} & set(held_lane)
-    by_key: dict[bytes | None, list[int]] = {}
-    for key, payload in published:
-        by_key.setdefault(key, []).append(int(payload))
-    assert all(order == sorted(order) for order in by_key.values()), "each key's events in seq order"
-
-
-async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sqlite_url: str) -> None:
-    async with migrated(sqlite_url) as engine:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(orm.outbox_events),
-                [
-                    {
-                        "event_id": "ev-1",
-                        "key": b"k",
-                        "payload": b"{}",
-                        "created_at": NOW,
-                        "lane": lane_of(b"k"),
-                    }
-                ],
-            )
-
-        async def refused(key: bytes | None, payload: bytes) -> Any:
-            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            failed.set_exception(ConnectionError("broker gone"))
-            return failed
-
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            refused,
-            mailer=lambda: SmtpSender(Settings()),
-            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-            settings=Settings(database_url=sqlite_url),
-            new_id=lambda: "x",
-        )
-        with contextlib.suppress(ConnectionError):
-            await relay.relay_events()
-        async with engine.connect() as conn:
-            left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
-
-    assert left == ["ev-1"]
-
-
-async def test_only_a_commit_that_staged_emails_wakes_the_email_senders(
-    mailbox: FileMailbox, sqlite_url: str
-) -> None:
-    """``wake(emails=False)`` (a fetch that staged only events) leaves the senders to their
-    poll; ``wake()`` sends at once."""
-    settings = settings_for(sqlite_url, mailbox, relay_poll_interval_seconds=30.0)
-    async with migrated(sqlite_url) as engine:
-        relay = relay_on(SqlOutboxStore(engine), settings)
-        relay.start()
-        try:
-            await asyncio.sleep(0.3)  # the senders' first claim found nothing: they now wait
-            (email_id,) = await stage(engine)
-            relay.wake(emails=False)
-            await asyncio.sleep(0.5)
-            unsent = [row["status"] for row in await email_rows(engine)]
-            relay.wake()
-            async with asyncio.timeout(10):
-                while any(row["status"] == "pending" for row in await email_rows(engine)):
-                    await asyncio.sleep(0.05)
-        finally:
-            await relay.stop()
-
-    assert unsent == ["pending"]
-    assert [m["X-Partnerlink-Email-Id"] for m in mailbox.messages()] == [email_id]
-
-
-async def test_an_email_outcome_is_published_without_waiting_for_another_commit(
-    mailbox: FileMailbox, sqlite_url: str
-) -> None:
-    """The ``EmailSent`` written with the outcome wakes the events loop (the poll is 30 s)."""
-    settings = settings_for(sqlite_url, mailbox, relay_poll_interval_seconds=30.0)
-    published: list[dict[str, Any]] = []
-
-    async def publish(key: bytes | None, payload: bytes) -> Any:
-        published.append(json.loads(payload))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    async with migrated(sqlite_url) as engine:
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            publish=publish,
-            mailer=lambda: SmtpSender(settings),
-            renderer=JinjaEmailComposer(default_templates_dir(), MAIL_FROM),
-            settings=settings,
-            new_id=lambda: str(uuid.uuid4()),
-        )
-        relay.start()
-        try:
-            await asyncio.sleep(0.3)  # every loop found nothing and now waits for a wake-up
-            (email_id,) = await stage(engine)
-            relay.wake()
-            async with asyncio.timeout(5):
-                while not published:
-                    await asyncio.sleep(0.02)
-        finally:
-            await relay.stop()
-
-    assert [(e["type"], e["data"]["email_id"]) for e in published] == [("EmailSent", email_id)]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
@@ -25,15 +24,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters import orm, queries
-from service.adapters.database import create_engine, migrate
+from service.adapters.database import create_engine
 from service.bus import CommandBus, Outcome
 from service.domain.model import Partner
 from service.inbound import IncomingCommand, read_command, read_order
 from service.usecases import USE_CASES
 from tests.integration.harness import Harness
-from tests.integration.test_batch_path import Units
-from tests.unit.fakes import FixedClock, make_deps
-from tests.unit.test_full_domain import (
+from tests.support.commands import (
+    SOURCE,
+    accept_command,
+    customer_details,
+    new_partner,
+    partner_actor,
+    register_command,
+    request_command,
+)
+from tests.support.indirect import (
     add_customer,
     associate_reseller,
     command,
@@ -44,25 +50,12 @@ from tests.unit.test_full_domain import (
     reseller_partner,
     revoke_delegated_admin,
 )
-from tests.unit.test_usecases import (
-    SOURCE,
-    accept_command,
-    customer_details,
-    new_partner,
-    partner_actor,
-    register_command,
-    request_command,
-)
+from tests.support.sql import Units
+from tests.unit.fakes import FixedClock, make_deps
 
-LINK = re.compile(r"https?://\S+?\?token=[A-Za-z0-9_\-]+")  # the acceptance page (http on loopback) or a configured base
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+LINK = re.compile(
+    r"https?://\S+?\?token=[A-Za-z0-9_\-]+"
+)  # the acceptance page (http on loopback) or a configured base
 
 
 class Service:

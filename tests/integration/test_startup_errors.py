@@ -8,24 +8,18 @@ must still not exist afterwards."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.end_to_end import partnerlink
 from tools.embedded.broker import free_tcp_port
 
 SECRET = "s3cret-pw"
-
-
-def partnerlink() -> list[str]:
-    script = shutil.which("partnerlink", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "service.cli"]
 
 
 def serve(folder: Path, timeout: float = 60, **settings: str) -> tuple[int, str, float]:

@@ -12,9 +12,9 @@ from service.consumer import CommandConsumer, Record
 from service.domain.errors import Rejected
 from service.inbound import read_command
 from service.usecases import USE_CASES, Effects
+from tests.support.commands import SOURCE, new_partner, register_command
 
 from .fakes import FakeDatabase, FixedClock, make_deps
-from .test_usecases import SOURCE, new_partner, register_command
 
 
 def bus_on(db: FakeDatabase, **overrides: Any) -> CommandBus:

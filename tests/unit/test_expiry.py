@@ -6,80 +6,29 @@ Invitations are created through the real command bus; the task shares the bus's
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from service.bus import CommandBus, Outcome
+from service.bus import Outcome
 from service.domain.model import (
     InvitationKind,
     InvitationStatus,
-    Partner,
     PartnershipStatus,
     RelationshipStatus,
 )
-from service.expiry import InvitationExpiry
-from service.usecases import USE_CASES, Dependencies
-
-from .fakes import DEFAULT_TTL, FakeDatabase, FixedClock, make_deps
-from .test_usecases import (
-    SOURCE,
-    Harness,
+from tests.support.commands import (
     accept_command,
     cloud_event,
-    customer_details,
     decline_command,
     new_partner,
     partner_actor,
-    token_of,
 )
+from tests.support.emails import token_of
+from tests.support.expiry import EXPIRY_SOURCE, World
 
-EXPIRY_SOURCE = "urn:test"
-
-
-@dataclass
-class World:
-    """The bus and the expiry task on one fake database, sharing one clock."""
-
-    h: Harness
-    deps: Dependencies
-    commits: int = 0
-
-    def expiry(self, batch_size: int = 100) -> InvitationExpiry:
-        def committed() -> None:
-            self.commits += 1
-
-        return InvitationExpiry(
-            self.h.db.unit_of_work, self.deps, EXPIRY_SOURCE, 1.0, batch_size, on_commit=committed
-        )
-
-    def staged(self, type_: str) -> list[tuple[bytes | None, dict[str, Any]]]:
-        """(Kafka key, decoded CloudEvent) of every staged event of ``type_``."""
-        decoded = [(event.key, json.loads(event.payload)) for event in self.h.db.events]
-        return [(key, event) for key, event in decoded if event["type"] == type_]
-
-    async def invite_customer(self, partner: Partner) -> tuple[str, str]:
-        """A pending reseller relationship invitation: (customer tenant id, token)."""
-        customer = customer_details()
-        token = await self.h.invite(partner, customer)
-        return customer["tenant_id"], token
-
-    def invitation_of(self, invitee_id: str) -> str:
-        (invitation_id,) = [
-            i.invitation_id for i in self.h.db.invitations.values() if i.invitee_id == invitee_id
-        ]
-        return invitation_id
-
-
-@pytest.fixture
-def w() -> World:
-    db = FakeDatabase()
-    clock = FixedClock()
-    deps = make_deps(clock=clock)
-    return World(Harness(db, clock, CommandBus(db.unit_of_work, deps, USE_CASES, SOURCE)), deps)
+from .fakes import DEFAULT_TTL
 
 
 async def test_nothing_due_expires_nothing(w: World) -> None:

@@ -36,9 +36,8 @@ from service.preflight import StartupError, check_page
 from service.ratelimit import RateLimit
 from service.sealed import Sealer
 from service.settings import Settings
-from tests.unit.test_usecases import Harness, accept_command, customer_details, h, new_partner
-
-__all__ = ["h"]  # the use-case harness fixture
+from tests.support.commands import accept_command, customer_details, new_partner
+from tests.support.fake_bus import Harness
 
 CLIENT_ID = "partnerlink-page"
 ISSUER = "https://login.example.test/organizations/v2.0"

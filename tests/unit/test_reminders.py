@@ -11,22 +11,12 @@ from service.bus import Outcome
 from service.domain.model import InvitationStatus
 from service.expiry import InvitationExpiry
 from service.tokens import hash_token
+from tests.support.commands import accept_command, cloud_event, decline_command, new_partner, partner_actor
+from tests.support.emails import bodies, link_in, parse_email, token_of
+from tests.support.expiry import EXPIRY_SOURCE, World
 
 from .fakes import DEFAULT_TTL
-from .test_expiry import EXPIRY_SOURCE, World, w
-from .test_usecases import (
-    accept_command,
-    bodies,
-    cloud_event,
-    decline_command,
-    link_in,
-    new_partner,
-    parse_email,
-    partner_actor,
-    token_of,
-)
 
-__all__ = ["w"]
 REMINDER = timedelta(days=3)
 
 
