@@ -14,9 +14,9 @@ from service.domain.model import PartnerKind
 from service.inbound import read_command
 from service.settings import Settings
 from service.usecases import USE_CASES
+from tests.support.commands import new_partner, register_command
 
 from .fakes import FakeDatabase, FixedClock
-from .test_usecases import new_partner, register_command
 
 
 async def test_build_bus_applies_commands_with_the_real_use_cases_on_any_unit_of_work() -> None:
