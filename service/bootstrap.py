@@ -37,7 +37,7 @@ from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
-from service.broker_wiring import build_broker, event_publisher, wire_broker
+from service.broker_wiring import BrokerLinks, build_broker, event_publisher, wire_broker
 from service.bus import CommandBus
 from service.consumer import CommandConsumer, DeadLetter
 from service.domain.admin_relationships import warning_thresholds
@@ -208,6 +208,30 @@ def log_started(settings: Settings, http_port: int | None) -> None:
     )
 
 
+@asynccontextmanager
+async def serving(
+    settings: Settings,
+    links: BrokerLinks,
+    http_socket: socket.socket | None,
+    clock: Callable[[], datetime],
+    use_cases: Mapping[str, UseCase],
+) -> AsyncIterator[tuple[Service, int | None]]:
+    """The lifespan's part: the relay's events producer, the running service and the read API
+    (with the acceptance page), built in that order and torn down in reverse; yields the
+    service and the read API's bound port (``None`` when disabled)."""
+    async with AsyncExitStack() as stack:
+        publish_event = await stack.enter_async_context(event_publisher(settings))
+        built = await stack.enter_async_context(
+            running_service(
+                settings, publish_event, links.dead_letter, links.publish_notification, clock, use_cases
+            )
+        )
+        server = await stack.enter_async_context(
+            serving_read_api(settings, built.engine, links.broker_ready, http_socket, links.publish_command)
+        )
+        yield built, server.port if server is not None else None
+
+
 class ServiceNotRunning(RuntimeError):
     """A subscriber was handed a record while the lifespan had not built the service (or had
     torn it down); FastStream starts the broker only after the lifespan, so this is a bug."""
@@ -246,19 +270,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         nonlocal service, http_port
-        async with AsyncExitStack() as stack:
-            publish_event = await stack.enter_async_context(event_publisher(settings))
-            built = await stack.enter_async_context(
-                running_service(
-                    settings, publish_event, links.dead_letter, links.publish_notification, clock, use_cases
-                )
-            )
-            server = await stack.enter_async_context(
-                serving_read_api(
-                    settings, built.engine, links.broker_ready, http_socket, links.publish_command
-                )
-            )
-            service, http_port = built, server.port if server is not None else None
+        async with serving(settings, links, http_socket, clock, use_cases) as (built, port):
+            service, http_port = built, port
             try:
                 yield
             finally:

@@ -48,56 +48,60 @@ def same_origin(request: Request, public_url: str) -> bool:
     return origin.rstrip("/") == f"{public.scheme}://{public.netloc}"
 
 
+async def checked_form(
+    page: AcceptancePage, request: Request, channel: str, locale: str
+) -> Answer | Response:
+    """The form's answer, else 401 (no sign-in), 403 (CSRF or origin) or 400 (malformed)."""
+    form = await request.form()
+    signed_in = page.signed_in(request, channel)
+    if signed_in is None:
+        return page.notice(locale, channel, "session_expired", 401)
+    user, csrf = signed_in
+    sent_csrf = str(form.get("csrf", ""))
+    if not same_origin(request, page.settings.public_url) or not hmac.compare_digest(
+        sent_csrf.encode(), csrf.encode()
+    ):
+        log.warning("page.csrf_refused", channel=channel)
+        return page.notice(locale, channel, "form_expired", 403)
+    command_id = str(form.get("command_id", "")).lower()
+    action = str(form.get("action", ""))
+    if not UUID_PATTERN.match(command_id) or action not in ("accept", "decline"):
+        return page.notice(locale, channel, "form_expired", 400)
+    return Answer(
+        user=user,
+        command_id=command_id,
+        action=action,
+        accept_agreement=form.get("accept_customer_agreement") == "yes",
+        reason=str(form.get("reason", ""))[:MAX_REASON_LENGTH].strip() or None,
+    )
+
+
+async def publish(
+    page: AcceptancePage, channel: str, locale: str, key: str, envelope: CloudEvent
+) -> Response:
+    """Publishes ``envelope`` (503 if the broker does not take it) and redirects to its outcome."""
+    command_id = envelope.id
+    page.outcomes.expect(command_id)
+    try:
+        payload = json.dumps(envelope.model_dump(mode="json", exclude_none=True)).encode()
+        await page.publish(key, payload)
+    except Exception as exc:
+        log.warning("page.publish_failed", channel=channel, command_id=command_id, reason=type(exc).__name__)
+        return page.notice(locale, channel, "sign_in_failed", 503)
+    log.info("page.command_published", channel=channel, command_id=command_id, type=envelope.type)
+    return redirect(f"{page.page_url(channel)}/outcome?command={command_id}")
+
+
 def respond_routes(page: AcceptancePage) -> APIRouter:
     """``POST /invitations/<channel>/respond``."""
     router = APIRouter(include_in_schema=False)
-
-    async def checked_form(request: Request, channel: str, locale: str) -> Answer | Response:
-        """The form's answer, else 401 (no sign-in), 403 (CSRF or origin) or 400 (malformed)."""
-        form = await request.form()
-        signed_in = page.signed_in(request, channel)
-        if signed_in is None:
-            return page.notice(locale, channel, "session_expired", 401)
-        user, csrf = signed_in
-        sent_csrf = str(form.get("csrf", ""))
-        if not same_origin(request, page.settings.public_url) or not hmac.compare_digest(
-            sent_csrf.encode(), csrf.encode()
-        ):
-            log.warning("page.csrf_refused", channel=channel)
-            return page.notice(locale, channel, "form_expired", 403)
-        command_id = str(form.get("command_id", "")).lower()
-        action = str(form.get("action", ""))
-        if not UUID_PATTERN.match(command_id) or action not in ("accept", "decline"):
-            return page.notice(locale, channel, "form_expired", 400)
-        return Answer(
-            user=user,
-            command_id=command_id,
-            action=action,
-            accept_agreement=form.get("accept_customer_agreement") == "yes",
-            reason=str(form.get("reason", ""))[:MAX_REASON_LENGTH].strip() or None,
-        )
-
-    async def publish(channel: str, locale: str, key: str, envelope: CloudEvent) -> Response:
-        """Publishes ``envelope`` (503 if the broker does not take it) and redirects to its outcome."""
-        command_id = envelope.id
-        page.outcomes.expect(command_id)
-        try:
-            payload = json.dumps(envelope.model_dump(mode="json", exclude_none=True)).encode()
-            await page.publish(key, payload)
-        except Exception as exc:
-            log.warning(
-                "page.publish_failed", channel=channel, command_id=command_id, reason=type(exc).__name__
-            )
-            return page.notice(locale, channel, "sign_in_failed", 503)
-        log.info("page.command_published", channel=channel, command_id=command_id, type=envelope.type)
-        return redirect(f"{page.page_url(channel)}/outcome?command={command_id}")
 
     @router.post(INVITATION_PAGE_PATH + "/{channel}/respond")
     async def respond(request: Request, channel: str) -> Response:
         link, locale = page.opened(request)
         if channel not in CHANNELS:
             return page.notice(locale, "public", "invalid_link", 404)
-        answer = await checked_form(request, channel, locale)
+        answer = await checked_form(page, request, channel, locale)
         if isinstance(answer, Response):
             return answer
         pending = await page.pending_invitation(request, channel, link, locale)
@@ -126,6 +130,6 @@ def respond_routes(page: AcceptancePage) -> APIRouter:
             time=page.clock(),
             data=data,
         )
-        return await publish(channel, locale, view.invitee_id, envelope)
+        return await publish(page, channel, locale, view.invitee_id, envelope)
 
     return router
