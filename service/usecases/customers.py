@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.commands import AddCustomer
 from contracts.events import CustomerAdded
-from service.domain import rules
+from service.domain import indirect_rules, rules
 from service.domain.actors import PARTNER_ROLES, ActorRef, require_partner
 from service.domain.model import RelationshipStatus, ResellerRelationship
 from service.ports import UnitOfWork
@@ -25,17 +25,17 @@ async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps:
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-4")
     require_partner(actor, provider.tenant_id, PARTNER_ROLES["AddCustomer"].allowed)
-    rules.ensure_indirect_provider(provider, "IR-4")
+    indirect_rules.ensure_indirect_provider(provider, "IR-4")
     reseller = rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-4")
-    rules.ensure_partnership_active(
+    indirect_rules.ensure_partnership_active(
         await uow.partnerships.find(provider.partner_id, reseller.partner_id), "IR-4"
     )
-    rules.ensure_reseller_enrolled(reseller)
+    indirect_rules.ensure_reseller_enrolled(reseller)
     details = cmd.customer
     rules.ensure_customer_is_not_csp_partner(details.is_csp_partner)
     deps.regions.ensure_same_region(provider.country, details.country)
     deps.regions.ensure_same_region(reseller.country, details.country)
-    rules.ensure_new_customer(await uow.customers.get(details.tenant_id), details.tenant_id)
+    indirect_rules.ensure_new_customer(await uow.customers.get(details.tenant_id), details.tenant_id)
 
     now = deps.clock()
     customer = customer_record(
