@@ -6,12 +6,12 @@ One channel per cloud (RR-6: ``public``, ``us-government``, ``germany``, ``china
 1. ``GET ?token=T`` puts the token into a sealed, HttpOnly, SameSite=Lax cookie (``pl_link``)
    and redirects (303) to the same path without it: the token leaves the URL, the history and
    any ``Referer`` at the first request.
-2. ``GET`` shows the invitation, read through the read side (``queries.invitation_by_token``),
-   before anything is spent: who invites whom, what the customer grants (with DAP or not),
-   the expiry, the Microsoft Customer Agreement; or what an admin relationship (GDAP) asks
-   for (each Entra role by name with what it allows, the duration, auto-extend); or what a
-   partnership allows; and a sign-in button. A used, expired, withdrawn or unknown link gets
-   the reason instead.
+2. ``GET`` shows the invitation, read through the read side
+   (``invitation_queries.invitation_by_token``), before anything is spent: who invites whom,
+   what the customer grants (with DAP or not), the expiry, the Microsoft Customer Agreement;
+   or what an admin relationship (GDAP) asks for (each Entra role by name with what it
+   allows, the duration, auto-extend); or what a partnership allows; and a sign-in button. A
+   used, expired, withdrawn or unknown link gets the reason instead.
 3. ``GET /sign-in`` starts OpenID Connect (authorization code, PKCE S256, a nonce) against the
    channel's issuer; ``GET /callback`` checks ``state``, exchanges the code, verifies the ID
    token (``service/adapters/oidc.py``) and keeps the verified user (``tid``, ``wids``, name)

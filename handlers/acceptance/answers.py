@@ -13,7 +13,7 @@ from contracts.commands import (
     ApproveAdminRelationship,
     DeclineInvitation,
 )
-from service.adapters import queries
+from service.adapters.invitation_queries import InvitationView
 from service.domain.model import InvitationKind
 from service.domain.signin import SignedInUser
 
@@ -21,7 +21,7 @@ RESELLER_KIND = InvitationKind.RESELLER_RELATIONSHIP.value
 ADMIN_KIND = InvitationKind.ADMIN_RELATIONSHIP.value
 
 
-def effective_status(view: queries.InvitationView, now: datetime) -> str:
+def effective_status(view: InvitationView, now: datetime) -> str:
     """INV-1..3 as the page applies them: ``pending`` until ``expires_at`` (then ``expired``),
     else the stored status (``accepted``, ``declined``, ``expired``, ``withdrawn``)."""
     if view.status == "pending" and now >= view.expires_at:
@@ -29,7 +29,7 @@ def effective_status(view: queries.InvitationView, now: datetime) -> str:
     return view.status
 
 
-def channel_of(view: queries.InvitationView) -> str:
+def channel_of(view: InvitationView) -> str:
     """The channel an invitation is answered on: the customer's cloud (a reseller or an admin
     relationship, RR-6), or ``partnership``."""
     return (view.cloud or "public") if view.invitation_kind.to_customer else "partnership"
@@ -54,7 +54,7 @@ def user_from(payload: dict[str, Any] | None, channel: str) -> tuple[SignedInUse
 
 def command_for(
     action: str,
-    view: queries.InvitationView,
+    view: InvitationView,
     user: SignedInUser,
     token: str,
     *,

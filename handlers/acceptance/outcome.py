@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from handlers.acceptance.page import AcceptancePage
 from handlers.acceptance.respond import UUID_PATTERN
-from service.adapters import queries
+from service.adapters import invitation_queries
+from service.adapters.invitation_queries import InvitationView
 from service.adapters.outcomes import CommandOutcome
 from service.settings import ADMIN_PORTALS, CHANNELS, INVITATION_PAGE_PATH
 
@@ -27,7 +28,7 @@ ACCEPTED_TEXT = {
 
 
 async def from_read_side(
-    page: AcceptancePage, view: queries.InvitationView, command_id: str
+    page: AcceptancePage, view: InvitationView, command_id: str
 ) -> CommandOutcome | None:
     """Another replica published it, or this one restarted: the state tells accepted,
     approved or declined (on a customer's timeline, by this command); a refusal's reason is
@@ -35,7 +36,7 @@ async def from_read_side(
     if view.status == "pending":
         return None
     if view.invitation_kind.to_customer:
-        caused = await queries.timeline_events_of_command(page.engine, view.invitee_id, command_id)
+        caused = await invitation_queries.timeline_events_of_command(page.engine, view.invitee_id, command_id)
         decisive = [name for name in caused if name in DECISIVE_ON_TIMELINE]
         if decisive:
             return CommandOutcome(decisive[0])
@@ -50,7 +51,7 @@ async def from_read_side(
 class OutcomePage:
     """The outcome page of one request: pending (202, with a refresh), refused or done."""
 
-    def __init__(self, page: AcceptancePage, locale: str, channel: str, view: queries.InvitationView | None):
+    def __init__(self, page: AcceptancePage, locale: str, channel: str, view: InvitationView | None):
         self.page, self.locale, self.channel, self.view = page, locale, channel, view
 
     def render(self, known: CommandOutcome | None) -> Response:

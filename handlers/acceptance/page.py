@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.acceptance.answers import ADMIN_KIND, RESELLER_KIND, channel_of, effective_status, user_from
 from handlers.page_views import PageViews, accepted_languages
-from service.adapters import queries
+from service.adapters import invitation_queries
+from service.adapters.invitation_queries import InvitationView
 from service.adapters.oidc import OidcClient
 from service.adapters.outcomes import OutcomeBook
 from service.domain import signin
@@ -121,7 +122,7 @@ class AcceptancePage:
         response.headers["Retry-After"] = "60"
         return response
 
-    def status_notice(self, locale: str, channel: str, view: queries.InvitationView, status: str) -> Response:
+    def status_notice(self, locale: str, channel: str, view: InvitationView, status: str) -> Response:
         """410 for an invitation that can no longer be answered (INV-1..3, GD-5)."""
         key = {
             "expired": "expired",
@@ -163,7 +164,7 @@ class AcceptancePage:
 
     # --- the link cookie's invitation
 
-    async def linked(self, request: Request, link: Link | None) -> queries.InvitationView | Response | None:
+    async def linked(self, request: Request, link: Link | None) -> InvitationView | Response | None:
         """The invitation of the link cookie's token: ``None`` without a link or for a token of
         no invitation; a 429 page once the client's lookups are spent."""
         token = token_of(link)
@@ -172,11 +173,11 @@ class AcceptancePage:
         if not self.limiter.allow(client_address(request)):
             log.warning("page.rate_limited", client=client_address(request))
             return self.too_many(request)
-        return await queries.invitation_by_token(self.engine, token)
+        return await invitation_queries.invitation_by_token(self.engine, token)
 
     async def pending_invitation(
         self, request: Request, channel: str, link: Link | None, locale: str
-    ) -> tuple[queries.InvitationView, Link] | Response:
+    ) -> tuple[InvitationView, Link] | Response:
         """The link cookie's invitation (and the cookie) when it can still be answered on
         ``channel``, else the page that ends the request: 400 without a link; 429; 404 for a
         token of no invitation (or of an admin relationship no longer there); 303 to the
@@ -200,7 +201,7 @@ class AcceptancePage:
         self,
         request: Request,
         channel: str,
-        view: queries.InvitationView,
+        view: InvitationView,
         locale: str,
         status: int = 200,
     ) -> Response:

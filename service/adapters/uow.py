@@ -16,11 +16,11 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from service import metrics
+from service.adapters.appended_rows import AppendOnlyRows, SqlInbox, SqlOutbox, SqlTimeline
 from service.adapters.batch_sql import BatchSql
 from service.adapters.held_state import HeldState
 from service.adapters.identity_map import Journal
 from service.adapters.repositories import (
-    AppendOnlyRows,
     HeldAdminRelationships,
     HeldAttributions,
     HeldCustomers,
@@ -29,9 +29,6 @@ from service.adapters.repositories import (
     HeldPartnerships,
     HeldRelationships,
     HeldSubscriptions,
-    SqlInbox,
-    SqlOutbox,
-    SqlTimeline,
 )
 from service.ports import (
     AdminRelationshipRepository,
