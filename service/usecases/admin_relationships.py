@@ -39,8 +39,8 @@ from service.domain.model import Customer, Invitation, InvitationKind, Invitatio
 from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, EmailRequest, json_params
+from service.usecases.customers import customer_for_request
 from service.usecases.invitations import Invitee, invitation_for, invitation_link, issue_invitation
-from service.usecases.reseller import customer_for_request
 
 INVITATION_TEMPLATE = "admin_relationship_invitation"
 """GD-4: the customer's admin is asked to approve (roles, duration, auto-extend, link)."""

@@ -1,12 +1,13 @@
-"""AddCustomer: an indirect provider creates a customer for an indirect reseller (IR-4, IR-5)."""
+"""Customers: AddCustomer, an indirect provider creates a customer for an indirect reseller
+(IR-4, IR-5); and the customer record a relationship request works with (MP-2)."""
 
 from __future__ import annotations
 
-from contracts.commands import AddCustomer
+from contracts.commands import AddCustomer, CustomerDetails
 from contracts.events import CustomerAdded
 from service.domain import indirect_rules, rules
 from service.domain.actors import PARTNER_ROLES, ActorRef, require_partner
-from service.domain.model import RelationshipStatus, ResellerRelationship
+from service.domain.model import Customer, RelationshipStatus, ResellerRelationship
 from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, customer_record
 
@@ -54,3 +55,23 @@ async def add_customer(cmd: AddCustomer, actor: ActorRef, uow: UnitOfWork, deps:
         associated_reseller_id=reseller.partner_id,
     )
     return Effects(events=[added])
+
+
+async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
+    """The customer record a request works with (MP-2).
+
+    A customer that is *established* (it has an active relationship, or a provider added
+    it) keeps its stored record: another partner's request cannot rewrite its country,
+    cloud, contact or terms; the rules use the stored record, while the invitation still
+    goes to the admin address and locale the request names (the partner knows whom it
+    invites; only a global admin can accept, RR-5). Otherwise the request's details are
+    stored (keeping when it accepted the MCA).
+    """
+    known = await uow.customers.get(details.tenant_id)
+    if known is not None and (
+        known.provider_id or await uow.relationships.active_for_customer(known.tenant_id)
+    ):
+        return known
+    return customer_record(
+        details, customer_agreement_accepted_at=known.customer_agreement_accepted_at if known else None
+    )

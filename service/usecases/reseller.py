@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from contracts.commands import (
     AcceptResellerRelationship,
-    CustomerDetails,
     DeclineInvitation,
     RemoveResellerRelationship,
     RequestResellerRelationship,
@@ -42,7 +41,8 @@ from service.domain.model import (
 )
 from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
-from service.usecases.base import Dependencies, Effects, customer_record
+from service.usecases.base import Dependencies, Effects
+from service.usecases.customers import customer_for_request
 from service.usecases.invitations import (
     Invitee,
     IssuedInvitation,
@@ -180,26 +180,6 @@ async def _active_relationship(
     """The pair's active relationship, if any (MP-1: at most one)."""
     found = await uow.relationships.find(partner_id, customer_tenant_id)
     return found if found is not None and found.active else None
-
-
-async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
-    """The customer record a request works with (MP-2).
-
-    A customer that is *established* (it has an active relationship, or a provider added
-    it) keeps its stored record: another partner's request cannot rewrite its country,
-    cloud, contact or terms; the rules use the stored record, while the invitation still
-    goes to the admin address and locale the request names (the partner knows whom it
-    invites; only a global admin can accept, RR-5). Otherwise the request's details are
-    stored (keeping when it accepted the MCA).
-    """
-    known = await uow.customers.get(details.tenant_id)
-    if known is not None and (
-        known.provider_id or await uow.relationships.active_for_customer(known.tenant_id)
-    ):
-        return known
-    return customer_record(
-        details, customer_agreement_accepted_at=known.customer_agreement_accepted_at if known else None
-    )
 
 
 async def accept_reseller_relationship(
