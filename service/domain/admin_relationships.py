@@ -110,13 +110,7 @@ def ensure_auto_extend(auto_extend: str, roles: Iterable[str], table: RoleTable)
 
 def ensure_enrolled(partner: Partner) -> Partner:
     """GD-1: only a CSP partner (enrolled, with an active MPA) requests admin relationships."""
-    if not partner.enrolled:
-        raise Rejected(
-            "forbidden",
-            "GD-1",
-            f"partner {partner.partner_id} is not enrolled in CSP with an active MPA",
-        )
-    return partner
+    return partner.ensure_enrolled("forbidden", "GD-1", "partner")
 
 
 def ensure_roles(roles: Sequence[str], table: RoleTable) -> tuple[str, ...]:

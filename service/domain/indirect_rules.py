@@ -35,13 +35,7 @@ def ensure_reseller_enrolled(reseller: Partner) -> Partner:
         raise Rejected(
             "reseller_not_enrolled", "IR-2", f"partner {reseller.partner_id} is not an indirect reseller"
         )
-    if not reseller.enrolled:
-        raise Rejected(
-            "reseller_not_enrolled",
-            "IR-2",
-            f"indirect reseller {reseller.partner_id} is not enrolled in CSP with an active MPA",
-        )
-    return reseller
+    return reseller.ensure_enrolled("reseller_not_enrolled", "IR-2", "indirect reseller")
 
 
 def ensure_no_active_partnership(existing: Partnership | None) -> None:
@@ -87,13 +81,7 @@ def ensure_support_contact_is_provider(provider_id: str, partner_id: str) -> Non
 
 def ensure_provider_enrolled(provider: Partner) -> Partner:
     """IR-1: an indirect provider acts for resellers only while enrolled with an active MPA."""
-    if not provider.enrolled:
-        raise Rejected(
-            "forbidden",
-            "IR-1",
-            f"indirect provider {provider.partner_id} is not enrolled in CSP with an active MPA",
-        )
-    return provider
+    return provider.ensure_enrolled("forbidden", "IR-1", "indirect provider")
 
 
 def ensure_partnership_removable(partnership: Partnership | None) -> Partnership:

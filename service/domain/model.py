@@ -45,6 +45,15 @@ class Partner:
         """IR-2: enrolled in CSP with a Partner Center account and an active MPA."""
         return self.csp_enrolled and self.mpa_active
 
+    def ensure_enrolled(self, reason: str, rule: str, described_as: str) -> Partner:
+        """This partner when ``enrolled``; else raises ``Rejected(reason, rule)`` naming it as
+        ``described_as`` (IR-1, IR-2, GD-1)."""
+        if not self.enrolled:
+            raise Rejected(
+                reason, rule, f"{described_as} {self.partner_id} is not enrolled in CSP with an active MPA"
+            )
+        return self
+
 
 @dataclass
 class Customer:
