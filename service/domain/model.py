@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import overload
 
 from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
@@ -113,6 +114,27 @@ class InvitationKind(StrEnum):
         return self is not InvitationKind.PARTNERSHIP
 
 
+class IdOfKind:
+    """An ``Invitation``'s ``subject_id`` or ``invitee_id`` read as the id it is for some kinds
+    (``kinds``): ``invitation.relationship_id`` is the ``subject_id`` of a reseller relationship's
+    invitation, and raises ``ValueError`` for another kind."""
+
+    def __init__(self, field: str, what: str, kinds: tuple[InvitationKind, ...], doc: str) -> None:
+        self.field, self.what, self.kinds = field, what, kinds
+        self.__doc__ = f"{doc} ``ValueError`` for another kind."
+
+    @overload
+    def __get__(self, invitation: None, owner: type[Invitation]) -> IdOfKind: ...
+    @overload
+    def __get__(self, invitation: Invitation, owner: type[Invitation]) -> str: ...
+    def __get__(self, invitation: Invitation | None, owner: type[Invitation]) -> str | IdOfKind:
+        if invitation is None:
+            return self
+        if invitation.kind not in self.kinds:
+            raise ValueError(f"a {invitation.kind} invitation has no {self.what}")
+        return str(getattr(invitation, self.field))
+
+
 @dataclass
 class Invitation:
     """A personalized, single-use, expiring link (INV-1, INV-2); only the token's hash is kept."""
@@ -137,37 +159,33 @@ class Invitation:
     """INV-4: the hash of the reminder's link, which works like the first one until expiry"""
     reminded_at: datetime | None = None
 
-    def _of(self, value: str, what: str, *kinds: InvitationKind) -> str:
-        if self.kind not in kinds:
-            raise ValueError(f"a {self.kind} invitation has no {what}")
-        return value
-
-    @property
-    def customer_tenant_id(self) -> str:
-        """The invited customer's tenant id (reseller and admin relationships); ``ValueError``
-        for a partnership's invitation."""
-        kinds = (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP)
-        return self._of(self.invitee_id, "customer", *kinds)
-
-    @property
-    def reseller_id(self) -> str:
-        """The invited indirect reseller's MPN ID (a partnership's); ``ValueError`` otherwise."""
-        return self._of(self.invitee_id, "reseller", InvitationKind.PARTNERSHIP)
-
-    @property
-    def relationship_id(self) -> str:
-        """The reseller relationship it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "reseller relationship", InvitationKind.RESELLER_RELATIONSHIP)
-
-    @property
-    def partnership_id(self) -> str:
-        """The partnership it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "partnership", InvitationKind.PARTNERSHIP)
-
-    @property
-    def admin_relationship_id(self) -> str:
-        """The admin relationship (GDAP) it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "admin relationship", InvitationKind.ADMIN_RELATIONSHIP)
+    customer_tenant_id = IdOfKind(
+        "invitee_id",
+        "customer",
+        (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP),
+        "The invited customer's tenant id (reseller and admin relationships).",
+    )
+    reseller_id = IdOfKind(
+        "invitee_id",
+        "reseller",
+        (InvitationKind.PARTNERSHIP,),
+        "The invited indirect reseller's MPN ID (a partnership's).",
+    )
+    relationship_id = IdOfKind(
+        "subject_id",
+        "reseller relationship",
+        (InvitationKind.RESELLER_RELATIONSHIP,),
+        "The reseller relationship it would activate.",
+    )
+    partnership_id = IdOfKind(
+        "subject_id", "partnership", (InvitationKind.PARTNERSHIP,), "The partnership it would activate."
+    )
+    admin_relationship_id = IdOfKind(
+        "subject_id",
+        "admin relationship",
+        (InvitationKind.ADMIN_RELATIONSHIP,),
+        "The admin relationship (GDAP) it would activate.",
+    )
 
     @property
     def token_hashes(self) -> tuple[str, ...]:
