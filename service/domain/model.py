@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import overload
+from typing import Generic, TypeVar, overload
 
 from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
@@ -238,6 +238,23 @@ class Invitation:
         return True
 
 
+Status = TypeVar("Status", bound=StrEnum)
+
+
+class InvitedRequest(Generic[Status]):
+    """What a request answered through an invitation (a reseller relationship, a partnership)
+    shares: ``status`` (``pending`` until answered) and ``ended_at``."""
+
+    status: Status
+    ended_at: datetime | None
+
+    def close(self, status: Status, now: datetime) -> None:
+        """A pending request ends unaccepted: declined, expired or withdrawn."""
+        if self.status == "pending":
+            self.status = status
+            self.ended_at = now
+
+
 class RelationshipStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
@@ -261,7 +278,7 @@ class Offer:
 
 
 @dataclass
-class ResellerRelationship:
+class ResellerRelationship(InvitedRequest[RelationshipStatus]):
     """Partner ↔ customer: the partner may sell to and manage the customer (RR-1..RR-8)."""
 
     relationship_id: str
@@ -305,12 +322,6 @@ class ResellerRelationship:
         self.delegated_admin = self.include_delegated_admin
         self.accepted_at = now
 
-    def close(self, status: RelationshipStatus, now: datetime) -> None:
-        """A pending request ends unaccepted: declined, expired or withdrawn."""
-        if self.status is RelationshipStatus.PENDING:
-            self.status = status
-            self.ended_at = now
-
     def revoke_delegated_admin(self) -> bool:
         """RR-8: the customer removes DAP; the relationship stays. ``False`` if none was held."""
         held, self.delegated_admin = self.delegated_admin, False
@@ -336,7 +347,7 @@ class PartnershipStatus(StrEnum):
 
 
 @dataclass
-class Partnership:
+class Partnership(InvitedRequest[PartnershipStatus]):
     """Indirect provider ↔ indirect reseller (IR-1..IR-3, IR-8)."""
 
     partnership_id: str
@@ -355,12 +366,6 @@ class Partnership:
         """IR-3: the reseller accepted; the partnership is active."""
         self.status = PartnershipStatus.ACTIVE
         self.accepted_at = now
-
-    def close(self, status: PartnershipStatus, now: datetime) -> None:
-        """A pending request ends unaccepted: declined, expired or withdrawn."""
-        if self.status is PartnershipStatus.PENDING:
-            self.status = status
-            self.ended_at = now
 
     def remove(self, now: datetime) -> None:
         """IR-8: the reseller leaves the provider's list; customers and DAP are untouched."""
