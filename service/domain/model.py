@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Generic, TypeVar, overload
+from typing import overload
 
 from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
+from service.domain.requests import InvitedRequest
 
 CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
 """RR-3: clouds where a request without DAP is not available."""
@@ -236,23 +237,6 @@ class Invitation:
         self.status = status
         self.used_at = now
         return True
-
-
-Status = TypeVar("Status", bound=StrEnum)
-
-
-class InvitedRequest(Generic[Status]):
-    """What a request answered through an invitation (a reseller relationship, a partnership)
-    shares: ``status`` (``pending`` until answered) and ``ended_at``."""
-
-    status: Status
-    ended_at: datetime | None
-
-    def close(self, status: Status, now: datetime) -> None:
-        """A pending request ends unaccepted: declined, expired or withdrawn."""
-        if self.status == "pending":
-            self.status = status
-            self.ended_at = now
 
 
 class RelationshipStatus(StrEnum):
