@@ -88,37 +88,34 @@ class ResellerRelationshipAccepted(Outbound):
     """addition to v1: the user who accepted (``accepted_by.user``)"""
 
 
-class InvitationDeclined(Outbound):
+class InvitationEvent(Outbound):
+    """Base of the events about one invitation: its id, kind and parties (the partner and
+    customer of a reseller or admin relationship, or the provider and reseller of a
+    partnership; the others ``None``). Not an event itself: the registry lists only the
+    models no other model extends."""
+
     invitation_id: str
     kind: InvitationKind
     partner_id: MpnId | None = None
     customer_tenant_id: str | None = None
     provider_id: MpnId | None = None
     reseller_id: MpnId | None = None
+
+
+class InvitationDeclined(InvitationEvent):
     reason: str | None = None
     declined_by: str | None = None
     """addition to v1: the user who declined (the actor's ``user``)"""
 
 
-class InvitationExpired(Outbound):
-    invitation_id: str
-    kind: InvitationKind
-    partner_id: MpnId | None = None
-    customer_tenant_id: str | None = None
-    provider_id: MpnId | None = None
-    reseller_id: MpnId | None = None
+class InvitationExpired(InvitationEvent):
+    pass  # INV-2: expired unanswered; no docstring, which would become its schema's description
 
 
-class InvitationReminderSent(Outbound):
+class InvitationReminderSent(InvitationEvent):
     """INV-4 (an addition to v1): a pending invitation's reminder email, with a second link
     that works until the same ``expires_at``."""
 
-    invitation_id: str
-    kind: InvitationKind
-    partner_id: MpnId | None = None
-    customer_tenant_id: str | None = None
-    provider_id: MpnId | None = None
-    reseller_id: MpnId | None = None
     expires_at: datetime
 
 

@@ -10,10 +10,17 @@ from contracts import commands, events
 
 
 def _members(module: object, base: type[BaseModel]) -> dict[str, type[BaseModel]]:
-    return {
+    """The models of ``module`` that extend ``base``, except those another one extends (a shared
+    base such as ``events.InvitationEvent``), by class name."""
+    found = {
         name: cls
         for name, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, base) and cls is not base and cls.__module__ == getattr(module, "__name__", "")
+    }
+    return {
+        name: cls
+        for name, cls in found.items()
+        if not any(other is not cls and issubclass(other, cls) for other in found.values())
     }
 
 

@@ -11,13 +11,10 @@ from service.consumer import CommandConsumer
 from service.inbound import read_order
 from service.settings import Settings
 
+ORDERS = "Partner Center Order JSON from billing (bare, or CloudEvent type OrderCreated)"
+"""The subscriber's description in the AsyncAPI document."""
+
 
 def billing_router(settings: Settings, consumer: Callable[[], CommandConsumer]) -> KafkaRouter:
     """Record each order's subscriptions (or refuse it, or dead-letter it), then commit its offset."""
-    return durable_router(
-        settings.billing_topic,
-        settings,
-        consumer,
-        read_order,
-        "Partner Center Order JSON from billing (bare, or CloudEvent type OrderCreated)",
-    )
+    return durable_router(settings.billing_topic, settings, consumer, read_order, ORDERS)

@@ -11,13 +11,10 @@ from service.consumer import CommandConsumer
 from service.inbound import read_command
 from service.settings import Settings
 
+COMMANDS = "CloudEvents commands of contract v1 (RegisterPartner, RequestResellerRelationship, ...)"
+"""The subscriber's description in the AsyncAPI document."""
+
 
 def commands_router(settings: Settings, consumer: Callable[[], CommandConsumer]) -> KafkaRouter:
     """Apply each command (or refuse it, or dead-letter it), then commit its offset."""
-    return durable_router(
-        settings.commands_topic,
-        settings,
-        consumer,
-        read_command,
-        "CloudEvents commands of contract v1 (RegisterPartner, RequestResellerRelationship, ...)",
-    )
+    return durable_router(settings.commands_topic, settings, consumer, read_command, COMMANDS)

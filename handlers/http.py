@@ -7,40 +7,35 @@ Routes only translate HTTP to a query and a missing answer to 404 (``{"detail": 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
 
-import structlog
-from fastapi import FastAPI, HTTPException, Path, Query, Response
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.read import (
     READ_API_VERSION,
-    CheckStatus,
     CustomerPartners,
     CustomerTimeline,
-    ErrorDetail,
-    Liveness,
     ProviderCustomers,
     ProviderResellers,
-    Readiness,
-    ReadinessChecks,
     SubscriptionAttribution,
 )
 from handlers.http_admin_relationships import admin_relationship_routes
-from service import metrics
+from handlers.http_health import health_routes
+from handlers.http_params import (
+    NOT_FOUND,
+    AfterQuery,
+    AtQuery,
+    LimitQuery,
+    PartnerIdPath,
+    ResellerFilter,
+    SubscriptionIdPath,
+    TenantIdPath,
+    found,
+)
 from service.adapters import queries
-
-log = structlog.get_logger(__name__)
-
-CHECK_TIMEOUT_SECONDS = 2.0
-"""Each readiness check fails when it has not answered within this time."""
-
-TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 DESCRIPTION = (
     "Read-only views of Partnerlink's state (docs/domain.md): a customer's partners "
@@ -49,55 +44,6 @@ DESCRIPTION = (
     "partner's admin relationships (GDAP, GD-1..GD-9), and health checks. "
     'Errors are JSON {"detail": ...}. Datetimes are ISO 8601 in UTC.'
 )
-
-TenantIdPath = Annotated[
-    str,
-    Path(
-        pattern=TENANT_ID_PATTERN,
-        description="the customer's Entra ID tenant id (a GUID; case does not matter)",
-        examples=["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"],
-    ),
-]
-PartnerIdPath = Annotated[
-    str, Path(max_length=16, description="the provider's Partner ID (MPN ID)", examples=["1234567"])
-]
-SubscriptionIdPath = Annotated[str, Path(max_length=128, description="the subscription's id")]
-ResellerFilter = Annotated[
-    str | None, Query(max_length=16, description="only customers associated with this reseller (IR-9)")
-]
-AtQuery = Annotated[
-    AwareDatetime | None,
-    Query(description="the instant asked about: ISO 8601 with `Z` or an offset (default: now)"),
-]
-AfterQuery = Annotated[
-    int, Query(ge=0, description="return entries with a larger `seq` (a page's `next_after`)")
-]
-LimitQuery = Annotated[int, Query(ge=1, le=500, description="at most this many entries")]
-
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "not registered"}}
-
-
-async def _probe(name: str, check: Callable[[], Awaitable[bool]]) -> CheckStatus:
-    """``ok`` when ``check`` answers ``True`` within the timeout; any error is just ``failed``
-    (its text may hold a URL or a password, so only its class is logged)."""
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            if await check():
-                return "ok"
-        log.warning("readiness check failed", check=name, reason="not ready")
-    except Exception as exc:
-        log.warning("readiness check failed", check=name, reason=type(exc).__name__)
-    return "failed"
-
-
-Answer = TypeVar("Answer")
-
-
-def _found(answer: Answer | None, detail: str) -> Answer:
-    """The answer, or a 404 ``{"detail": detail}`` when the query found nothing."""
-    if answer is None:
-        raise HTTPException(404, detail=detail)
-    return answer
 
 
 def create_http_app(
@@ -110,57 +56,21 @@ def create_http_app(
     their scripts from the installed ``fastapi-offline`` package, never from a CDN;
     ``/metrics`` answers Prometheus (``service.metrics``)."""
     app = FastAPIOffline(title="Partnerlink read API", version=READ_API_VERSION, description=DESCRIPTION)
+    app.include_router(health_routes(engine, broker_ready, smtp_ready))
+    app.include_router(customer_routes(engine))
+    app.include_router(provider_routes(engine))
+    app.include_router(subscription_routes(engine))
+    app.include_router(admin_relationship_routes(engine))
+    return app
 
-    @app.get(
-        "/health/live",
-        response_model=Liveness,
-        tags=["health"],
-        summary="Liveness",
-        description='The process is up and serving HTTP: always 200 `{"status": "ok"}`.',
-    )
-    async def live() -> Liveness:
-        return Liveness()
 
-    @app.get(
-        "/health/ready",
-        response_model=Readiness,
-        tags=["health"],
-        summary="Readiness",
-        description=(
-            "Each dependency's check, each within 2 s: the database answers `SELECT 1`, the broker "
-            "answers, the SMTP server answers. 200 `ready` when all are `ok`; 200 `degraded` when only "
-            "SMTP failed (commands, events and reads go on; emails wait in the outbox and are retried); "
-            "503 `not_ready` when the database or the broker failed."
-        ),
-        responses={503: {"model": Readiness, "description": "the database or the broker failed its check"}},
-    )
-    async def ready(response: Response) -> Readiness:
-        database, broker, smtp = await asyncio.gather(
-            _probe("database", lambda: queries.database_ready(engine)),
-            _probe("broker", broker_ready),
-            _probe("smtp", smtp_ready),
-        )
-        checks = ReadinessChecks(database=database, broker=broker, smtp=smtp)
-        if database == broker == "ok":
-            return Readiness(status="ready" if smtp == "ok" else "degraded", checks=checks)
-        response.status_code = 503
-        return Readiness(status="not_ready", checks=checks)
+def customer_routes(engine: AsyncEngine) -> APIRouter:
+    """``GET /customers/{tenant_id}/partners`` and ``GET /customers/{tenant_id}/timeline``."""
+    router = APIRouter(tags=["customers"])
 
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        """Prometheus text format; the outbox gauges are read from the database now (when it
-        answers within 2 s; else they keep their last value)."""
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                metrics.set_outbox_backlog(await queries.outbox_backlog(engine))
-        except Exception as exc:
-            log.warning("metrics.outbox_unread", reason=type(exc).__name__)
-        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
-
-    @app.get(
+    @router.get(
         "/customers/{tenant_id}/partners",
         response_model=CustomerPartners,
-        tags=["customers"],
         summary="A customer's partners (PR-3)",
         description=(
             "The customer's active reseller relationships with each partner's name and DAP, plus the "
@@ -171,10 +81,9 @@ def create_http_app(
     async def customer_partners(tenant_id: TenantIdPath) -> CustomerPartners:
         return await queries.customer_partners(engine, tenant_id.lower())
 
-    @app.get(
+    @router.get(
         "/customers/{tenant_id}/timeline",
         response_model=CustomerTimeline,
-        tags=["customers"],
         summary="A customer's history",
         description=(
             "Every change to the customer (the event, who caused it, by which command), oldest "
@@ -187,10 +96,16 @@ def create_http_app(
     ) -> CustomerTimeline:
         return await queries.customer_timeline(engine, tenant_id.lower(), after, limit)
 
-    @app.get(
+    return router
+
+
+def provider_routes(engine: AsyncEngine) -> APIRouter:
+    """``GET /providers/{provider_id}/resellers`` and ``GET /providers/{provider_id}/customers``."""
+    router = APIRouter(tags=["providers"])
+
+    @router.get(
         "/providers/{provider_id}/resellers",
         response_model=ProviderResellers,
-        tags=["providers"],
         summary="An indirect provider's resellers (IR-1, IR-8)",
         description=(
             "The indirect resellers in an active partnership with the provider, with name, country "
@@ -200,12 +115,11 @@ def create_http_app(
         responses=NOT_FOUND,
     )
     async def provider_resellers(provider_id: PartnerIdPath) -> ProviderResellers:
-        return _found(await queries.provider_resellers(engine, provider_id), "unknown provider")
+        return found(await queries.provider_resellers(engine, provider_id), "unknown provider")
 
-    @app.get(
+    @router.get(
         "/providers/{provider_id}/customers",
         response_model=ProviderCustomers,
-        tags=["providers"],
         summary="An indirect provider's customers (IR-9)",
         description=(
             "Customers created for or by the provider and customers with an active reseller "
@@ -217,12 +131,18 @@ def create_http_app(
     async def provider_customers(
         provider_id: PartnerIdPath, reseller_id: ResellerFilter = None
     ) -> ProviderCustomers:
-        return _found(await queries.provider_customers(engine, provider_id, reseller_id), "unknown provider")
+        return found(await queries.provider_customers(engine, provider_id, reseller_id), "unknown provider")
 
-    @app.get(
+    return router
+
+
+def subscription_routes(engine: AsyncEngine) -> APIRouter:
+    """``GET /subscriptions/{subscription_id}/attribution``."""
+    router = APIRouter(tags=["subscriptions"])
+
+    @router.get(
         "/subscriptions/{subscription_id}/attribution",
         response_model=SubscriptionAttribution,
-        tags=["subscriptions"],
         summary="Who was credited on a subscription, and when (IR-6, PR-1, PR-2)",
         description=(
             "The reseller (MPN ID) and partner of record in force at `at` (an interval holds from "
@@ -237,7 +157,6 @@ def create_http_app(
     ) -> SubscriptionAttribution:
         when = at.astimezone(UTC) if at is not None else datetime.now(UTC)
         answer = await queries.subscription_attribution(engine, subscription_id, when)
-        return _found(answer, "unknown subscription")
+        return found(answer, "unknown subscription")
 
-    app.include_router(admin_relationship_routes(engine))
-    return app
+    return router

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.read import AdminRelationships, AdminRelationshipState, ErrorDetail
+from contracts.read import AdminRelationships, AdminRelationshipState
+from handlers.http_params import NOT_FOUND, TENANT_ID_PATTERN, found
 from service.adapters import admin_queries
-
-TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 StatusQuery = Annotated[
     AdminRelationshipState | None, Query(description="only admin relationships with this status")
@@ -55,7 +54,7 @@ def admin_relationship_routes(engine: AsyncEngine) -> APIRouter:
             "soonest end first: `?status=active&ends_before=...` is the list of access about to "
             "stop (GD-7). 404 when the partner is not registered."
         ),
-        responses={404: {"model": ErrorDetail, "description": "not registered"}},
+        responses=NOT_FOUND,
     )
     async def partner_admin_relationships(
         partner_id: Annotated[str, Path(max_length=16, description="the partner's Partner ID (MPN ID)")],
@@ -63,8 +62,6 @@ def admin_relationship_routes(engine: AsyncEngine) -> APIRouter:
         ends_before: EndsBeforeQuery = None,
     ) -> AdminRelationships:
         answer = await admin_queries.partner_admin_relationships(engine, partner_id, status, ends_before)
-        if answer is None:
-            raise HTTPException(404, detail="unknown partner")
-        return answer
+        return found(answer, "unknown partner")
 
     return router

@@ -23,7 +23,7 @@ from service.domain.actors import ActorRef
 from service.domain.admin_relationships import AdminRelationship
 from service.ports import UnitOfWork
 from service.staging import Cause, stage
-from service.usecases.admin_relationships import check_due
+from service.usecases.admin_relationship_clock import check_due
 from service.usecases.base import Dependencies
 
 log = structlog.get_logger(__name__)

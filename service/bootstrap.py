@@ -5,7 +5,8 @@ admin relationships' clock → broker, its subscribers (``handlers.commands``,
 ``handlers.billing``) and publishers → the FastStream app and the read API (``handlers.http``,
 with the acceptance page). Nothing is built at import time; ``handlers/`` only adapts records
 and requests to what is built here. ``partnerlink serve``, the tests, the fault harness and
-the benchmark all build through these functions, with overrides:
+the benchmark all build through these functions, with overrides (the broker's wiring is in
+``service.broker_wiring``, the read API's and the acceptance page's in ``service.read_api``):
 
 * ``create_app(settings, *, http_socket, clock, use_cases)``: the whole service (FastStream);
 * ``running_service(settings, publish, dead_letter, ...)``: the service without a broker;
@@ -17,51 +18,35 @@ the benchmark all build through these functions, with overrides:
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
-from faststream.kafka.security import parse_security
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.envelope import CONTENT_TYPE
-from handlers.acceptance import AcceptancePage, PublishCommand, acceptance_router
-from handlers.billing import billing_router
-from handlers.commands import commands_router
-from handlers.http import create_http_app
-from handlers.http_server import HttpServer
-from handlers.page_views import PageViews
 from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
-from service.adapters.kafka_events import BatchingEventPublisher
-from service.adapters.kafka_security import kafka_security
 from service.adapters.notifications import KafkaMailer, PublishNotification
-from service.adapters.oidc import OidcClient
 from service.adapters.outbox_store import SqlOutboxStore
-from service.adapters.outcomes import KafkaOutcomeWatcher, OutcomeBook
 from service.adapters.regions import load_region_map
 from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
+from service.broker_wiring import BrokerLinks, build_broker, event_publisher, wire_broker
 from service.bus import CommandBus
-from service.consumer import CommandConsumer, DeadLetter, Record
+from service.consumer import CommandConsumer, DeadLetter
 from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
 from service.logging import configure_logging
 from service.ports import Mailer, UnitOfWork
-from service.preflight import SmtpCheck
-from service.ratelimit import RateLimit
+from service.read_api import serving_read_api
 from service.relay import OutboxRelay, Publish
-from service.sealed import Sealer
-from service.settings import INVITATION_PAGE_PATH, Settings
+from service.settings import Settings
 from service.tokens import new_token
 from service.usecases import USE_CASES, Dependencies, UseCase
 
@@ -223,79 +208,28 @@ def log_started(settings: Settings, http_port: int | None) -> None:
     )
 
 
-def build_acceptance_page(
-    settings: Settings, engine: AsyncEngine, publish: PublishCommand, outcomes: OutcomeBook
-) -> AcceptancePage:
-    """The page over ``engine`` (read side), publishing with ``publish``; one OpenID client per
-    channel when ``oidc_client_id`` is set. Without ``page_secret`` the cookies are sealed with a
-    key drawn at start (a restart signs everyone out; replicas need a shared secret)."""
-    secret = settings.page_secret.get_secret_value() if settings.page_secret else secrets.token_urlsafe(48)
-    clients: dict[str, OidcClient] = {}
-    if settings.oidc_client_id:
-        client_secret = (
-            settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
-        )
-        root = settings.public_url.rstrip("/")
-        for channel, issuer in settings.oidc_issuers().items():
-            redirect_uri = f"{root}{INVITATION_PAGE_PATH}/{channel}/callback"
-            clients[channel] = OidcClient(issuer, settings.oidc_client_id, client_secret, redirect_uri)
-    return AcceptancePage(
-        settings=settings,
-        engine=engine,
-        publish=publish,
-        outcomes=outcomes,
-        views=PageViews(),
-        sealer=Sealer(secret),
-        limiter=RateLimit(settings.page_token_lookups_per_minute),
-        clients=clients,
-    )
-
-
 @asynccontextmanager
-async def serving_read_api(
+async def serving(
     settings: Settings,
-    service: Service,
-    broker_ready: Callable[[], Awaitable[bool]],
-    sock: socket.socket | None = None,
-    publish_command: PublishCommand | None = None,
-) -> AsyncIterator[HttpServer | None]:
-    """The read API on ``http_host:http_port`` (or on ``sock``, bound by the start-up checks)
-    while the service runs (if ``http_enabled``; else ``None``), with the acceptance page
-    (``handlers/acceptance.py``) when ``publish_command`` is given: it publishes the answers
-    to the commands topic and learns their outcomes from the events topic."""
-    if not settings.http_enabled:
-        yield None
-        return
-    app = create_http_app(service.engine, broker_ready, SmtpCheck(settings))
-    watcher: KafkaOutcomeWatcher | None = None
-    if publish_command is not None:
-        book = OutcomeBook()
-        page = build_acceptance_page(settings, service.engine, publish_command, book)
-        app.include_router(acceptance_router(page))
-        security = parse_security(kafka_security(settings))
-        watcher = KafkaOutcomeWatcher(book, settings.kafka_bootstrap_servers, settings.events_topic, security)
-        watcher.start()
-    server = HttpServer(app, settings.http_host, settings.http_port, sock)
-    try:
-        await server.start()
-        yield server
-    finally:
-        await server.stop()
-        if watcher is not None:
-            await watcher.stop()
-
-
-def build_broker(settings: Settings) -> KafkaBroker:
-    """The FastStream broker of the subscribers and of the acknowledged publishes (acks=all)."""
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        logger=logging.getLogger("faststream.kafka"),
-        acks="all",
-        security=kafka_security(settings),
-        graceful_timeout=30.0,
-        client_id="partnerlink",
-        request_timeout_ms=30_000,
-    )
+    links: BrokerLinks,
+    http_socket: socket.socket | None,
+    clock: Callable[[], datetime],
+    use_cases: Mapping[str, UseCase],
+) -> AsyncIterator[tuple[Service, int | None]]:
+    """The lifespan's part: the relay's events producer, the running service and the read API
+    (with the acceptance page), built in that order and torn down in reverse; yields the
+    service and the read API's bound port (``None`` when disabled)."""
+    async with AsyncExitStack() as stack:
+        publish_event = await stack.enter_async_context(event_publisher(settings))
+        built = await stack.enter_async_context(
+            running_service(
+                settings, publish_event, links.dead_letter, links.publish_notification, clock, use_cases
+            )
+        )
+        server = await stack.enter_async_context(
+            serving_read_api(settings, built.engine, links.broker_ready, http_socket, links.publish_command)
+        )
+        yield built, server.port if server is not None else None
 
 
 class ServiceNotRunning(RuntimeError):
@@ -331,72 +265,17 @@ def create_app(
             raise ServiceNotRunning("a record arrived while the service is not running")
         return service.consumer
 
-    broker.include_router(commands_router(settings, consumer))
-    broker.include_router(billing_router(settings, consumer))
-    broker.publisher(  # declared for the AsyncAPI document; the relay publishes with `publish_event`
-        settings.events_topic,
-        title="partnerlink.events",
-        description="Domain events as CloudEvents (contracts/schemas/events), keyed like their command",
-    )
-    dead_letters = broker.publisher(
-        settings.dlq_topic,
-        title="partnerlink.dlq",
-        description="Unreadable records byte for byte; x-partnerlink-error-* and original-* headers",
-    )
-
-    async def dead_letter(record: Record, error_headers: dict[str, str]) -> None:
-        original = {name: value.decode("utf-8", "replace") for name, value in record.headers}
-        await dead_letters.publish(record.value or b"", key=record.key, headers={**original, **error_headers})
-
-    async def broker_ready() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    async def publish_notification(key: bytes | None, payload: bytes) -> None:
-        """An ``EmailRequested`` on the notifications topic (``email_transport=kafka``), acknowledged."""
-        await broker.publish(
-            payload, topic=settings.notifications_topic, key=key, headers={"content-type": CONTENT_TYPE}
-        )
-
-    async def publish_command(key: str, payload: bytes) -> None:
-        """The acceptance page's answers, on the commands topic like any producer's (acks=all)."""
-        await broker.publish(
-            payload, topic=settings.commands_topic, key=key.encode(), headers={"content-type": CONTENT_TYPE}
-        )
+    links = wire_broker(broker, settings, consumer)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         nonlocal service, http_port
-        # built here, in the running loop: aiokafka refuses to build a producer outside one
-        # (``create_app`` is also called without a loop, by ``python -m tools.contracts_export``)
-        events_producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks="all",
-            client_id="partnerlink-relay",
-            request_timeout_ms=30_000,
-            **parse_security(kafka_security(settings)),
-        )
-        publish_event = BatchingEventPublisher(
-            events_producer, settings.events_topic, [("content-type", CONTENT_TYPE.encode())]
-        )
-        await events_producer.start()
-        try:
-            async with AsyncExitStack() as stack:
-                built = await stack.enter_async_context(
-                    running_service(
-                        settings, publish_event, dead_letter, publish_notification, clock, use_cases
-                    )
-                )
-                server = await stack.enter_async_context(
-                    serving_read_api(settings, built, broker_ready, http_socket, publish_command)
-                )
-                service, http_port = built, server.port if server is not None else None
-                try:
-                    yield
-                finally:
-                    service = http_port = None
-        finally:
-            await publish_event.drain()
-            await events_producer.stop()
+        async with serving(settings, links, http_socket, clock, use_cases) as (built, port):
+            service, http_port = built, port
+            try:
+                yield
+            finally:
+                service = http_port = None
 
     app = FastStream(broker, lifespan=lifespan, logger=logging.getLogger("faststream"))
 

@@ -30,7 +30,7 @@ def page_link_bases(public_url: str) -> dict[str, str]:
 
 DEFAULT_LINK_BASES = page_link_bases(DEFAULT_PUBLIC_URL)
 """RR-6: where each cloud's customer accepts: by default the acceptance page that
-``partnerlink serve`` hosts (``handlers/acceptance.py``), which signs the user in against
+``partnerlink serve`` hosts (``handlers/acceptance/``), which signs the user in against
 that cloud's Entra authority and turns a click into ``AcceptResellerRelationship`` or
 ``DeclineInvitation``; the link is ``<base>?token=<token>``. ``partnership``: where an
 indirect reseller accepts a partnership invitation (``AcceptPartnership``, IR-3)."""

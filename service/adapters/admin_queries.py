@@ -3,11 +3,12 @@ status and by "ends before". One connection per answer, read-only (``queries.rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, Row, Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.read import AdminRelationships, AdminRelationshipState, AdminRelationshipView, AdminRole
 from service.adapters import orm
@@ -65,16 +66,10 @@ async def customer_admin_relationships(
     customer has none. ``ends_before`` must be timezone-aware (``ValueError`` otherwise)."""
     _aware(ends_before)
     tenant_id = tenant_id.lower()
-    query = _query(status, ends_before).where(orm.admin_relationships.c.customer_tenant_id == tenant_id)
+    condition = orm.admin_relationships.c.customer_tenant_id == tenant_id
     async with reading(engine) as conn:
-        rows = (await conn.execute(query)).all()
-    return AdminRelationships(
-        partner_id=None,
-        customer_tenant_id=tenant_id,
-        status=status,
-        ends_before=ends_before,
-        admin_relationships=[_view(row) for row in rows],
-    )
+        rows = await _filtered(conn, condition, status, ends_before)
+    return _answer(rows, None, tenant_id, status, ends_before)
 
 
 async def partner_admin_relationships(
@@ -86,15 +81,35 @@ async def partner_admin_relationships(
     """Every admin relationship of the partner (any customer), filtered; ``None`` when no
     partner ``partner_id`` is registered. ``ends_before`` must be timezone-aware."""
     _aware(ends_before)
-    query = _query(status, ends_before).where(orm.admin_relationships.c.partner_id == partner_id)
     registered = select(exists().where(orm.partners.c.partner_id == partner_id))
+    condition = orm.admin_relationships.c.partner_id == partner_id
     async with reading(engine) as conn:
         if not (await conn.execute(registered)).scalar():
             return None
-        rows = (await conn.execute(query)).all()
+        rows = await _filtered(conn, condition, status, ends_before)
+    return _answer(rows, partner_id, None, status, ends_before)
+
+
+async def _filtered(
+    conn: AsyncConnection,
+    condition: ColumnElement[bool],
+    status: AdminRelationshipState | None,
+    ends_before: datetime | None,
+) -> Sequence[Row[Any]]:
+    rows: Sequence[Row[Any]] = (await conn.execute(_query(status, ends_before).where(condition))).all()
+    return rows
+
+
+def _answer(
+    rows: Sequence[Row[Any]],
+    partner_id: str | None,
+    customer_tenant_id: str | None,
+    status: AdminRelationshipState | None,
+    ends_before: datetime | None,
+) -> AdminRelationships:
     return AdminRelationships(
         partner_id=partner_id,
-        customer_tenant_id=None,
+        customer_tenant_id=customer_tenant_id,
         status=status,
         ends_before=ends_before,
         admin_relationships=[_view(row) for row in rows],

@@ -10,7 +10,7 @@ admin relationship's ``AdminRelationshipActivated``), the ``InvitationDeclined``
 ``OutcomeBook.wait(command_id, seconds)`` answers it, or ``None`` when none came in time.
 
 A replica only sees the outcomes of the commands it published itself; the page falls back to
-the read side for the others (see ``handlers/acceptance.py``). The book keeps at most
+the read side for the others (see ``handlers/acceptance/``). The book keeps at most
 ``max_expected`` commands, each for ``keep_seconds``.
 """
 

@@ -16,11 +16,11 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from service import metrics
+from service.adapters.appended_rows import AppendOnlyRows, SqlInbox, SqlOutbox, SqlTimeline
 from service.adapters.batch_sql import BatchSql
 from service.adapters.held_state import HeldState
 from service.adapters.identity_map import Journal
 from service.adapters.repositories import (
-    AppendOnlyRows,
     HeldAdminRelationships,
     HeldAttributions,
     HeldCustomers,
@@ -29,45 +29,18 @@ from service.adapters.repositories import (
     HeldPartnerships,
     HeldRelationships,
     HeldSubscriptions,
-    SqlInbox,
-    SqlOutbox,
-    SqlTimeline,
 )
-from service.ports import (
-    AdminRelationshipRepository,
-    AttributionRepository,
-    CustomerRepository,
-    Inbox,
-    InvitationRepository,
-    Needs,
-    Outbox,
-    PartnerRepository,
-    PartnershipRepository,
-    RelationshipRepository,
-    SubscriptionRepository,
-    Timeline,
-)
+from service.ports import Needs, UnitOfWork
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWork):
     """``async with SqlUnitOfWork(engine) as uow: await uow.load(needs); ...; await uow.commit()``;
     leaving without commit rolls back; ``uow.savepoint()`` undoes part of it in memory.
     Database errors propagate unchanged (the caller retries).
 
     ``statements`` (after use): statements sent; ``misses``: loader misses by table (also
-    counted in ``partnerlink_loader_misses_total``)."""
-
-    partners: PartnerRepository
-    customers: CustomerRepository
-    invitations: InvitationRepository
-    relationships: RelationshipRepository
-    partnerships: PartnershipRepository
-    subscriptions: SubscriptionRepository
-    attributions: AttributionRepository
-    admin_relationships: AdminRelationshipRepository
-    timeline: Timeline
-    inbox: Inbox
-    outbox: Outbox
+    counted in ``partnerlink_loader_misses_total``). Its repositories are those ``UnitOfWork``
+    declares, built at ``__aenter__``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -31,6 +31,7 @@ from enum import StrEnum
 
 from service.domain.entra_roles import RoleTable
 from service.domain.errors import Rejected
+from service.domain.model import Partner
 
 MIN_DURATION_DAYS = 1
 MAX_DURATION_DAYS = 730
@@ -105,6 +106,11 @@ def ensure_auto_extend(auto_extend: str, roles: Iterable[str], table: RoleTable)
             "auto-extend is not allowed for a relationship that includes Global Administrator",
         )
     return days
+
+
+def ensure_enrolled(partner: Partner) -> Partner:
+    """GD-1: only a CSP partner (enrolled, with an active MPA) requests admin relationships."""
+    return partner.ensure_enrolled("forbidden", "GD-1", "partner")
 
 
 def ensure_roles(roles: Sequence[str], table: RoleTable) -> tuple[str, ...]:

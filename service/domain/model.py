@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import overload
 
 from service.domain.attribution import Attribute
 from service.domain.errors import Rejected
+from service.domain.requests import InvitedRequest
 
 CLOUDS_REQUIRING_DELEGATED_ADMIN = frozenset({"us-government", "germany"})
 """RR-3: clouds where a request without DAP is not available."""
@@ -44,6 +46,15 @@ class Partner:
     def enrolled(self) -> bool:
         """IR-2: enrolled in CSP with a Partner Center account and an active MPA."""
         return self.csp_enrolled and self.mpa_active
+
+    def ensure_enrolled(self, reason: str, rule: str, described_as: str) -> Partner:
+        """This partner when ``enrolled``; else raises ``Rejected(reason, rule)`` naming it as
+        ``described_as`` (IR-1, IR-2, GD-1)."""
+        if not self.enrolled:
+            raise Rejected(
+                reason, rule, f"{described_as} {self.partner_id} is not enrolled in CSP with an active MPA"
+            )
+        return self
 
 
 @dataclass
@@ -104,6 +115,27 @@ class InvitationKind(StrEnum):
         return self is not InvitationKind.PARTNERSHIP
 
 
+class IdOfKind:
+    """An ``Invitation``'s ``subject_id`` or ``invitee_id`` read as the id it is for some kinds
+    (``kinds``): ``invitation.relationship_id`` is the ``subject_id`` of a reseller relationship's
+    invitation, and raises ``ValueError`` for another kind."""
+
+    def __init__(self, field: str, what: str, kinds: tuple[InvitationKind, ...], doc: str) -> None:
+        self.field, self.what, self.kinds = field, what, kinds
+        self.__doc__ = f"{doc} ``ValueError`` for another kind."
+
+    @overload
+    def __get__(self, invitation: None, owner: type[Invitation]) -> IdOfKind: ...
+    @overload
+    def __get__(self, invitation: Invitation, owner: type[Invitation]) -> str: ...
+    def __get__(self, invitation: Invitation | None, owner: type[Invitation]) -> str | IdOfKind:
+        if invitation is None:
+            return self
+        if invitation.kind not in self.kinds:
+            raise ValueError(f"a {invitation.kind} invitation has no {self.what}")
+        return str(getattr(invitation, self.field))
+
+
 @dataclass
 class Invitation:
     """A personalized, single-use, expiring link (INV-1, INV-2); only the token's hash is kept."""
@@ -128,37 +160,33 @@ class Invitation:
     """INV-4: the hash of the reminder's link, which works like the first one until expiry"""
     reminded_at: datetime | None = None
 
-    def _of(self, value: str, what: str, *kinds: InvitationKind) -> str:
-        if self.kind not in kinds:
-            raise ValueError(f"a {self.kind} invitation has no {what}")
-        return value
-
-    @property
-    def customer_tenant_id(self) -> str:
-        """The invited customer's tenant id (reseller and admin relationships); ``ValueError``
-        for a partnership's invitation."""
-        kinds = (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP)
-        return self._of(self.invitee_id, "customer", *kinds)
-
-    @property
-    def reseller_id(self) -> str:
-        """The invited indirect reseller's MPN ID (a partnership's); ``ValueError`` otherwise."""
-        return self._of(self.invitee_id, "reseller", InvitationKind.PARTNERSHIP)
-
-    @property
-    def relationship_id(self) -> str:
-        """The reseller relationship it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "reseller relationship", InvitationKind.RESELLER_RELATIONSHIP)
-
-    @property
-    def partnership_id(self) -> str:
-        """The partnership it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "partnership", InvitationKind.PARTNERSHIP)
-
-    @property
-    def admin_relationship_id(self) -> str:
-        """The admin relationship (GDAP) it would activate; ``ValueError`` for another kind."""
-        return self._of(self.subject_id, "admin relationship", InvitationKind.ADMIN_RELATIONSHIP)
+    customer_tenant_id = IdOfKind(
+        "invitee_id",
+        "customer",
+        (InvitationKind.RESELLER_RELATIONSHIP, InvitationKind.ADMIN_RELATIONSHIP),
+        "The invited customer's tenant id (reseller and admin relationships).",
+    )
+    reseller_id = IdOfKind(
+        "invitee_id",
+        "reseller",
+        (InvitationKind.PARTNERSHIP,),
+        "The invited indirect reseller's MPN ID (a partnership's).",
+    )
+    relationship_id = IdOfKind(
+        "subject_id",
+        "reseller relationship",
+        (InvitationKind.RESELLER_RELATIONSHIP,),
+        "The reseller relationship it would activate.",
+    )
+    partnership_id = IdOfKind(
+        "subject_id", "partnership", (InvitationKind.PARTNERSHIP,), "The partnership it would activate."
+    )
+    admin_relationship_id = IdOfKind(
+        "subject_id",
+        "admin relationship",
+        (InvitationKind.ADMIN_RELATIONSHIP,),
+        "The admin relationship (GDAP) it would activate.",
+    )
 
     @property
     def token_hashes(self) -> tuple[str, ...]:
@@ -234,7 +262,7 @@ class Offer:
 
 
 @dataclass
-class ResellerRelationship:
+class ResellerRelationship(InvitedRequest[RelationshipStatus]):
     """Partner ↔ customer: the partner may sell to and manage the customer (RR-1..RR-8)."""
 
     relationship_id: str
@@ -278,12 +306,6 @@ class ResellerRelationship:
         self.delegated_admin = self.include_delegated_admin
         self.accepted_at = now
 
-    def close(self, status: RelationshipStatus, now: datetime) -> None:
-        """A pending request ends unaccepted: declined, expired or withdrawn."""
-        if self.status is RelationshipStatus.PENDING:
-            self.status = status
-            self.ended_at = now
-
     def revoke_delegated_admin(self) -> bool:
         """RR-8: the customer removes DAP; the relationship stays. ``False`` if none was held."""
         held, self.delegated_admin = self.delegated_admin, False
@@ -309,7 +331,7 @@ class PartnershipStatus(StrEnum):
 
 
 @dataclass
-class Partnership:
+class Partnership(InvitedRequest[PartnershipStatus]):
     """Indirect provider ↔ indirect reseller (IR-1..IR-3, IR-8)."""
 
     partnership_id: str
@@ -328,12 +350,6 @@ class Partnership:
         """IR-3: the reseller accepted; the partnership is active."""
         self.status = PartnershipStatus.ACTIVE
         self.accepted_at = now
-
-    def close(self, status: PartnershipStatus, now: datetime) -> None:
-        """A pending request ends unaccepted: declined, expired or withdrawn."""
-        if self.status is PartnershipStatus.PENDING:
-            self.status = status
-            self.ended_at = now
 
     def remove(self, now: datetime) -> None:
         """IR-8: the reseller leaves the provider's list; customers and DAP are untouched."""

@@ -1,5 +1,5 @@
-"""Admin relationships (GDAP, GD-1..GD-9): request, approve, terminate, auto-extend, and what
-the clock does to them (warnings, extension, expiry).
+"""Admin relationships (GDAP, GD-1..GD-9): request, approve, terminate, auto-extend; what the
+clock does to them (warnings, extension, expiry) is in ``admin_relationship_clock``.
 
 The approval (``approve_admin_relationship``) is the one entry point an acceptance page
 needs: it takes the invitation's token and the approving user, exactly as the command
@@ -11,10 +11,7 @@ auto-extend).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
-
-from pydantic import BaseModel
 
 from contracts.commands import (
     ApproveAdminRelationship,
@@ -25,9 +22,6 @@ from contracts.commands import (
 from contracts.events import (
     AdminRelationshipActivated,
     AdminRelationshipAutoExtendChanged,
-    AdminRelationshipExpired,
-    AdminRelationshipExpiring,
-    AdminRelationshipExtended,
     AdminRelationshipRequested,
     AdminRelationshipTerminated,
     AutoExtend,
@@ -38,19 +32,15 @@ from service.domain.actors import PARTNER_ROLES, ActorKind, ActorRef, require_cu
 from service.domain.admin_relationships import (
     AdminRelationship,
     AdminRelationshipStatus,
-    Expired,
-    Extended,
-    Happening,
-    Warned,
 )
 from service.domain.entra_roles import RoleTable
 from service.domain.errors import Rejected
 from service.domain.model import Customer, Invitation, InvitationKind, InvitationStatus, Partner
 from service.domain.signin import verified_global_admin
-from service.ports import Needs, UnitOfWork
+from service.ports import UnitOfWork
 from service.usecases.base import Dependencies, Effects, EmailRequest, json_params
+from service.usecases.customers import customer_for_request
 from service.usecases.invitations import Invitee, invitation_for, invitation_link, issue_invitation
-from service.usecases.reseller import customer_for_request
 
 INVITATION_TEMPLATE = "admin_relationship_invitation"
 """GD-4: the customer's admin is asked to approve (roles, duration, auto-extend, link)."""
@@ -77,17 +67,6 @@ def role_lines(roles: tuple[str, ...] | list[str], table: RoleTable) -> list[dic
     return lines
 
 
-def ensure_enrolled(partner: Partner) -> Partner:
-    """GD-1: only a CSP partner (enrolled, with an active MPA) requests admin relationships."""
-    if not partner.enrolled:
-        raise Rejected(
-            "forbidden",
-            "GD-1",
-            f"partner {partner.partner_id} is not enrolled in CSP with an active MPA",
-        )
-    return partner
-
-
 async def request_admin_relationship(
     cmd: RequestAdminRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
 ) -> Effects:
@@ -101,19 +80,7 @@ async def request_admin_relationship(
     unknown_role (GD-1), invalid_duration (GD-2, GD-3), auto_extend_not_allowed (GD-3),
     already_exists (GD-1: the display name is taken for this customer).
     """
-    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id, "GD-1")
-    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestAdminRelationship"].allowed)
-    ensure_enrolled(partner)
-    customer = await customer_for_request(uow, cmd.customer)
-    rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
-    deps.regions.ensure_same_region(partner.country, customer.country)
-    roles = gdap.ensure_roles(cmd.roles, deps.roles)
-    duration_days = gdap.ensure_duration(cmd.duration)
-    auto_extend_days = gdap.ensure_auto_extend(cmd.auto_extend, roles, deps.roles)
-    gdap.ensure_display_name_free(
-        cmd.display_name, await uow.admin_relationships.of_pair(partner.partner_id, customer.tenant_id)
-    )
-
+    partner, customer, roles, duration_days, auto_extend_days = await _checked_request(cmd, actor, uow, deps)
     now = deps.clock()
     await uow.customers.save(customer)
     relationship = AdminRelationship(
@@ -157,6 +124,26 @@ async def request_admin_relationship(
         invitation_id=issued.invitation.invitation_id,
     )
     return Effects(events=[requested], emails=[issued.email])
+
+
+async def _checked_request(
+    cmd: RequestAdminRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> tuple[Partner, Customer, tuple[str, ...], int, int]:
+    """The request's partner, customer (``customer_for_request``), roles, duration and
+    auto-extend (days), once ACT-1, GD-1..GD-3, MP-3 and RR-4 allow it."""
+    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id, "GD-1")
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestAdminRelationship"].allowed)
+    gdap.ensure_enrolled(partner)
+    customer = await customer_for_request(uow, cmd.customer)
+    rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
+    deps.regions.ensure_same_region(partner.country, customer.country)
+    roles = gdap.ensure_roles(cmd.roles, deps.roles)
+    duration_days = gdap.ensure_duration(cmd.duration)
+    auto_extend_days = gdap.ensure_auto_extend(cmd.auto_extend, roles, deps.roles)
+    gdap.ensure_display_name_free(
+        cmd.display_name, await uow.admin_relationships.of_pair(partner.partner_id, customer.tenant_id)
+    )
+    return partner, customer, roles, duration_days, auto_extend_days
 
 
 def invitation_params(
@@ -371,81 +358,3 @@ async def _require_its_partner(
 
 def _auto_extend(relationship: AdminRelationship) -> AutoExtend:
     return cast(AutoExtend, relationship.auto_extend)
-
-
-# --- the clock (GD-7, GD-8) -------------------------------------------------------------------
-
-
-async def check_due(
-    uow: UnitOfWork, deps: Dependencies, now: datetime, limit: int
-) -> list[tuple[AdminRelationship, Effects]]:
-    """GD-7, GD-8: up to ``limit`` active relationships due a check at ``now`` (locked; on
-    PostgreSQL those another replica checks are passed by): each extended or expired at its
-    end, or warned (event, and email to the partner's contact) when a threshold is reached.
-    Returns each relationship with its effects (possibly none). The state change (what was
-    warned, the new end) commits with the staged effects, so a warning is never sent twice."""
-    due = await uow.admin_relationships.due(now, limit)
-    await uow.load(Needs(partners={r.partner_id for r in due}, customers={r.customer_tenant_id for r in due}))
-    checked = []
-    for relationship in due:
-        happened = relationship.tick(now, deps.admin_warning_days)
-        await uow.admin_relationships.save(relationship)
-        effects = Effects()
-        for happening in happened:
-            await _effects_of(uow, deps, relationship, happening, effects)
-        checked.append((relationship, effects))
-    return checked
-
-
-async def _effects_of(
-    uow: UnitOfWork, deps: Dependencies, relationship: AdminRelationship, happening: Happening, into: Effects
-) -> None:
-    ids = {
-        "admin_relationship_id": relationship.admin_relationship_id,
-        "partner_id": relationship.partner_id,
-        "customer_tenant_id": relationship.customer_tenant_id,
-    }
-    assert relationship.ends_at is not None
-    event: BaseModel
-    if isinstance(happening, Extended):
-        event = AdminRelationshipExtended(
-            **ids, ends_at=relationship.ends_at, previous_ends_at=happening.previous_ends_at
-        )
-    elif isinstance(happening, Expired):
-        event = AdminRelationshipExpired(**ids, ends_at=happening.ends_at)
-    else:
-        event = AdminRelationshipExpiring(**ids, ends_at=relationship.ends_at, days_left=happening.days_left)
-        email = await _warning_email(uow, deps, relationship, happening)
-        if email is not None:
-            into.emails.append(email)
-    into.events.append(event)
-
-
-async def _warning_email(
-    uow: UnitOfWork, deps: Dependencies, relationship: AdminRelationship, warned: Warned
-) -> EmailRequest | None:
-    """GD-7: the warning to the partner's contact, in the partner's locale."""
-    partner = await uow.partners.get(relationship.partner_id)
-    if partner is None:
-        return None
-    customer = await uow.customers.get(relationship.customer_tenant_id)
-    return EmailRequest(
-        deps.new_id(),
-        EXPIRING_TEMPLATE,
-        partner.locale,
-        partner.contact_email,
-        json_params(
-            {
-                "partner_name": partner.name,
-                "customer_company_name": customer.company_name
-                if customer
-                else relationship.customer_tenant_id,
-                "customer_tenant_id": relationship.customer_tenant_id,
-                "admin_relationship_id": relationship.admin_relationship_id,
-                "display_name": relationship.display_name,
-                "roles": role_lines(relationship.roles, deps.roles),
-                "days_left": warned.days_left,
-                "ends_at": relationship.ends_at,
-            }
-        ),
-    )

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from contracts.billing import Order, OrderLineItem
 from contracts.events import SubscriptionRecorded
-from service.domain import orders, rules
+from service.domain import indirect_rules, orders, rules
 from service.domain.actors import ActorRef
 from service.domain.attribution import Attribute
 from service.domain.model import Customer, Subscription
@@ -44,7 +44,7 @@ async def record_order(order: Order, actor: ActorRef, uow: UnitOfWork, deps: Dep
                 await uow.partners.get(reseller_id), item.line_item_number, reseller_id
             )
             providers[reseller_id] = await _provider_for(uow, customer, reseller_id, item.line_item_number)
-            rules.ensure_reseller_enrolled(reseller)
+            indirect_rules.ensure_reseller_enrolled(reseller)
     effects = Effects()
     ordered_at = orders.ordered_at(order.creation_date, deps.clock())
     cancelled = orders.order_cancelled(order.status)
@@ -61,7 +61,7 @@ def line_subscription_id(order: Order, item: OrderLineItem) -> str:
 async def _ensure_line_subscription_of_customer(uow: UnitOfWork, order: Order, item: OrderLineItem) -> None:
     if item.subscription_id is not None:
         known = await uow.subscriptions.get(item.subscription_id)
-        rules.ensure_line_subscription_of(known, order.reference_customer_id, item.line_item_number)
+        indirect_rules.ensure_line_subscription_of(known, order.reference_customer_id, item.line_item_number)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ async def _provider_for(uow: UnitOfWork, customer: Customer, reseller_id: str, l
     )
     candidates = orders.provider_candidates(customer.provider_id, active)
     partnerships = [await uow.partnerships.find(provider_id, reseller_id) for provider_id in candidates]
-    partnership = rules.ensure_an_active_partnership(partnerships, reseller_id, line)
+    partnership = indirect_rules.ensure_an_active_partnership(partnerships, reseller_id, line)
     return Credit(partnership.provider_id, partnership.accepted_at)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contracts.commands import AcceptPartnership, RemovePartnership, RequestPartnership
 from contracts.events import PartnershipAccepted, PartnershipRemoved, PartnershipRequested
-from service.domain import rules
+from service.domain import indirect_rules, rules
 from service.domain.actors import PARTNER_ROLES, ActorRef, require_partner
 from service.domain.model import InvitationKind, InvitationStatus, Partnership, PartnershipStatus
 from service.ports import UnitOfWork
@@ -30,11 +30,13 @@ async def request_partnership(
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-3")
     require_partner(actor, provider.tenant_id, PARTNER_ROLES["RequestPartnership"].allowed)
-    rules.ensure_provider_enrolled(rules.ensure_indirect_provider(provider, "IR-3"))
-    reseller = rules.ensure_reseller_enrolled(
+    indirect_rules.ensure_provider_enrolled(indirect_rules.ensure_indirect_provider(provider, "IR-3"))
+    reseller = indirect_rules.ensure_reseller_enrolled(
         rules.ensure_partner_known(await uow.partners.get(cmd.reseller_id), cmd.reseller_id, "IR-2")
     )
-    rules.ensure_no_active_partnership(await uow.partnerships.find(provider.partner_id, reseller.partner_id))
+    indirect_rules.ensure_no_active_partnership(
+        await uow.partnerships.find(provider.partner_id, reseller.partner_id)
+    )
 
     now = deps.clock()
     partnership = Partnership(
@@ -86,9 +88,11 @@ async def accept_partnership(
     )
     require_partner(actor, reseller.tenant_id, PARTNER_ROLES["AcceptPartnership"].allowed)
     invitation.ensure_usable(now)
-    rules.ensure_reseller_enrolled(reseller)
-    partnership = rules.ensure_invitation_partnership(await uow.partnerships.get(invitation.partnership_id))
-    rules.ensure_no_active_partnership(
+    indirect_rules.ensure_reseller_enrolled(reseller)
+    partnership = indirect_rules.ensure_invitation_partnership(
+        await uow.partnerships.get(invitation.partnership_id)
+    )
+    indirect_rules.ensure_no_active_partnership(
         await uow.partnerships.find(partnership.provider_id, partnership.reseller_id)
     )
     invitation.use(InvitationStatus.ACCEPTED, now)
@@ -122,8 +126,8 @@ async def remove_partnership(
     """
     provider = rules.ensure_partner_known(await uow.partners.get(cmd.provider_id), cmd.provider_id, "IR-8")
     require_partner(actor, provider.tenant_id, PARTNER_ROLES["RemovePartnership"].allowed)
-    rules.ensure_removal_confirmed(cmd.confirm_legitimate_business_purpose)
-    partnership = rules.ensure_partnership_removable(
+    indirect_rules.ensure_removal_confirmed(cmd.confirm_legitimate_business_purpose)
+    partnership = indirect_rules.ensure_partnership_removable(
         await uow.partnerships.find(cmd.provider_id, cmd.reseller_id)
     )
     now = deps.clock()

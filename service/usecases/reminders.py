@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from contracts.events import InvitationReminderSent
 from service.domain.model import Invitation, InvitationKind
@@ -71,7 +72,6 @@ async def _email(
         if customer is None or partner is None or relationship is None:
             return None
         template = reseller.OFFER_TEMPLATE if customer.partner_initiated else reseller.INVITATION_TEMPLATE
-        url = invitation_link(deps.link_bases[customer.cloud], token)
         params = {
             "partner_name": partner.name,
             "partner_id": partner.partner_id,
@@ -81,28 +81,38 @@ async def _email(
             "message": None,
             "offer": relationship.offer,
         }
-        return EmailRequest(
-            deps.new_id(),
-            template,
-            customer.locale,
-            customer.admin_email,
-            json_params({**params, **base, "invitation_url": url}),
+        link_base = deps.link_bases[customer.cloud]
+        return _reminder(
+            deps, base, link_base, token, template, customer.locale, customer.admin_email, params
         )
     provider = await uow.partners.get(invitation.inviter_id)
     reseller_partner = await uow.partners.get(invitation.reseller_id)
     if provider is None or reseller_partner is None:
         return None
-    url = invitation_link(deps.link_bases[partnerships.LINK_BASE], token)
     params = {
         "provider_name": provider.name,
         "provider_id": provider.partner_id,
         "reseller_name": reseller_partner.name,
         "reseller_id": reseller_partner.partner_id,
     }
+    template, link_base = partnerships.INVITATION_TEMPLATE, deps.link_bases[partnerships.LINK_BASE]
+    to = reseller_partner.contact_email
+    return _reminder(deps, base, link_base, token, template, reseller_partner.locale, to, params)
+
+
+def _reminder(
+    deps: Dependencies,
+    base: dict[str, Any],
+    link_base: str,
+    token: str,
+    template: str,
+    locale: str,
+    to: str,
+    params: dict[str, Any],
+) -> EmailRequest:
+    """The invitation email again (``params``), marked by ``base`` as a reminder, with the link
+    of the new ``token`` on ``link_base``."""
+    url = invitation_link(link_base, token)
     return EmailRequest(
-        deps.new_id(),
-        partnerships.INVITATION_TEMPLATE,
-        reseller_partner.locale,
-        reseller_partner.contact_email,
-        json_params({**params, **base, "invitation_url": url}),
+        deps.new_id(), template, locale, to, json_params({**params, **base, "invitation_url": url})
     )

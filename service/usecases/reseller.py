@@ -3,9 +3,12 @@ decline, revoke DAP (RR-8), remove (PR-4)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel
+
 from contracts.commands import (
     AcceptResellerRelationship,
-    CustomerDetails,
     DeclineInvitation,
     RemoveResellerRelationship,
     RequestResellerRelationship,
@@ -27,17 +30,22 @@ from service.domain.actors import (
 )
 from service.domain.model import (
     Customer,
+    Invitation,
     InvitationKind,
     InvitationStatus,
     Offer,
+    Partner,
     RelationshipStatus,
     ResellerRelationship,
+    Subscription,
 )
 from service.domain.signin import verified_global_admin
 from service.ports import UnitOfWork
-from service.usecases.base import Dependencies, Effects, customer_record
+from service.usecases.base import Dependencies, Effects
+from service.usecases.customers import customer_for_request
 from service.usecases.invitations import (
     Invitee,
+    IssuedInvitation,
     close_subject,
     invitation_for,
     issue_invitation,
@@ -68,21 +76,7 @@ async def request_reseller_relationship(
     (RR-4), unknown_subscription (PR-5: not the customer's), already_exists (MP-1: nothing
     new for an active relationship).
     """
-    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
-    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestResellerRelationship"].allowed)
-    customer = await customer_for_request(uow, cmd.customer)
-    rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
-    rules.ensure_delegated_admin_allowed(customer.cloud, cmd.include_delegated_admin)
-    rules.ensure_delegated_admin_offered(customer.cloud, cmd.include_delegated_admin)
-    named = tuple(dict.fromkeys(cmd.partner_of_record_subscription_ids))
-    rules.ensure_offer_allowed(customer.cloud, cmd.offer is not None or bool(named))
-    deps.regions.ensure_same_region(partner.country, customer.country)
-    subscriptions = rules.ensure_subscriptions_of(
-        [(subscription_id, await uow.subscriptions.get(subscription_id)) for subscription_id in named],
-        customer.tenant_id,
-        "PR-5",
-    )
-
+    partner, customer, named, subscriptions = await _checked_request(cmd, actor, uow, deps)
     now = deps.clock()
     offer = Offer(cmd.offer.offer_id, cmd.offer.kind, cmd.offer.quantity) if cmd.offer else None
     relationship = ResellerRelationship(
@@ -101,7 +95,58 @@ async def request_reseller_relationship(
     )
     await uow.customers.save(customer)
     await uow.relationships.save(relationship)
-    issued = await issue_invitation(
+    issued = await _invite(cmd, uow, deps, partner, customer, relationship, active)
+    return Effects(
+        events=[
+            ResellerRelationshipRequested(
+                relationship_id=(active or relationship).relationship_id,
+                partner_id=partner.partner_id,
+                customer_tenant_id=customer.tenant_id,
+                include_delegated_admin=cmd.include_delegated_admin,
+                invitation_url=issued.url,
+                expires_at=issued.invitation.expires_at,
+                invitation_id=issued.invitation.invitation_id,
+                cloud=customer.cloud,
+            )
+        ],
+        emails=[issued.email],
+    )
+
+
+async def _checked_request(
+    cmd: RequestResellerRelationship, actor: ActorRef, uow: UnitOfWork, deps: Dependencies
+) -> tuple[Partner, Customer, tuple[str, ...], list[Subscription]]:
+    """The request's partner, customer (``customer_for_request``), named subscription ids
+    (once each) and those subscriptions, once ACT-1, MP-3, RR-3, PR-5 and RR-4 allow it."""
+    partner = rules.ensure_partner_known(await uow.partners.get(cmd.partner_id), cmd.partner_id)
+    require_partner(actor, partner.tenant_id, PARTNER_ROLES["RequestResellerRelationship"].allowed)
+    customer = await customer_for_request(uow, cmd.customer)
+    rules.ensure_customer_is_not_csp_partner(customer.is_csp_partner)
+    rules.ensure_delegated_admin_allowed(customer.cloud, cmd.include_delegated_admin)
+    rules.ensure_delegated_admin_offered(customer.cloud, cmd.include_delegated_admin)
+    named = tuple(dict.fromkeys(cmd.partner_of_record_subscription_ids))
+    rules.ensure_offer_allowed(customer.cloud, cmd.offer is not None or bool(named))
+    deps.regions.ensure_same_region(partner.country, customer.country)
+    subscriptions = rules.ensure_subscriptions_of(
+        [(subscription_id, await uow.subscriptions.get(subscription_id)) for subscription_id in named],
+        customer.tenant_id,
+        "PR-5",
+    )
+    return partner, customer, named, subscriptions
+
+
+async def _invite(
+    cmd: RequestResellerRelationship,
+    uow: UnitOfWork,
+    deps: Dependencies,
+    partner: Partner,
+    customer: Customer,
+    relationship: ResellerRelationship,
+    active: ResellerRelationship | None,
+) -> IssuedInvitation:
+    """The invitation (or, for a partner-initiated 21Vianet customer, the offer, PR-5) to the
+    admin address and locale the request names, on the customer's cloud's link base (RR-6)."""
+    return await issue_invitation(
         uow,
         deps,
         kind=InvitationKind.RESELLER_RELATIONSHIP,
@@ -122,25 +167,10 @@ async def request_reseller_relationship(
             "include_delegated_admin": cmd.include_delegated_admin,
             "delegated_admin_held": active is not None and active.delegated_admin,
             "message": cmd.message,
-            "offer": offer,
-            "partner_of_record_subscriptions": list(named),
+            "offer": relationship.offer,
+            "partner_of_record_subscriptions": list(relationship.partner_of_record_subscriptions),
         },
-        now=now,
-    )
-    return Effects(
-        events=[
-            ResellerRelationshipRequested(
-                relationship_id=(active or relationship).relationship_id,
-                partner_id=partner.partner_id,
-                customer_tenant_id=customer.tenant_id,
-                include_delegated_admin=cmd.include_delegated_admin,
-                invitation_url=issued.url,
-                expires_at=issued.invitation.expires_at,
-                invitation_id=issued.invitation.invitation_id,
-                cloud=customer.cloud,
-            )
-        ],
-        emails=[issued.email],
+        now=relationship.requested_at,
     )
 
 
@@ -150,26 +180,6 @@ async def _active_relationship(
     """The pair's active relationship, if any (MP-1: at most one)."""
     found = await uow.relationships.find(partner_id, customer_tenant_id)
     return found if found is not None and found.active else None
-
-
-async def customer_for_request(uow: UnitOfWork, details: CustomerDetails) -> Customer:
-    """The customer record a request works with (MP-2).
-
-    A customer that is *established* (it has an active relationship, or a provider added
-    it) keeps its stored record: another partner's request cannot rewrite its country,
-    cloud, contact or terms; the rules use the stored record, while the invitation still
-    goes to the admin address and locale the request names (the partner knows whom it
-    invites; only a global admin can accept, RR-5). Otherwise the request's details are
-    stored (keeping when it accepted the MCA).
-    """
-    known = await uow.customers.get(details.tenant_id)
-    if known is not None and (
-        known.provider_id or await uow.relationships.active_for_customer(known.tenant_id)
-    ):
-        return known
-    return customer_record(
-        details, customer_agreement_accepted_at=known.customer_agreement_accepted_at if known else None
-    )
 
 
 async def accept_reseller_relationship(
@@ -192,23 +202,7 @@ async def accept_reseller_relationship(
     verified the user's sign-in (the acceptance page sends them), else by ``is_global_admin``.
     """
     now = deps.clock()
-    invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
-    require_customer(actor, invitation.customer_tenant_id)
-    invitation.ensure_usable(now)
-    accepted_by = cmd.accepted_by
-    rules.ensure_global_admin(
-        verified_global_admin(
-            accepted_by.is_global_admin,
-            accepted_by.tenant_id,
-            accepted_by.directory_role_ids,
-            invitation.customer_tenant_id,
-        )
-    )
-    relationship, customer = rules.ensure_invitation_target(
-        await uow.relationships.get(invitation.relationship_id),
-        await uow.customers.get(invitation.customer_tenant_id),
-    )
-    rules.ensure_no_active_relationship(relationship)
+    invitation, relationship, customer = await _accepted_invitation(cmd, actor, uow, now)
     active = await _active_relationship(uow, relationship.partner_id, relationship.customer_tenant_id)
     named = [
         subscription
@@ -231,19 +225,50 @@ async def accept_reseller_relationship(
     await uow.customers.save(customer)
     await uow.invitations.save(invitation)
     await uow.relationships.save(relationship)
-    effects = Effects(
-        events=[
-            ResellerRelationshipAccepted(
-                relationship_id=held.relationship_id,
-                partner_id=held.partner_id,
-                customer_tenant_id=held.customer_tenant_id,
-                delegated_admin_granted=held.delegated_admin,
-                customer_agreement_accepted_at=agreed_at,
-                accepted_by=accepted_by.user,
-            )
-        ]
+    accepted = ResellerRelationshipAccepted(
+        relationship_id=held.relationship_id,
+        partner_id=held.partner_id,
+        customer_tenant_id=held.customer_tenant_id,
+        delegated_admin_granted=held.delegated_admin,
+        customer_agreement_accepted_at=agreed_at,
+        accepted_by=cmd.accepted_by.user,
     )
-    effects.events += await withdraw_pending(
+    return Effects(events=[accepted, *await _after_acceptance(uow, relationship, named, now)])
+
+
+async def _accepted_invitation(
+    cmd: AcceptResellerRelationship, actor: ActorRef, uow: UnitOfWork, now: datetime
+) -> tuple[Invitation, ResellerRelationship, Customer]:
+    """The invitation of ``cmd.token``, its relationship and customer, once ACT-1, INV-1..3,
+    RR-5 and MP-1 (no active relationship of its own) allow the acceptance."""
+    invitation = await invitation_for(uow, cmd.token, InvitationKind.RESELLER_RELATIONSHIP)
+    require_customer(actor, invitation.customer_tenant_id)
+    invitation.ensure_usable(now)
+    accepted_by = cmd.accepted_by
+    rules.ensure_global_admin(
+        verified_global_admin(
+            accepted_by.is_global_admin,
+            accepted_by.tenant_id,
+            accepted_by.directory_role_ids,
+            invitation.customer_tenant_id,
+        )
+    )
+    relationship, customer = rules.ensure_invitation_target(
+        await uow.relationships.get(invitation.relationship_id),
+        await uow.customers.get(invitation.customer_tenant_id),
+    )
+    rules.ensure_no_active_relationship(relationship)
+    return invitation, relationship, customer
+
+
+async def _after_acceptance(
+    uow: UnitOfWork, relationship: ResellerRelationship, named: list[Subscription], now: datetime
+) -> list[BaseModel]:
+    """What an acceptance brings along: ``InvitationWithdrawn`` for the pair's other pending
+    invitations, the offer's subscription (PR-5) and the partner of record of each ``named``
+    subscription (PR-5)."""
+    events: list[BaseModel] = []
+    events += await withdraw_pending(
         uow,
         InvitationKind.RESELLER_RELATIONSHIP,
         relationship.partner_id,
@@ -252,11 +277,11 @@ async def accept_reseller_relationship(
         now,
     )
     if relationship.offer is not None:
-        effects.events += await record_offer_subscription(uow, relationship, relationship.offer, now)
+        events += await record_offer_subscription(uow, relationship, relationship.offer, now)
     for subscription in named:
         changed = await make_partner_of_record(uow, subscription, relationship.partner_id, now)
-        effects.events += [changed] if changed is not None else []
-    return effects
+        events += [changed] if changed is not None else []
+    return events
 
 
 async def decline_invitation(

@@ -12,7 +12,7 @@ from contracts.events import (
     SubscriptionRecorded,
     SupportContactAssigned,
 )
-from service.domain import rules
+from service.domain import indirect_rules, rules
 from service.domain.actors import (
     PARTNER_ROLES,
     ActorRef,
@@ -49,7 +49,7 @@ async def acting_provider(uow: UnitOfWork, actor: ActorRef, rule: str, command_t
     require_partner_kind(actor)
     provider = rules.ensure_registered_for_tenant(await uow.partners.get_by_tenant(actor.tenant_id), rule)
     require_partner(actor, provider.tenant_id, PARTNER_ROLES[command_type].allowed)
-    return rules.ensure_indirect_provider(provider, rule)
+    return indirect_rules.ensure_indirect_provider(provider, rule)
 
 
 async def providers_customer(uow: UnitOfWork, provider: Partner, tenant_id: str) -> Customer:
@@ -57,7 +57,7 @@ async def providers_customer(uow: UnitOfWork, provider: Partner, tenant_id: str)
     the customer accepted its relationship. Raises ``Rejected(unknown_customer, RR-7)``."""
     customer = rules.ensure_customer_known(await uow.customers.get(tenant_id), tenant_id, "RR-7")
     relationship = await uow.relationships.find(provider.partner_id, tenant_id)
-    return rules.ensure_provider_customer(customer, provider.partner_id, relationship)
+    return indirect_rules.ensure_provider_customer(customer, provider.partner_id, relationship)
 
 
 async def associate_reseller(
@@ -104,8 +104,10 @@ async def _active_reseller(uow: UnitOfWork, provider: Partner, reseller_id: str,
     """The reseller is registered, in an active partnership with the provider (IR-1), and
     still an enrolled indirect reseller with an active MPA (IR-2, at every provider action)."""
     reseller = rules.ensure_partner_known(await uow.partners.get(reseller_id), reseller_id, rule)
-    rules.ensure_partnership_active(await uow.partnerships.find(provider.partner_id, reseller_id), rule)
-    return rules.ensure_reseller_enrolled(reseller)
+    indirect_rules.ensure_partnership_active(
+        await uow.partnerships.find(provider.partner_id, reseller_id), rule
+    )
+    return indirect_rules.ensure_reseller_enrolled(reseller)
 
 
 async def assign_support_contact(
@@ -125,7 +127,7 @@ async def assign_support_contact(
     )
     contact = cmd.support_contact
     if contact.kind == "provider":
-        rules.ensure_support_contact_is_provider(provider.partner_id, contact.partner_id)
+        indirect_rules.ensure_support_contact_is_provider(provider.partner_id, contact.partner_id)
     else:
         await _active_reseller(uow, provider, contact.partner_id, "IR-7")
     subscription.support_contact_kind = contact.kind

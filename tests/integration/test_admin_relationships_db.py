@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters import orm, queries
+from service.adapters import invitation_queries, orm
 from service.adapters.database import create_engine, migrate
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
@@ -337,7 +337,7 @@ async def test_the_page_reads_what_a_request_asks_for_by_its_token_and_the_end_o
         fetch(request_admin(partner, customer, duration="P40D", auto_extend="P180D", display_name="Helpdesk"))
     )
 
-    view = await queries.invitation_by_token(engine, token(0))
+    view = await invitation_queries.invitation_by_token(engine, token(0))
 
     assert view is not None and view.admin_request is not None
     assert (view.kind, view.status, view.cloud) == ("admin_relationship", "pending", "public")
@@ -362,8 +362,8 @@ async def test_the_page_reads_what_a_request_asks_for_by_its_token_and_the_end_o
 
     await bus.handle_batch(fetch(approve_admin(token(0), customer["tenant_id"])))
 
-    approved = await queries.invitation_by_token(engine, token(0))
+    approved = await invitation_queries.invitation_by_token(engine, token(0))
     assert approved is not None and approved.admin_request is not None
     assert approved.status == "accepted"
     assert approved.admin_request.ends_at == clock.now + timedelta(days=40)
-    assert await queries.invitation_by_token(engine, token(1)) is None
+    assert await invitation_queries.invitation_by_token(engine, token(1)) is None

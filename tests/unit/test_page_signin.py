@@ -19,9 +19,9 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 from contracts.commands import AcceptResellerRelationship, ApproveAdminRelationship
 from handlers.acceptance import command_for
 from handlers.page_views import PageViews, accepted_languages
+from service.adapters.invitation_queries import AdminRequestView, InvitationView
 from service.adapters.oidc import OidcClient, SignInFailed, expected_issuer, signed_in_user
 from service.adapters.outcomes import OutcomeBook
-from service.adapters.queries import AdminRequestView, InvitationView
 from service.bus import Outcome
 from service.domain.entra_roles import EntraRole, entra_roles
 from service.domain.model import InvitationKind
