@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tests.integration.harness import cloud_event
 from tests.support.end_to_end import a_partner, a_request
-from tests.support.serve_process import publish_all, serve_environment, start_serve
+from tests.support.serve_process import one_effect_per_command, publish_all, serve_environment, start_serve
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 COMMANDS = 40
@@ -81,13 +81,4 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
         await consumer.stop()
         await producer.stop()
 
-    requested = [e for e in events if e["type"] == "ResellerRelationshipRequested"]
-    assert {e["causationid"] for e in requested} == request_ids, "every command has its outcome"
-    by_command: dict[str, set[str]] = {}
-    for e in requested:
-        by_command.setdefault(e["causationid"], set()).add(e["id"])
-    assert all(len(ids) == 1 for ids in by_command.values()), "one distinct event per command"
-    email_ids = [m["X-Partnerlink-Email-Id"] for m in mailbox.messages()]
-    assert len(set(email_ids)) == COMMANDS, "one distinct email per command"
-    recipients = {m["To"] for m in mailbox.messages()}
-    assert len(recipients) == COMMANDS
+    one_effect_per_command(events, request_ids, mailbox.messages(), COMMANDS)

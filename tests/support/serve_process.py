@@ -56,3 +56,20 @@ async def publish_all(producer: AIOKafkaProducer, topic: str, commands: list[dic
             key=b"k",
             headers=[("content-type", CONTENT_TYPE.encode())],
         )
+
+
+def one_effect_per_command(
+    events: list[dict[str, Any]], request_ids: set[str], messages: list[Any], commands: int
+) -> None:
+    """Every request has its ``ResellerRelationshipRequested``, one distinct event (by id) and
+    one distinct email (by email id, to its own recipient) per command."""
+    requested = [e for e in events if e["type"] == "ResellerRelationshipRequested"]
+    assert {e["causationid"] for e in requested} == request_ids, "every command has its outcome"
+    by_command: dict[str, set[str]] = {}
+    for e in requested:
+        by_command.setdefault(e["causationid"], set()).add(e["id"])
+    assert all(len(ids) == 1 for ids in by_command.values()), "one distinct event per command"
+    email_ids = [m["X-Partnerlink-Email-Id"] for m in messages]
+    assert len(set(email_ids)) == commands, "one distinct email per command"
+    recipients = {m["To"] for m in messages}
+    assert len(recipients) == commands
