@@ -9,11 +9,8 @@ import textwrap
 import time
 from datetime import datetime
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-if TYPE_CHECKING:
-    pass
 
 Json = dict[str, Any]
 

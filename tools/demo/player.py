@@ -11,17 +11,12 @@ from collections import Counter, defaultdict
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE
 from service.settings import Settings
-from tools.embedded.mailbox import FileMailbox
-
-if TYPE_CHECKING:
-    pass
 from tools.demo.console import (
     Json,
     clip,
@@ -34,6 +29,7 @@ from tools.demo.console import (
     subject,
     token_from,
 )
+from tools.embedded.mailbox import FileMailbox
 
 SETTLE_SECONDS = 60.0
 """The longest the demo waits for the service's first event, an email, or the relay to settle."""

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-if TYPE_CHECKING:
-    import httpx
 from tools.demo.console import Json, say, short_time
 from tools.demo.player import Demo
+
+if TYPE_CHECKING:
+    import httpx
 
 HTTP_TIMEOUT_SECONDS = 5.0
 TIMELINE_LINES = 16

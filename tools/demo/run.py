@@ -12,17 +12,13 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from service.settings import Settings
-from tools.embedded.broker import EmbeddedBroker, free_tcp_port
-from tools.embedded.mailbox import FileMailbox
-
-if TYPE_CHECKING:
-    pass
 from tools.demo.console import Json, say
 from tools.demo.player import Demo, ServiceExited, settle
 from tools.demo.read_api import ask_read_api
+from tools.embedded.broker import EmbeddedBroker, free_tcp_port
+from tools.embedded.mailbox import FileMailbox
 
 
 def default_stream() -> Path:

@@ -1,5 +1,5 @@
-"""T1 (SIGKILL every 2-13 s, restarted) and T2 (SIGTERM, graceful restarts) under the lifecycle
-workload."""
+"""T1 (SIGKILL every 2-13 s, restarted) and T2 (SIGTERM with work in flight, then a restart) under the
+lifecycle workload."""
 
 from __future__ import annotations
 
