@@ -1,5 +1,5 @@
 """Regenerates ``stream.jsonl``, the sample stream of ``python -m tools.demo``:
-``python samples/make_stream.py``.
+``python -m samples.make_stream`` (from the repository's root).
 
 Each line is one step of the demo, a JSON object with a ``kind``:
 
@@ -18,311 +18,56 @@ Each line is one step of the demo, a JSON object with a ``kind``:
 
 Ids are stable and readable so the queries can name them: partners have 7-digit MPN IDs,
 customers ``7c2e9d10-51a4-4b8e-a6f3-0000000000NN``, subscriptions ``5a9c1f3e-...-000000000NNN``.
+
+The cast (partners, customers, subscriptions) is in :mod:`samples.cast`, the step builders in
+:mod:`samples.steps`; this module tells the story, scenario by scenario.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-Json = dict[str, Any]
+from samples.cast import (
+    ADMIN_AGENT,
+    ANADOLU,
+    BAYERN,
+    BORAS,
+    CONTOSO,
+    COUNTY,
+    EGE,
+    FABRIKAM,
+    FJORD,
+    GLOBAL_ADMINISTRATOR,
+    GLOBAL_READER,
+    HELPDESK_ADMINISTRATOR,
+    IZMIR,
+    KESSLER,
+    LINDQVIST,
+    LITWARE,
+    NORTHWIND,
+    PANDA,
+    PARTNERS,
+    RIVAL,
+    SAO,
+    SUB_EGE,
+    SUB_KESSLER,
+    SUB_LINDQVIST,
+    SYSTEM,
+    TAILSPIN,
+    UNKNOWN_TENANT,
+    XIHU,
+    YUNHAI,
+    Customer,
+    Json,
+    Partner,
+    subscription,
+)
+from samples.steps import Stream, accept, decline, line, order, request
 
 OUTPUT = Path(__file__).with_name("stream.jsonl")
-TIME = "2026-11-21T10:00:00Z"
-PARTNER_CENTER = "urn:example:partner-center"
-ADMIN_PORTAL = "urn:example:admin-portal"
-SYSTEM = {"kind": "system", "tenant_id": "partner-center", "user": "onboarding-sync"}
-UNKNOWN_TENANT = "7c2e9d10-51a4-4b8e-a6f3-00000000ffff"
 DUPLICATE_ID = "00000000-demo-4000-8000-dup000000001"
-
-
-def tenant(number: int) -> str:
-    """A customer's tenant id (a GUID)."""
-    return f"7c2e9d10-51a4-4b8e-a6f3-{number:012d}"
-
-
-def subscription(number: int) -> str:
-    """A subscription id (a GUID)."""
-    return f"5a9c1f3e-0b7d-4e6a-9f21-{number:012d}"
-
-
-@dataclass(frozen=True)
-class Partner:
-    """A partner's registration (reference data from Partner Center)."""
-
-    mpn_id: str
-    name: str
-    country: str
-    contact_email: str
-    locale: str
-    kind: str = "direct"
-    enrolled: bool = True
-
-    @property
-    def tenant_id(self) -> str:
-        """The partner's Partner Center tenant (a GUID ending in the MPN ID's first digit)."""
-        return f"3f8a1c52-6e0b-4d2a-9c71-0a1b2c3d4e{int(self.mpn_id[0]):02d}"
-
-    def actor(self, roles: tuple[str, ...] = ("sales-agent",), tenant_id: str | None = None) -> Json:
-        """An agent of the partner, acting as the partner's tenant (or as ``tenant_id``)."""
-        user = f"agent@{self.contact_email.split('@')[1]}"
-        return {
-            "kind": "partner",
-            "tenant_id": tenant_id or self.tenant_id,
-            "user": user,
-            "roles": list(roles),
-        }
-
-    def registration(self) -> Json:
-        """The ``RegisterPartner`` data, from the system actor."""
-        return {
-            "actor": SYSTEM,
-            "partner_id": self.mpn_id,
-            "tenant_id": self.tenant_id,
-            "name": self.name,
-            "country": self.country,
-            "kind": self.kind,
-            "csp_enrolled": self.enrolled,
-            "mpa_active": self.enrolled,
-            "contact_email": self.contact_email,
-            "locale": self.locale,
-        }
-
-
-@dataclass(frozen=True)
-class Customer:
-    """A customer's tenant as partners describe it in their requests."""
-
-    tenant_id: str
-    company_name: str
-    country: str
-    admin_email: str
-    locale: str
-    cloud: str = "public"
-    is_csp_partner: bool = False
-
-    def details(self) -> Json:
-        """The ``customer`` object of ``RequestResellerRelationship`` and ``AddCustomer``."""
-        return {
-            "tenant_id": self.tenant_id,
-            "company_name": self.company_name,
-            "country": self.country,
-            "cloud": self.cloud,
-            "is_csp_partner": self.is_csp_partner,
-            "admin_email": self.admin_email,
-            "locale": self.locale,
-        }
-
-    def actor(self, tenant_id: str | None = None, global_admin: bool = True) -> Json:
-        """The customer's admin, acting for its own tenant (or as ``tenant_id``)."""
-        roles = ["global-admin"] if global_admin else []
-        return {
-            "kind": "customer",
-            "tenant_id": tenant_id or self.tenant_id,
-            "user": self.admin_email,
-            "roles": roles,
-        }
-
-
-CONTOSO = Partner("1234567", "Contoso Cloud AB", "SE", "partners@contoso.example", "sv-SE")
-ANADOLU = Partner("2345678", "Anadolu Bulut Bilişim A.Ş.", "TR", "iletisim@anadolubulut.example", "tr-TR")
-NORTHWIND = Partner("3456789", "Northwind Federal Solutions", "US", "csp@northwind.example", "en-US")
-FABRIKAM = Partner(
-    "4567890", "Fabrikam Distribution GmbH", "DE", "csp@fabrikam.example", "en-US", "indirect-provider"
-)
-TAILSPIN = Partner(
-    "5678901", "Tailspin IT Reseller GmbH", "DE", "sales@tailspin.example", "en-US", "indirect-reseller"
-)
-YUNHAI = Partner("6789012", "上海云海信息技术有限公司", "CN", "partners@yunhai.example", "zh-CN")
-LITWARE = Partner(
-    "7890123", "Litware Systemhaus GmbH", "DE", "info@litware.example", "de-DE", "indirect-reseller", False
-)
-PARTNERS = (CONTOSO, ANADOLU, NORTHWIND, FABRIKAM, TAILSPIN, YUNHAI, LITWARE)
-
-LINDQVIST = Customer(tenant(1), "Lindqvist Bygg AB", "SE", "it-admin@lindqvistbygg.example", "sv-SE")
-FJORD = Customer(tenant(2), "Fjordkraft Data AS", "NO", "admin@fjordkraftdata.example", "nb-NO")
-EGE = Customer(tenant(3), "Ege Tekstil Sanayi A.Ş.", "TR", "bt.yonetici@egetekstil.example", "tr-TR")
-COUNTY = Customer(
-    tenant(4),
-    "Cascade County Health District",
-    "US",
-    "m365-admin@cascadecounty.example",
-    "en-US",
-    "us-government",
-)
-BAYERN = Customer(
-    tenant(5), "Bayerische Messtechnik GmbH", "DE", "admin@bayern-messtechnik.example", "de-DE", "germany"
-)
-SAO = Customer(tenant(6), "São Paulo Logística Ltda", "BR", "ti@splogistica.example", "pt-BR")
-RIVAL = Customer(
-    tenant(7),
-    "Adventure Works Cloud Partner AB",
-    "SE",
-    "admin@adventureworks.example",
-    "sv-SE",
-    is_csp_partner=True,
-)
-BORAS = Customer(tenant(8), "Borås Textilhögskola Service AB", "SE", "admin@borastextil.example", "sv-SE")
-IZMIR = Customer(tenant(9), "İzmir Liman Lojistik Ltd. Şti.", "TR", "sistem@izmirliman.example", "tr-TR")
-KESSLER = Customer(
-    tenant(10), "Kessler Maschinenbau GmbH", "DE", "admin@kessler-maschinenbau.example", "de-DE"
-)
-XIHU = Customer(
-    tenant(11), "杭州西湖纺织有限公司", "CN", "admin@xihu-textile.example", "zh-CN", "china-21vianet"
-)
-PANDA = Customer(
-    tenant(12),
-    "Chengdu Panda Logistics Co., Ltd.",
-    "CN",
-    "it@pandalogistics.example",
-    "en-US",
-    "china-21vianet",
-)
-
-SUB_EGE = subscription(103)
-"""Ege's subscription: Anadolu becomes its partner of record, then it is cancelled (PR-4)."""
-SUB_LINDQVIST = subscription(105)
-"""The multi-partner customer's subscription whose partner of record is added, changed, deleted."""
-SUB_KESSLER = subscription(106)
-"""The indirect reseller's subscription: associated at purchase, cleared and set again (IR-6)."""
-
-
-@dataclass
-class Stream:
-    """The steps, in order, with command ids ``00000000-demo-4000-8000-<n>``."""
-
-    steps: list[Json] = field(default_factory=list)
-    issued: int = 0
-
-    def next_id(self) -> str:
-        self.issued += 1
-        return f"00000000-demo-4000-8000-{self.issued:012d}"
-
-    def event(
-        self, type_: str, data: Json, key: str, id_: str | None = None, source: str = PARTNER_CENTER
-    ) -> Json:
-        """A structured-mode CloudEvent 1.0."""
-        return {
-            "specversion": "1.0",
-            "id": id_ or self.next_id(),
-            "source": source,
-            "type": type_,
-            "subject": key,
-            "time": TIME,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
-
-    def note(self, text: str) -> None:
-        self.steps.append({"kind": "note", "text": text})
-
-    def command(self, type_: str, data: Json, key: str, id_: str | None = None) -> None:
-        self.steps.append({"kind": "command", "key": key, "event": self.event(type_, data, key, id_)})
-
-    def answer_email(self, to: str, inviter: Partner, type_: str, data: Json, key: str) -> None:
-        """A command carrying the token of the link in the email ``inviter`` sent to ``to``."""
-        event = self.event(type_, data, key, source=ADMIN_PORTAL)
-        self.steps.append(
-            {"kind": "answer_email", "to": to, "inviter": inviter.mpn_id, "key": key, "event": event}
-        )
-
-    def raw(self, key: str, value: str) -> None:
-        self.steps.append({"kind": "raw", "key": key, "value": value})
-
-    def order(self, order: Json, cloudevent: bool = False) -> None:
-        step: Json = {"kind": "order", "key": order["referenceCustomerId"], "order": order}
-        if cloudevent:
-            step["cloudevent"] = True
-        self.steps.append(step)
-
-    def admin_command(self, type_: str, data: Json, customer: Customer) -> None:
-        event = self.event(type_, data, customer.tenant_id)
-        step = {"kind": "admin_command", "key": customer.tenant_id, "customer": customer.tenant_id}
-        self.steps.append(step | {"event": event})
-
-    def query(self, title: str, path: str, at: Json | None = None) -> None:
-        step: Json = {"kind": "query", "title": title, "path": path}
-        if at is not None:
-            step["at"] = at
-        self.steps.append(step)
-
-    def write(self, path: Path) -> None:
-        lines = (json.dumps(step, ensure_ascii=False) + "\n" for step in self.steps)
-        path.write_text("".join(lines), encoding="utf-8")
-
-
-def request(
-    stream: Stream,
-    partner: Partner,
-    customer: Customer,
-    dap: bool,
-    message: str | None = None,
-    actor: Json | None = None,
-    offer: Json | None = None,
-    id_: str | None = None,
-) -> None:
-    """``RequestResellerRelationship`` (an offer, in china-21vianet) from ``partner`` to ``customer``."""
-    data: Json = {
-        "actor": actor or partner.actor(),
-        "partner_id": partner.mpn_id,
-        "customer": customer.details(),
-        "include_delegated_admin": dap,
-    }
-    if message:
-        data["message"] = message
-    if offer:
-        data["offer"] = offer
-    stream.command("RequestResellerRelationship", data, customer.tenant_id, id_)
-
-
-def accept(
-    stream: Stream,
-    customer: Customer,
-    inviter: Partner,
-    global_admin: bool = True,
-    mca: bool = True,
-    as_tenant: str | None = None,
-) -> None:
-    """The customer's admin accepts with the link in ``inviter``'s email (RR-5, RR-7)."""
-    data = {
-        "actor": customer.actor(as_tenant, global_admin),
-        "accepted_by": {"user": customer.admin_email, "is_global_admin": global_admin},
-        "accept_customer_agreement": mca,
-    }
-    stream.answer_email(customer.admin_email, inviter, "AcceptResellerRelationship", data, customer.tenant_id)
-
-
-def decline(stream: Stream, customer: Customer, inviter: Partner, reason: str) -> None:
-    data = {"actor": customer.actor(), "reason": reason}
-    stream.answer_email(customer.admin_email, inviter, "DeclineInvitation", data, customer.tenant_id)
-
-
-def order(
-    id_: str,
-    customer: str,
-    created: str,
-    lines: list[Json],
-    status: str = "completed",
-    cycle: str = "monthly",
-) -> Json:
-    """A Partner Center ``Order`` (camelCase, as billing publishes it)."""
-    return {
-        "id": id_,
-        "referenceCustomerId": customer,
-        "billingCycle": cycle,
-        "creationDate": created,
-        "status": status,
-        "lineItems": lines,
-    }
-
-
-def line(number: int, offer: str, sub: str, quantity: int, reseller: Partner | None = None) -> Json:
-    item: Json = {"lineItemNumber": number, "offerId": offer, "subscriptionId": sub, "quantity": quantity}
-    if reseller is not None:
-        item["partnerIdOnRecord"] = reseller.mpn_id
-    return item
 
 
 def register_partners(stream: Stream) -> None:
@@ -480,14 +225,6 @@ def china_21vianet(stream: Stream) -> None:
     accept(stream, XIHU, YUNHAI)
 
 
-ADMIN_AGENT = ("admin-agent",)
-"""Partner Center's GDAP FAQ: the Admin agent role manages admin relationships (ACT-1)."""
-GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
-HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
-"""Entra role template ids, from Microsoft's permissions reference (the shipped table)."""
-
-
 def admin_request(partner: Partner, customer: Customer, name: str, roles: list[str], **fields: Any) -> Json:
     return {
         "actor": partner.actor(ADMIN_AGENT),
@@ -554,9 +291,7 @@ def read_api_queries(stream: Stream) -> None:
     stream.query(
         "IR-6, IR-7: the reseller-associated subscription", f"/subscriptions/{SUB_KESSLER}/attribution"
     )
-    stream.query(
-        "GDAP: the partner's admin relationships", f"/partners/{CONTOSO.mpn_id}/admin-relationships"
-    )
+    stream.query("GDAP: the partner's admin relationships", f"/partners/{CONTOSO.mpn_id}/admin-relationships")
     stream.query("The multi-partner customer's timeline", f"{customer.format(LINDQVIST.tenant_id)}/timeline")
 
 

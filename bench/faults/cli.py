@@ -75,7 +75,7 @@ recorded T3 run, made since, shows 0. Only a crash resends.
 Each scenario starts its own Tansu broker, PostgreSQL (or SQLite), SMTP sink and
 `partnerlink serve` process; logs and an `outcomes.jsonl` per run are kept in `--workdir`.
 What each figure means is in `bench/faults/verify.py`; what each scenario does, in
-`bench/faults/scenarios.py` and the packages `bench/faults/fuzz/` and `bench/faults/security/`.
+the packages `bench/faults/scenarios/`, `bench/faults/fuzz/` and `bench/faults/security/`.
 """
 
 

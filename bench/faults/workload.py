@@ -22,7 +22,8 @@ from typing import Any
 
 from bench.infra.kafka import Sender, Topics
 from bench.infra.smtp import ReceivedEmail
-from samples.make_stream import Customer, Partner, line, order
+from samples.cast import Customer, Partner
+from samples.steps import line, order
 
 Json = dict[str, Any]
 PARTNER_CENTER = "urn:example:partner-center"

@@ -288,24 +288,9 @@ class Driver:
                 if not alive():
                     raise SystemUnderTestDied(f"the process under test exited during {name}")
             if rate is not None:
-                due = int((now - began) * rate) - phase.sent
-                if count is not None:
-                    due = min(due, count - phase.sent)
-                for _ in range(max(due, 0)):
-                    await self._send(produce(), phase)
-                await asyncio.sleep(0.002)
+                await self._send_due(phase, produce, rate, now - began, count)
             else:
-                room = window - len(self._pending)
-                if count is not None:
-                    room = min(room, count - phase.sent)
-                if room <= 0:
-                    self._progressed.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._progressed.wait(), 0.5)
-                    continue
-                for _ in range(min(room, 500)):
-                    await self._send(produce(), phase)
-                await asyncio.sleep(0)
+                await self._fill_window(phase, produce, window, count)
         deadline = loop.time() + drain_timeout
         while phase.completed < phase.sent and loop.time() < deadline:
             if loop.time() - last_report >= 5.0:
@@ -313,11 +298,46 @@ class Driver:
                 last_report = loop.time()
                 if not alive():
                     raise SystemUnderTestDied(f"the process under test exited during {name}")
-            self._progressed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progressed.wait(), 0.5)
+            await self._wait_for_progress()
         report("done")
         return phase
+
+    async def _send_due(
+        self,
+        phase: PhaseStats,
+        produce: Callable[[], Outgoing],
+        rate: float,
+        elapsed: float,
+        count: int | None,
+    ) -> None:
+        """At a fixed rate: send what is due ``elapsed`` s into the phase (at most ``count``)."""
+        due = int(elapsed * rate) - phase.sent
+        if count is not None:
+            due = min(due, count - phase.sent)
+        for _ in range(max(due, 0)):
+            await self._send(produce(), phase)
+        await asyncio.sleep(0.002)
+
+    async def _fill_window(
+        self, phase: PhaseStats, produce: Callable[[], Outgoing], window: int, count: int | None
+    ) -> None:
+        """As fast as allowed: fill the window of unfinished commands (500 at a time, at most
+        ``count``), or wait for one to complete when it is full."""
+        room = window - len(self._pending)
+        if count is not None:
+            room = min(room, count - phase.sent)
+        if room <= 0:
+            await self._wait_for_progress()
+            return
+        for _ in range(min(room, 500)):
+            await self._send(produce(), phase)
+        await asyncio.sleep(0)
+
+    async def _wait_for_progress(self) -> None:
+        """Until a command completes, at most 0.5 s."""
+        self._progressed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progressed.wait(), 0.5)
 
     def forget_unfinished(self) -> int:
         """Drop commands that never completed (after a phase timed out); returns how many."""

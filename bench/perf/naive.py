@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from sqlalchemy import DateTime, String, select
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bench.infra.kafka import Topics
@@ -43,6 +44,7 @@ from contracts.commands import RegisterPartner, RequestResellerRelationship
 from contracts.envelope import CloudEvent
 from service.adapters.regions import load_region_map
 from service.domain.errors import Rejected
+from service.domain.regions import RegionMap
 from tools.embedded.broker import EmbeddedBroker
 
 READY_LINE = "naive: ready"
@@ -75,92 +77,15 @@ def create_naive_app(bootstrap: str, commands: str, events: str, database_url: s
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     regions = load_region_map()
 
-    def event(type_: str, cause: CloudEvent, data: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "urn:naive",
-            "type": type_,
-            "time": datetime.now(UTC).isoformat(),
-            "datacontenttype": "application/json",
-            "causationid": cause.id,
-            "correlationid": cause.id,
-            "data": data,
-        }
-
     @broker.subscriber(commands, group_id="naive", auto_offset_reset="earliest")
     async def handle(body: bytes) -> None:
         envelope = CloudEvent.model_validate_json(body)
         key = (envelope.subject or "").encode()
         if envelope.type == "RegisterPartner":
-            registration = RegisterPartner.model_validate(envelope.data)
-            async with sessions() as session, session.begin():
-                await session.merge(
-                    PartnerRow(
-                        partner_id=registration.partner_id,
-                        tenant_id=registration.tenant_id,
-                        country=registration.country,
-                        name=registration.name,
-                    )
-                )
-            await broker.publish(
-                event("PartnerRegistered", envelope, {"partner_id": registration.partner_id}),
-                topic=events,
-                key=key,
-            )
-            return
-        command = RequestResellerRelationship.model_validate(envelope.data)
-        reason: tuple[str, str] | None = None
-        relationship_id = str(uuid.uuid4())
-        async with sessions() as session, session.begin():
-            partner = await session.get(PartnerRow, command.partner_id)
-            try:
-                if partner is None:
-                    raise Rejected("unknown_partner", "RR-1", "unknown partner")
-                if command.actor.tenant_id != partner.tenant_id:
-                    raise Rejected("forbidden", "ACT-1", "a partner acts only as itself")
-                if command.customer.is_csp_partner:
-                    raise Rejected("customer_is_csp_partner", "MP-3", "the customer is a CSP partner")
-                regions.ensure_same_region(partner.country, command.customer.country)
-                existing = await session.scalar(
-                    select(RelationshipRow).where(
-                        RelationshipRow.partner_id == command.partner_id,
-                        RelationshipRow.customer_tenant_id == command.customer.tenant_id,
-                        RelationshipRow.status == "active",
-                    )
-                )
-                if existing is not None:
-                    raise Rejected("already_exists", "MP-1", "already related")
-                session.add(
-                    RelationshipRow(
-                        relationship_id=relationship_id,
-                        partner_id=command.partner_id,
-                        customer_tenant_id=command.customer.tenant_id,
-                        status="pending",
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            except Rejected as rejection:
-                reason = (rejection.reason, rejection.rule)
-        if reason is None:
-            data = {
-                "relationship_id": relationship_id,
-                "partner_id": command.partner_id,
-                "customer_tenant_id": command.customer.tenant_id,
-                "include_delegated_admin": True,
-            }
-            await broker.publish(
-                event("ResellerRelationshipRequested", envelope, data), topic=events, key=key
-            )
+            type_, data = await register_partner(sessions, envelope)
         else:
-            data = {
-                "command_id": envelope.id,
-                "command_type": envelope.type,
-                "reason": reason[0],
-                "rule": reason[1],
-                "detail": "refused",
-            }
-            await broker.publish(event("CommandRejected", envelope, data), topic=events, key=key)
+            type_, data = await request_relationship(sessions, regions, envelope)
+        await broker.publish(naive_event(type_, envelope, data), topic=events, key=key)
 
     app = FastStream(broker)
 
@@ -178,6 +103,105 @@ def create_naive_app(bootstrap: str, commands: str, events: str, database_url: s
         await engine.dispose()
 
     return app
+
+
+def naive_event(type_: str, cause: CloudEvent, data: dict[str, Any]) -> dict[str, Any]:
+    """The event ``type_`` caused by ``cause``, as a structured-mode CloudEvent."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "urn:naive",
+        "type": type_,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "causationid": cause.id,
+        "correlationid": cause.id,
+        "data": data,
+    }
+
+
+async def register_partner(
+    sessions: async_sessionmaker[AsyncSession], envelope: CloudEvent
+) -> tuple[str, dict[str, Any]]:
+    """Upsert the partner row; ``PartnerRegistered``'s type and data."""
+    registration = RegisterPartner.model_validate(envelope.data)
+    async with sessions() as session, session.begin():
+        await session.merge(
+            PartnerRow(
+                partner_id=registration.partner_id,
+                tenant_id=registration.tenant_id,
+                country=registration.country,
+                name=registration.name,
+            )
+        )
+    return "PartnerRegistered", {"partner_id": registration.partner_id}
+
+
+async def request_relationship(
+    sessions: async_sessionmaker[AsyncSession], regions: RegionMap, envelope: CloudEvent
+) -> tuple[str, dict[str, Any]]:
+    """Check the request's rules and insert a pending relationship in one transaction; the type
+    and data of ``ResellerRelationshipRequested`` or, refused, ``CommandRejected``."""
+    command = RequestResellerRelationship.model_validate(envelope.data)
+    reason: tuple[str, str] | None = None
+    relationship_id = str(uuid.uuid4())
+    async with sessions() as session, session.begin():
+        partner = await session.get(PartnerRow, command.partner_id)
+        try:
+            await add_relationship(session, regions, command, partner, relationship_id)
+        except Rejected as rejection:
+            reason = (rejection.reason, rejection.rule)
+    if reason is None:
+        data = {
+            "relationship_id": relationship_id,
+            "partner_id": command.partner_id,
+            "customer_tenant_id": command.customer.tenant_id,
+            "include_delegated_admin": True,
+        }
+        return "ResellerRelationshipRequested", data
+    data = {
+        "command_id": envelope.id,
+        "command_type": envelope.type,
+        "reason": reason[0],
+        "rule": reason[1],
+        "detail": "refused",
+    }
+    return "CommandRejected", data
+
+
+async def add_relationship(
+    session: AsyncSession,
+    regions: RegionMap,
+    command: RequestResellerRelationship,
+    partner: PartnerRow | None,
+    relationship_id: str,
+) -> None:
+    """RR-1, ACT-1, MP-3, RR-4 and MP-1 checked, then the pending row added; raises ``Rejected``."""
+    if partner is None:
+        raise Rejected("unknown_partner", "RR-1", "unknown partner")
+    if command.actor.tenant_id != partner.tenant_id:
+        raise Rejected("forbidden", "ACT-1", "a partner acts only as itself")
+    if command.customer.is_csp_partner:
+        raise Rejected("customer_is_csp_partner", "MP-3", "the customer is a CSP partner")
+    regions.ensure_same_region(partner.country, command.customer.country)
+    existing = await session.scalar(
+        select(RelationshipRow).where(
+            RelationshipRow.partner_id == command.partner_id,
+            RelationshipRow.customer_tenant_id == command.customer.tenant_id,
+            RelationshipRow.status == "active",
+        )
+    )
+    if existing is not None:
+        raise Rejected("already_exists", "MP-1", "already related")
+    session.add(
+        RelationshipRow(
+            relationship_id=relationship_id,
+            partner_id=command.partner_id,
+            customer_tenant_id=command.customer.tenant_id,
+            status="pending",
+            created_at=datetime.now(UTC),
+        )
+    )
 
 
 class NaiveProcess:
@@ -247,10 +271,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 async def run_naive(
     label: str,
     database_url: str,
@@ -281,56 +301,85 @@ async def run_naive(
                 timeout=120,
             )
         result["rss_start_bytes"] = rss_bytes(process.pid)
-        groups = {"naive": [process.pid], "benchmark": [os.getpid()]}
-
-        async def phase(name: str, **kwargs: Any) -> dict[str, Any]:
-            cpu_before = tree_cpu_seconds(process.pid)
-            meter = CpuMeter(groups)
-            meter.start()
-            stats = await driver.run_phase(
-                name, drain_timeout=plan.drain_timeout, alive=process.running, **kwargs
-            )
-            summary = stats.summary()
-            summary.update(meter.stop())
-            cpu = tree_cpu_seconds(process.pid) - cpu_before
-            summary["naive_cpu_s"] = cpu
-            done = summary["completed"]
-            summary["cpu_us_per_command"] = cpu / done * 1e6 if done else math.nan
-            result["phases"].append(summary)
-            latency = summary["latency"]
-            progress(
-                f"naive/{label}: {name}: {summary['throughput']:,.0f} commands/s complete, "
-                f"p50 {latency['p50_ms']:.0f} ms p99 {latency['p99_ms']:.0f} ms, "
-                f"CPU {summary['naive_cpu_pct']:.0f} %, missing {summary['missing']}"
-            )
-            return summary
-
-        count = max(plan.saturation_commands // 4, 200)
-        progress(f"naive/{label}: saturation, {count:,} commands")
-        saturation = await phase(
-            "saturation", rate=None, count=count, duration=plan.saturation_seconds, window=plan.window
-        )
-        result["throughput"] = saturation["throughput"]
-        result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
-        loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
-        result["saturation_load"] = loads[-1]
-        for rate in loads:
-            duration = plan.hold(rate, saturation["throughput"])
-            progress(f"naive/{label}: fixed offered load {rate:,.0f}/s for {duration:.2g} s")
-            measured = await phase(f"load-{rate:g}", rate=rate, duration=duration)
-            result["latency"].append(
-                {
-                    "offered_rate": rate,
-                    "achieved_rate": measured["publish_rate"],
-                    "throughput": measured["throughput"],
-                    "latency": measured["latency"],
-                    "missing": measured["missing"],
-                    "held_s": duration,
-                }
-            )
+        phases = NaivePhases(label, plan, driver, process, result)
+        saturation = await naive_saturation(phases)
+        await naive_latency(phases, saturation)
         result["rss_end_bytes"] = rss_bytes(process.pid)
         result["commands_total"] = driver.completed_total
     finally:
         await driver.stop()
         await process.stop()
     return result
+
+
+@dataclass
+class NaivePhases:
+    """The running baseline and its driver; ``run`` runs one phase and keeps its summary."""
+
+    label: str
+    plan: Plan
+    driver: Driver
+    process: NaiveProcess
+    result: dict[str, Any]
+
+    async def run(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """One phase of the driver (``kwargs``: rate, count, duration, window) with its CPU."""
+        pid = self.process.pid
+        cpu_before = tree_cpu_seconds(pid)
+        meter = CpuMeter({"naive": [pid], "benchmark": [os.getpid()]})
+        meter.start()
+        stats = await self.driver.run_phase(
+            name, drain_timeout=self.plan.drain_timeout, alive=self.process.running, **kwargs
+        )
+        summary = stats.summary()
+        summary.update(meter.stop())
+        cpu = tree_cpu_seconds(pid) - cpu_before
+        summary["naive_cpu_s"] = cpu
+        done = summary["completed"]
+        summary["cpu_us_per_command"] = cpu / done * 1e6 if done else math.nan
+        self.result["phases"].append(summary)
+        latency = summary["latency"]
+        progress(
+            f"naive/{self.label}: {name}: {summary['throughput']:,.0f} commands/s complete, "
+            f"p50 {latency['p50_ms']:.0f} ms p99 {latency['p99_ms']:.0f} ms, "
+            f"CPU {summary['naive_cpu_pct']:.0f} %, missing {summary['missing']}"
+        )
+        return summary
+
+
+async def naive_saturation(phases: NaivePhases) -> dict[str, Any]:
+    """As fast as the window allows (a quarter of the service's commands): the throughput."""
+    plan, result = phases.plan, phases.result
+    count = max(plan.saturation_commands // 4, 200)
+    progress(f"naive/{phases.label}: saturation, {count:,} commands")
+    saturation = await phases.run(
+        "saturation", rate=None, count=count, duration=plan.saturation_seconds, window=plan.window
+    )
+    result["throughput"] = saturation["throughput"]
+    result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
+    return saturation
+
+
+async def naive_latency(phases: NaivePhases, saturation: dict[str, Any]) -> None:
+    """Each fixed offered load, then the baseline's own saturation load: the latency."""
+    plan, result = phases.plan, phases.result
+    loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
+    result["saturation_load"] = loads[-1]
+    for rate in loads:
+        duration = plan.hold(rate, saturation["throughput"])
+        progress(f"naive/{phases.label}: fixed offered load {rate:,.0f}/s for {duration:.2g} s")
+        measured = await phases.run(f"load-{rate:g}", rate=rate, duration=duration)
+        result["latency"].append(
+            {
+                "offered_rate": rate,
+                "achieved_rate": measured["publish_rate"],
+                "throughput": measured["throughput"],
+                "latency": measured["latency"],
+                "missing": measured["missing"],
+                "held_s": duration,
+            }
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

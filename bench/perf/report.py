@@ -1,7 +1,9 @@
 """What a run produces: the figures (each with its ratio to the raw limit and to the naive
 baseline), the targets of issue 12 each next to its measured figure with met / missed, a
 printed table of each, ``results.json``, ``latency.png`` and a dated row appended to
-``docs/performance.md``."""
+``docs/performance.md``.
+
+The figures themselves are built in :mod:`bench.perf.figures`."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from typing import Any
 
 from bench.perf import targets as issue_targets
 from bench.perf.common import ratio, short_machine
+from bench.perf.figures import PERCENTILES, latency_at, mib
+from bench.perf.figures import build_figures as build_figures
 from bench.perf.targets import MISSED
 
-MiB = 1024 * 1024
-PERCENTILES = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 RESULTS_MARKER = "<!-- results: the benchmark appends one row per run below; keep this table last -->"
 RESULTS_HEADER = (
     "| date | mode | machine | raw Kafka msg/s | raw SMTP emails/s | naive PG / SQLite cmd/s "
@@ -24,209 +26,6 @@ RESULTS_HEADER = (
     "| service CPU/command PG / SQLite (µs) | SQL statements/command PG | targets met |\n"
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
 )
-
-
-def _figure(
-    figure: str,
-    system: str,
-    value: float | None,
-    unit: str,
-    raw: float | None = None,
-    baseline: float | None = None,
-    target: str = "",
-    not_applicable: str | None = None,
-) -> dict[str, Any]:
-    """One figure; ``not_applicable`` says why it has no value on this system (printed n/a)."""
-    return {
-        "figure": figure,
-        "system": system,
-        "value": value,
-        "unit": unit,
-        "ratio_to_raw": ratio(value, raw),
-        "ratio_to_baseline": ratio(value, baseline),
-        "target": target,
-        "not_applicable": not_applicable,
-    }
-
-
-def _latency_at(entries: list[dict[str, Any]], rate: float) -> dict[str, Any] | None:
-    for entry in entries:
-        if math.isclose(entry["offered_rate"], rate):
-            return dict(entry["latency"])
-    return None
-
-
-def build_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every figure of the run as rows: value, unit, ratio to raw, ratio to baseline, target."""
-    rows: list[dict[str, Any]] = []
-    raw = result.get("raw") or {}
-    kafka = (raw.get("kafka") or {}).get("passthrough_per_s")
-    smtp = (raw.get("smtp") or {}).get("emails_per_s")
-    raw_latency = raw.get("kafka_latency") or []
-    if raw:
-        rows.append(_figure("raw Kafka produce→consume pass-through", "raw", kafka, "msg/s"))
-        for entry in raw_latency:
-            lat = entry["latency"]
-            rows.append(
-                _figure(
-                    f"raw Kafka latency p50/p99 at {entry['offered_rate']:,.0f}/s",
-                    "raw",
-                    lat["p99_ms"],
-                    "ms (p99)",
-                    target=f"p50 {lat['p50_ms']:.1f} ms",
-                )
-            )
-        for name, db in (raw.get("database") or {}).items():
-            rows.append(
-                _figure(f"raw {name} batched insert (500/transaction)", "raw", db["rows_per_s"], "rows/s")
-            )
-            rows.append(
-                _figure(
-                    f"raw {name} insert, one row per transaction",
-                    "raw",
-                    db["rows_per_s_one_per_transaction"],
-                    "rows/s",
-                )
-            )
-        rows.append(_figure("raw SMTP, 10 pooled connections", "raw", smtp, "emails/s"))
-        rows.append(
-            _figure(
-                "raw SMTP, one connection",
-                "raw",
-                (raw.get("smtp_one_connection") or {}).get("emails_per_s"),
-                "emails/s",
-            )
-        )
-    naive = result.get("naive") or {}
-    for name, run in naive.items():
-        system = f"naive/{name}"
-        rows.append(_figure("throughput", system, run.get("throughput"), "commands/s", raw=kafka))
-        rows.append(_figure("CPU per command at saturation", system, run.get("cpu_us_per_command"), "µs"))
-        entries = run.get("latency", [])
-        for n, entry in enumerate(entries):
-            raw_at = _latency_at(raw_latency, entry["offered_rate"])
-            label = "saturation" if n == len(entries) - 1 else f"{entry['offered_rate']:,.0f}/s"
-            rows.append(
-                _figure(
-                    f"p99 latency at {label} offered ({entry['offered_rate']:,.0f}/s)",
-                    system,
-                    entry["latency"]["p99_ms"],
-                    "ms",
-                    raw=raw_at["p99_ms"] if raw_at else None,
-                )
-            )
-        rows.append(_figure("RSS at end", system, _mib(run.get("rss_end_bytes")), "MiB"))
-    for name, run in (result.get("service") or {}).items():
-        system = f"service/{name}"
-        base = naive.get(name) or {}
-        rows.append(
-            _figure(
-                "throughput (commands → all events seen)",
-                system,
-                run.get("throughput"),
-                "commands/s",
-                raw=kafka,
-                baseline=base.get("throughput"),
-                target="≥ 2,000/s and ≥ 7x baseline" if name == "postgres" else "≥ 5x baseline",
-            )
-        )
-        rows.append(
-            _figure(
-                "service CPU per command at saturation",
-                system,
-                run.get("cpu_us_per_command"),
-                "µs",
-                baseline=base.get("cpu_us_per_command"),
-                target="≤ 400 µs",
-            )
-        )
-        counted = run.get("statements") or {}
-        rows.append(
-            _figure(
-                "SQL statements per command at saturation",
-                system,
-                run.get("statements_per_command"),
-                "statements",
-                target="≤ 0.2",
-                not_applicable=counted.get("not_counted") if name == "sqlite" else None,
-            )
-        )
-        for entry in run.get("latency", []):
-            rate = entry["offered_rate"]
-            raw_at = _latency_at(raw_latency, rate)
-            base_at = _latency_at(base.get("latency", []), rate)
-            if (
-                base_at is None
-                and math.isclose(rate, run.get("saturation_load") or -1)
-                and base.get("latency")
-            ):
-                base_at = dict(base["latency"][-1]["latency"])  # the baseline at its own saturation load
-            label = "saturation" if math.isclose(rate, run.get("saturation_load") or -1) else f"{rate:,.0f}/s"
-            for p in PERCENTILES:
-                rows.append(
-                    _figure(
-                        f"{p.removesuffix('_ms')} latency at {label} offered ({rate:,.0f}/s)",
-                        system,
-                        entry["latency"][p],
-                        "ms",
-                        raw=raw_at[p] if raw_at else None,
-                        baseline=base_at[p] if base_at else None,
-                        target="≤ 50 ms" if p == "p99_ms" and math.isclose(rate, 1000) else "",
-                    )
-                )
-        emails = run.get("emails") or {}
-        rows.append(
-            _figure(
-                "emails delivered to SMTP",
-                system,
-                emails.get("emails_per_s"),
-                "emails/s",
-                raw=smtp,
-                target="≥ 50 % of raw",
-            )
-        )
-        memory = run.get("memory") or {}
-        rows.append(
-            _figure(
-                "RSS at start",
-                system,
-                _mib(memory.get("rss_start_bytes")),
-                "MiB",
-                baseline=_mib(base.get("rss_start_bytes")),
-            )
-        )
-        if memory.get("mark_commands"):
-            rows.append(
-                _figure(
-                    f"RSS after {memory['mark_commands']:,} commands",
-                    system,
-                    _mib(memory.get("rss_mark_bytes")),
-                    "MiB",
-                )
-            )
-        rows.append(
-            _figure(
-                f"RSS after {memory.get('end_commands', 0):,} commands",
-                system,
-                _mib(memory.get("rss_end_bytes")),
-                "MiB",
-                baseline=_mib(base.get("rss_end_bytes")),
-            )
-        )
-        rows.append(
-            _figure(
-                "RSS growth from the mark to the end",
-                system,
-                memory.get("growth_pct_from_mark"),
-                "%",
-                target="within ±10 % (100k → 1M)",
-            )
-        )
-    return rows
-
-
-def _mib(value: int | None) -> float | None:
-    return value / MiB if value else None
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -309,13 +108,18 @@ def write_json(result: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(_clean(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
-def plot(result: dict[str, Any], path: Path) -> None:
-    """latency.png: p50, p95, p99 and max latency against offered load, one line per system."""
-    import matplotlib
+PLOT_STYLES = {
+    "raw": ("k", ":"),
+    "naive / postgres": ("tab:blue", "--"),
+    "naive / sqlite": ("tab:orange", "--"),
+    "Partnerlink / postgres": ("tab:blue", "-"),
+    "Partnerlink / sqlite": ("tab:orange", "-"),
+}
+"""latency.png's (colour, line style) per series."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def latency_series(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """latency.png's series: label → latency entries (offered load, percentiles), raw first."""
     series: dict[str, list[dict[str, Any]]] = {}
     raw = result.get("raw") or {}
     if raw.get("kafka_latency"):
@@ -324,14 +128,19 @@ def plot(result: dict[str, Any], path: Path) -> None:
         for name, run in (result.get(kind) or {}).items():
             if run.get("latency"):
                 series[f"{'Partnerlink' if kind == 'service' else 'naive'} / {name}"] = run["latency"]
+    return series
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """latency.png: p50, p95, p99 and max latency against offered load, one line per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = latency_series(result)
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.5), sharex=True)
-    styles = {
-        "raw": ("k", ":"),
-        "naive / postgres": ("tab:blue", "--"),
-        "naive / sqlite": ("tab:orange", "--"),
-        "Partnerlink / postgres": ("tab:blue", "-"),
-        "Partnerlink / sqlite": ("tab:orange", "-"),
-    }
+    styles = PLOT_STYLES
     for axis, p in zip(axes.flat, PERCENTILES, strict=True):
         for label, entries in series.items():
             points = sorted(
@@ -401,12 +210,12 @@ def docs_row(result: dict[str, Any]) -> str:
         return " / ".join(value(pick(service[n])) if n in service else "-" for n in ("postgres", "sqlite"))
 
     def p99_1000(run: dict[str, Any]) -> float | None:
-        at = _latency_at(run.get("latency", []), 1000.0)
+        at = latency_at(run.get("latency", []), 1000.0)
         return at["p99_ms"] if at else None
 
     def rss(run: dict[str, Any]) -> str:
         memory = run.get("memory") or {}
-        start, end = _mib(memory.get("rss_start_bytes")), _mib(memory.get("rss_end_bytes"))
+        start, end = mib(memory.get("rss_start_bytes")), mib(memory.get("rss_end_bytes"))
         return f"{value(start)} → {value(end)} ({memory.get('end_commands', 0):,})"
 
     machine = result["machine"]

@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,12 +169,7 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
         "errors": [],
     }
     progress(f"{result['mode']} run on {short_machine(machine)}; output in {out}/")
-    result["background_busy_pct"] = await background_busy_pct()
-    if result["background_busy_pct"] > 15:
-        progress(
-            f"WARNING: the machine is {result['background_busy_pct']:.0f} % busy before the benchmark "
-            "starts anything: every figure will be lower than this hardware allows"
-        )
+    await _measure_background(result)
     cluster: PostgresCluster | None = None
     statements: StatementCounter | None = None
     broker = EmbeddedBroker(log_dir=work)
@@ -181,89 +177,17 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
     try:
         await broker.start()
         sink.start()
-        urls: dict[str, dict[str, str]] = {}
-        if "postgres" in databases:
-            try:
-                cluster = PostgresCluster(track_statements=True)
-                await asyncio.to_thread(cluster.start)
-            except PostgresUnavailable as exc:
-                result["errors"].append(f"postgres: {exc}")
-                progress(f"PostgreSQL unavailable, skipped: {exc}")
-                databases = [d for d in databases if d != "postgres"]
-                cluster = None
+        cluster, databases = await _start_postgres(databases, result)
         progress(
             f"servers up: broker {broker.bootstrap_servers}, SMTP {sink.host}:{sink.port}"
             + (f", PostgreSQL {cluster.port}" if cluster else "")
         )
-        for use in ("raw", "naive", "service"):
-            urls[use] = {}
-            for name in databases:
-                if name == "postgres":
-                    assert cluster is not None
-                    owner = SERVICE_ROLE if use == "service" else None
-                    urls[use][name] = await _create_database(cluster.url, f"bench_{use}", owner)
-                else:
-                    urls[use][name] = f"sqlite+aiosqlite:///{(work / f'{use}.db').resolve()}"
+        urls = await _database_urls(databases, cluster, work)
         if cluster is not None and not args.skip_service:
-            statements = StatementCounter(cluster.url, SERVICE_ROLE, "bench_service")
-            try:
-                await statements.start()
-            except Exception as exc:
-                result["errors"].append(f"pg_stat_statements: {type(exc).__name__}: {exc}")
-                progress(f"pg_stat_statements unavailable, statements per command not counted: {exc}")
-                await statements.close()
-                statements = None
-        size = sample_command_size(Topics.fresh("size"))
-        result["command_bytes"] = size
-
-        async def section(what: str, action: Any) -> Any:
-            try:
-                return await action
-            except Exception as exc:
-                progress(f"{what} FAILED: {type(exc).__name__}: {exc}")
-                result["errors"].append(f"{what}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-                return None
-
-        if not args.skip_raw:
-            result["raw"] = await section(
-                "raw",
-                measure_raw(
-                    broker,
-                    sink,
-                    urls["raw"],
-                    quick=plan.quick,
-                    command_bytes=size,
-                    partitions=plan.partitions,
-                    loads=plan.loads,
-                    duration=plan.duration,
-                ),
-            )
-        if not args.skip_naive:
-            for name in databases:
-                naive = await section(
-                    f"naive/{name}", run_naive(name, urls["naive"][name], broker, plan, work)
-                )
-                if naive is not None:
-                    result["naive"][name] = naive
-        if not args.skip_service:
-            for name in databases:
-                pids = postgres_pids(cluster.datadir) if name == "postgres" and cluster else list
-                service = await section(
-                    f"service/{name}",
-                    run_service(
-                        name,
-                        urls["service"][name],
-                        broker,
-                        sink,
-                        plan,
-                        work,
-                        pids,
-                        profile=args.profile,
-                        statements=statements if name == "postgres" else None,
-                    ),
-                )
-                if service is not None:
-                    result["service"][name] = service
+            statements = await _count_statements(cluster, result)
+        result["command_bytes"] = sample_command_size(Topics.fresh("size"))
+        servers = _Servers(broker, sink, cluster, statements)
+        await _measure_all(args, plan, result, servers, urls, databases, work)
     finally:
         if statements is not None:
             await statements.close()
@@ -273,6 +197,136 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
             await asyncio.to_thread(cluster.destroy)
     result["duration_s"] = time.monotonic() - began
     return result
+
+
+async def _measure_background(result: dict[str, Any]) -> None:
+    """``background_busy_pct``: how busy the machine is before the run starts anything."""
+    result["background_busy_pct"] = await background_busy_pct()
+    if result["background_busy_pct"] > 15:
+        progress(
+            f"WARNING: the machine is {result['background_busy_pct']:.0f} % busy before the benchmark "
+            "starts anything: every figure will be lower than this hardware allows"
+        )
+
+
+async def _start_postgres(
+    databases: list[str], result: dict[str, Any]
+) -> tuple[PostgresCluster | None, list[str]]:
+    """A PostgreSQL cluster if ``postgres`` is asked for; unavailable, it is skipped (an error
+    in ``result``) and dropped from the databases returned."""
+    if "postgres" not in databases:
+        return None, databases
+    try:
+        cluster = PostgresCluster(track_statements=True)
+        await asyncio.to_thread(cluster.start)
+    except PostgresUnavailable as exc:
+        result["errors"].append(f"postgres: {exc}")
+        progress(f"PostgreSQL unavailable, skipped: {exc}")
+        return None, [d for d in databases if d != "postgres"]
+    return cluster, databases
+
+
+async def _database_urls(
+    databases: list[str], cluster: PostgresCluster | None, work: Path
+) -> dict[str, dict[str, str]]:
+    """use (``raw``, ``naive``, ``service``) → database name → a fresh database's URL."""
+    urls: dict[str, dict[str, str]] = {}
+    for use in ("raw", "naive", "service"):
+        urls[use] = {}
+        for name in databases:
+            if name == "postgres":
+                assert cluster is not None
+                owner = SERVICE_ROLE if use == "service" else None
+                urls[use][name] = await _create_database(cluster.url, f"bench_{use}", owner)
+            else:
+                urls[use][name] = f"sqlite+aiosqlite:///{(work / f'{use}.db').resolve()}"
+    return urls
+
+
+async def _count_statements(cluster: PostgresCluster, result: dict[str, Any]) -> StatementCounter | None:
+    """The service's statement counter; ``None`` (an error in ``result``) without pg_stat_statements."""
+    statements = StatementCounter(cluster.url, SERVICE_ROLE, "bench_service")
+    try:
+        await statements.start()
+    except Exception as exc:
+        result["errors"].append(f"pg_stat_statements: {type(exc).__name__}: {exc}")
+        progress(f"pg_stat_statements unavailable, statements per command not counted: {exc}")
+        await statements.close()
+        return None
+    return statements
+
+
+@dataclass
+class _Servers:
+    broker: EmbeddedBroker
+    sink: CountingSink
+    cluster: PostgresCluster | None
+    statements: StatementCounter | None
+
+
+async def _section(result: dict[str, Any], what: str, action: Any) -> Any:
+    """``await action``; a failure is kept in ``result["errors"]`` and gives ``None``."""
+    try:
+        return await action
+    except Exception as exc:
+        progress(f"{what} FAILED: {type(exc).__name__}: {exc}")
+        result["errors"].append(f"{what}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return None
+
+
+async def _measure_all(
+    args: argparse.Namespace,
+    plan: Plan,
+    result: dict[str, Any],
+    servers: _Servers,
+    urls: dict[str, dict[str, str]],
+    databases: list[str],
+    work: Path,
+) -> None:
+    """The raw limits, the naive baseline and the service on each database, unless skipped."""
+    broker, sink, cluster = servers.broker, servers.sink, servers.cluster
+    if not args.skip_raw:
+        result["raw"] = await _section(
+            result,
+            "raw",
+            measure_raw(
+                broker,
+                sink,
+                urls["raw"],
+                quick=plan.quick,
+                command_bytes=result["command_bytes"],
+                partitions=plan.partitions,
+                loads=plan.loads,
+                duration=plan.duration,
+            ),
+        )
+    if not args.skip_naive:
+        for name in databases:
+            naive = await _section(
+                result, f"naive/{name}", run_naive(name, urls["naive"][name], broker, plan, work)
+            )
+            if naive is not None:
+                result["naive"][name] = naive
+    if not args.skip_service:
+        for name in databases:
+            pids = postgres_pids(cluster.datadir) if name == "postgres" and cluster else list
+            service = await _section(
+                result,
+                f"service/{name}",
+                run_service(
+                    name,
+                    urls["service"][name],
+                    broker,
+                    sink,
+                    plan,
+                    work,
+                    pids,
+                    profile=args.profile,
+                    statements=servers.statements if name == "postgres" else None,
+                ),
+            )
+            if service is not None:
+                result["service"][name] = service
 
 
 def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:

@@ -13,6 +13,7 @@ service's process (and any it started) ÷ commands completed gives ``cpu_us_per_
 on PostgreSQL, ``pg_stat_statements`` (``bench.perf.statements``) gives the statements the
 service ran ÷ commands completed, ``statements_per_command``. The saturation phase's values
 are the run's figures.
+The RSS sampler and the profiler are in :mod:`bench.perf.profiling`.
 """
 
 from __future__ import annotations
@@ -20,143 +21,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.infra.kafka import Topics
 from bench.infra.service import ServiceProcess
-from bench.perf.common import CpuMeter, children, progress, rss_bytes, tree_cpu_seconds
+from bench.perf.common import CpuMeter, children, progress, tree_cpu_seconds
 from bench.perf.driver import Driver, Json, PhaseStats
 from bench.perf.plan import Plan
+from bench.perf.profiling import MiB, RssSampler, py_spy
 from bench.perf.raw import CountingSink
 from bench.perf.statements import StatementCounter
 from bench.perf.workload import MixedWorkload, setup_steps
 from tools.embedded.broker import EmbeddedBroker
-
-MiB = 1024 * 1024
-
-
-class RssSampler:
-    """Samples the RSS of ``pid`` every second with the driver's count of completed commands."""
-
-    def __init__(self, pid: int, completed: Callable[[], int]) -> None:
-        self.pid = pid
-        self.completed = completed
-        self.samples: list[tuple[float, int, int]] = []
-        self._task: asyncio.Task[None] | None = None
-        self._began = time.monotonic()
-
-    def sample(self) -> int | None:
-        rss = rss_bytes(self.pid)
-        if rss is not None:
-            self.samples.append((time.monotonic() - self._began, self.completed(), rss))
-        return rss
-
-    def start(self) -> None:
-        async def loop() -> None:
-            while True:
-                self.sample()
-                await asyncio.sleep(1.0)
-
-        self._task = asyncio.create_task(loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def at(self, commands: int) -> tuple[int, int] | None:
-        """(commands, rss) of the first sample taken once ``commands`` had completed."""
-        for _, done, rss in self.samples:
-            if done >= commands:
-                return done, rss
-        return None
-
-    def last(self) -> int | None:
-        return self.samples[-1][2] if self.samples else None
-
-
-async def py_spy(pid: int, seconds: float, output: Path) -> dict[str, Any] | None:
-    """Sample ``pid`` with py-spy (if installed) for ``seconds``; the top functions by own samples."""
-    binary = shutil.which("py-spy")
-    if binary is None:
-        return None
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        "record",
-        "--pid",
-        str(pid),
-        "--duration",
-        str(max(1, int(seconds))),
-        "--rate",
-        "200",
-        "--format",
-        "raw",
-        "--nonblocking",
-        "--gil",  # only the thread holding the GIL: CPU spent in Python, not waits in syscalls
-        "--output",
-        str(output),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    if process.returncode != 0 or not await asyncio.to_thread(output.exists):
-        return {"error": err.decode(errors="replace")[-500:]}
-    return await asyncio.to_thread(summarize_profile, output)
-
-
-def summarize_profile(path: Path, top: int = 20) -> dict[str, Any]:
-    """Own and inclusive sample shares per function from py-spy's raw (collapsed) output, and
-    per area (the package a function lives in: service, handlers, sqlalchemy, aiokafka, ...)."""
-    own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    areas: dict[str, int] = {}
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        frames = [_function(frame) for frame in stack.split(";")]
-        own[frames[-1]] = own.get(frames[-1], 0) + count
-        areas[_area(stack.split(";")[-1])] = areas.get(_area(stack.split(";")[-1]), 0) + count
-        for name in set(frames):
-            inclusive[name] = inclusive.get(name, 0) + count
-
-    def shares(counts: dict[str, int]) -> list[dict[str, Any]]:
-        ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
-        return [{"function": name, "share_pct": n / total * 100 if total else 0.0} for name, n in ranked]
-
-    ours = {name: n for name, n in inclusive.items() if " (service/" in name or " (handlers/" in name}
-    return {
-        "samples": total,
-        "own": shares(own),
-        "inclusive": shares(inclusive),
-        "inclusive_in_our_code": shares(ours),
-        "areas": shares(areas),
-        "raw": str(path),
-    }
-
-
-def _function(frame: str) -> str:
-    """``handle (service/bus.py:55)`` → ``handle (service/bus.py)``."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    return f"{name} ({path})"
-
-
-def _area(frame: str) -> str:
-    path = _function(frame).rpartition(" (")[2].rstrip(")")
-    head = path.split("/", 1)[0]
-    return head.removesuffix(".py") if head else path
 
 
 async def run_service(
@@ -176,18 +56,7 @@ async def run_service(
     await broker.create_topics(
         [topics.commands, topics.billing, topics.events, topics.dlq], partitions=plan.partitions
     )
-    env = {
-        "PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "PARTNERLINK_DATABASE_URL": database_url,
-        "PARTNERLINK_SMTP_HOST": sink.host,
-        "PARTNERLINK_SMTP_PORT": str(sink.port),
-        "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"bench-{topics.commands}",
-        "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "PARTNERLINK_COMMANDS_TOPIC": topics.commands,
-        "PARTNERLINK_BILLING_TOPIC": topics.billing,
-        "PARTNERLINK_EVENTS_TOPIC": topics.events,
-        "PARTNERLINK_DLQ_TOPIC": topics.dlq,
-    }
+    env = service_environment(broker, database_url, sink, topics)
     service = ServiceProcess(env, workdir / f"service-{label}.log")
     workload = MixedWorkload(topics)
     driver = Driver(broker.bootstrap_servers, topics.events, workload)
@@ -204,14 +73,7 @@ async def run_service(
         assert service.pid is not None
         pid = service.pid
         await driver.start()
-        began = time.monotonic()
-        script = setup_steps(workload.commands)
-        event: Json | None = None
-        with contextlib.suppress(StopIteration):
-            while True:
-                out = script.send(event) if event is not None else next(script)
-                event = await driver.call(out, timeout=120)
-        result["setup_s"] = time.monotonic() - began
+        result["setup_s"] = await set_up(driver, workload)
         progress(
             f"service/{label}: ready in {result['ready_s']:.1f} s, setup (partners, partnership) "
             f"{result['setup_s']:.1f} s"
@@ -220,166 +82,265 @@ async def run_service(
         result["rss_start_bytes"] = sampler.sample()
         sampler.start()
         groups = {"service": [pid], "broker": _broker_pids(broker), "benchmark": [os.getpid()]}
-
-        def status() -> str:
-            rss = sampler.last() if sampler else None
-            return f"service RSS {rss / MiB:,.0f} MiB" if rss else ""
-
-        async def phase(name: str, with_profile: bool = False, **kwargs: Any) -> Json:
-            if statements is not None:
-                await statements.reset()
-            cpu_before = tree_cpu_seconds(pid)
-            meter = CpuMeter({**groups, "database": database_pids()})
-            meter.start()
-            spy: asyncio.Task[dict[str, Any] | None] | None = None
-            if with_profile:
-                spy = asyncio.create_task(py_spy(pid, plan.profile_seconds, workdir / f"profile-{label}.txt"))
-            stats: PhaseStats = await driver.run_phase(
-                name,
-                on_progress=status,
-                drain_timeout=plan.drain_timeout,
-                alive=lambda: service.running,
-                **kwargs,
-            )
-            summary = stats.summary()
-            summary.update(meter.stop())
-            summary.update(per_command(summary["completed"], tree_cpu_seconds(pid) - cpu_before))
-            if statements is not None:
-                summary.update(per_command_statements(summary["completed"], await statements.read()))
-            if spy is not None:
-                summary["profile"] = await spy
-            result["phases"].append(summary)
-            latency = summary["latency"]
-            progress(
-                f"service/{label}: {name}: {summary['throughput']:,.0f} commands/s complete, "
-                f"p50 {latency['p50_ms']:.0f} ms p99 {latency['p99_ms']:.0f} ms, "
-                f"service CPU {summary['service_cpu_pct']:.0f} % "
-                f"({summary['cpu_us_per_command']:,.0f} µs/command"
-                + (
-                    f", {summary['statements_per_command']:.2f} SQL statements/command"
-                    if "statements_per_command" in summary
-                    else ""
-                )
-                + f"), missing {summary['missing']}"
-            )
-            return summary
-
-        progress(
-            f"service/{label}: saturation, {plan.saturation_commands:,} commands "
-            f"or {plan.saturation_seconds:g} s"
+        phases = Phases(
+            label, plan, workdir, service, driver, sampler, pid, groups, database_pids, statements, result
         )
-        saturation = await phase(
-            "saturation",
-            with_profile=profile,
-            rate=None,
-            count=plan.saturation_commands,
-            duration=plan.saturation_seconds,
-            window=plan.window,
-        )
-        result["throughput"] = saturation["throughput"]
-        result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
-        result["statements_per_command"] = saturation.get("statements_per_command")
-        result["statements"] = saturation.get("statements") or {
-            "not_counted": "n/a on SQLite" if label == "sqlite" else "pg_stat_statements unavailable"
-        }
-        if "statements_by_kind_per_command" in saturation:
-            kinds = ", ".join(
-                f"{per:.2f} {kind}" for kind, per in saturation["statements_by_kind_per_command"].items()
-            )
-            lower = saturation["statements"]["lower_bound_kinds"]
-            progress(
-                f"service/{label}: SQL statements per command at saturation: "
-                f"{saturation['statements_per_command']:.2f} ({kinds})"
-                + (f"; lower bound: PostgreSQL 15 undercounts {'/'.join(lower)}" if lower else "")
-            )
-        loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
-        result["saturation_load"] = loads[-1]
-        result["latency"] = []
-        for rate in loads:
-            hold = plan.hold(rate, saturation["throughput"])
-            progress(f"service/{label}: fixed offered load {rate:,.0f}/s for {hold:.2g} s")
-            measured = await phase(f"load-{rate:g}", rate=rate, duration=hold)
-            result["latency"].append(
-                {
-                    "offered_rate": rate,
-                    "held_s": hold,
-                    "achieved_rate": measured["publish_rate"],
-                    "throughput": measured["throughput"],
-                    "latency": measured["latency"],
-                    "missing": measured["missing"],
-                }
-            )
-        burst = min(plan.email_burst, max(50, round(saturation["throughput"] * 30)))
-        progress(f"service/{label}: email burst, {burst:,} invitations")
-        before = sink.count
-        workload.emails_only = True
-        emails = await phase("emails", rate=None, count=burst, window=burst)
-        workload.emails_only = False
-        arrivals = sink.arrivals[before:]
-        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
-        result["emails"] = {
-            "commands": burst,
-            "delivered": len(arrivals),
-            "emails_per_s": (len(arrivals) - 1) / span if span > 0 else float("nan"),
-            "email_sent_events": emails["emails_sent_events"],
-        }
-        progress(f"service/{label}: {result['emails']['emails_per_s']:,.1f} emails/s delivered")
-
-        remaining = plan.soak_commands - driver.completed_total
-        soak_seconds = plan.soak_minutes * 60
-        projected = driver.completed_total + saturation["throughput"] * soak_seconds
-        if projected >= plan.soak_commands or plan.quick:
-            memory_mark, mark_rule = plan.memory_mark, f"fixed at {plan.memory_mark:,} commands"
-        else:  # the target is out of reach in the time allowed: flat from 10 % to 100 % instead
-            memory_mark = max(1, round(projected / 10))
-            mark_rule = (
-                f"{plan.soak_commands:,} commands were out of reach in {plan.soak_minutes:g} min at "
-                f"{saturation['throughput']:,.0f}/s: the mark is 10 % of the projected end count"
-            )
-        progress(
-            f"service/{label}: memory soak: saturation until {plan.soak_commands:,} commands went "
-            f"through the service ({remaining:,} more) or {plan.soak_minutes:g} min"
-        )
-        soak = await phase(
-            "soak", rate=None, count=max(remaining, 300), duration=soak_seconds, window=plan.window
-        )
-        sampler.sample()
-        await sampler.stop()
-        mark = sampler.at(memory_mark)
-        end = sampler.samples[-1]
-        result["memory"] = {
-            "rss_start_bytes": result["rss_start_bytes"],
-            "mark_commands": mark[0] if mark else None,
-            "mark_rule": mark_rule,
-            "rss_mark_bytes": mark[1] if mark else None,
-            "end_commands": end[1],
-            "rss_end_bytes": end[2],
-            "growth_pct_from_mark": (end[2] - mark[1]) / mark[1] * 100 if mark else None,
-            "reached_target": end[1] >= plan.soak_commands,
-            "target_commands": plan.soak_commands,
-            "soak_throughput": soak["throughput"],
-            "samples": [
-                [round(t, 1), n, rss] for t, n, rss in sampler.samples[:: max(1, len(sampler.samples) // 400)]
-            ],
-        }
-        result["commands_total"] = driver.completed_total
-        result["send_errors"] = driver.send_errors
-        rss_text = ", ".join(
-            f"{what} {value / MiB:,.0f} MiB"
-            for what, value in (
-                ("start", result["rss_start_bytes"]),
-                (f"at {mark[0]:,}" if mark else "mark", mark and mark[1]),
-                (f"at {end[1]:,}", end[2]),
-            )
-            if value
-        )
-        progress(f"service/{label}: RSS {rss_text}")
+        saturation = await saturation_phase(phases, profile)
+        await latency_phases(phases, saturation)
+        await email_burst(phases, sink, workload)
+        await memory_soak(phases, saturation)
     finally:
         if sampler is not None:
             await sampler.stop()
         await driver.stop()
         await service.stop()
     return result
+
+
+def service_environment(
+    broker: EmbeddedBroker, database_url: str, sink: CountingSink, topics: Topics
+) -> dict[str, str]:
+    """The ``PARTNERLINK_*`` variables of ``partnerlink serve`` on these servers and topics."""
+    return {
+        "PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "PARTNERLINK_DATABASE_URL": database_url,
+        "PARTNERLINK_SMTP_HOST": sink.host,
+        "PARTNERLINK_SMTP_PORT": str(sink.port),
+        "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"bench-{topics.commands}",
+        "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "PARTNERLINK_COMMANDS_TOPIC": topics.commands,
+        "PARTNERLINK_BILLING_TOPIC": topics.billing,
+        "PARTNERLINK_EVENTS_TOPIC": topics.events,
+        "PARTNERLINK_DLQ_TOPIC": topics.dlq,
+    }
+
+
+async def set_up(driver: Driver, workload: MixedWorkload) -> float:
+    """Play the setup script (partners, partnership), each step once the previous one was
+    answered; returns the seconds it took."""
+    began = time.monotonic()
+    script = setup_steps(workload.commands)
+    event: Json | None = None
+    with contextlib.suppress(StopIteration):
+        while True:
+            out = script.send(event) if event is not None else next(script)
+            event = await driver.call(out, timeout=120)
+    return time.monotonic() - began
+
+
+@dataclass
+class Phases:
+    """The running service and what measures it; ``run`` runs one phase and keeps its summary in
+    ``result["phases"]``."""
+
+    label: str
+    plan: Plan
+    workdir: Path
+    service: ServiceProcess
+    driver: Driver
+    sampler: RssSampler
+    pid: int
+    groups: dict[str, list[int]]
+    database_pids: Callable[[], list[int]]
+    statements: StatementCounter | None
+    result: dict[str, Any]
+
+    def status(self) -> str:
+        rss = self.sampler.last()
+        return f"service RSS {rss / MiB:,.0f} MiB" if rss else ""
+
+    async def run(self, name: str, with_profile: bool = False, **kwargs: Any) -> Json:
+        """One phase of the driver (``kwargs``: its rate, count, duration, window): its summary
+        with CPU per command, SQL statements per command (if counted) and the profile (if asked)."""
+        if self.statements is not None:
+            await self.statements.reset()
+        cpu_before = tree_cpu_seconds(self.pid)
+        meter = CpuMeter({**self.groups, "database": self.database_pids()})
+        meter.start()
+        spy: asyncio.Task[dict[str, Any] | None] | None = None
+        if with_profile:
+            output = self.workdir / f"profile-{self.label}.txt"
+            spy = asyncio.create_task(py_spy(self.pid, self.plan.profile_seconds, output))
+        stats: PhaseStats = await self.driver.run_phase(
+            name,
+            on_progress=self.status,
+            drain_timeout=self.plan.drain_timeout,
+            alive=lambda: self.service.running,
+            **kwargs,
+        )
+        summary = stats.summary()
+        summary.update(meter.stop())
+        summary.update(per_command(summary["completed"], tree_cpu_seconds(self.pid) - cpu_before))
+        if self.statements is not None:
+            summary.update(per_command_statements(summary["completed"], await self.statements.read()))
+        if spy is not None:
+            summary["profile"] = await spy
+        self.result["phases"].append(summary)
+        self.report(name, summary)
+        return summary
+
+    def report(self, name: str, summary: Json) -> None:
+        latency = summary["latency"]
+        progress(
+            f"service/{self.label}: {name}: {summary['throughput']:,.0f} commands/s complete, "
+            f"p50 {latency['p50_ms']:.0f} ms p99 {latency['p99_ms']:.0f} ms, "
+            f"service CPU {summary['service_cpu_pct']:.0f} % "
+            f"({summary['cpu_us_per_command']:,.0f} µs/command"
+            + (
+                f", {summary['statements_per_command']:.2f} SQL statements/command"
+                if "statements_per_command" in summary
+                else ""
+            )
+            + f"), missing {summary['missing']}"
+        )
+
+
+async def saturation_phase(phases: Phases, profile: bool) -> Json:
+    """As fast as the window allows: the run's throughput, CPU and SQL statements per command."""
+    label, plan, result = phases.label, phases.plan, phases.result
+    progress(
+        f"service/{label}: saturation, {plan.saturation_commands:,} commands or {plan.saturation_seconds:g} s"
+    )
+    saturation = await phases.run(
+        "saturation",
+        with_profile=profile,
+        rate=None,
+        count=plan.saturation_commands,
+        duration=plan.saturation_seconds,
+        window=plan.window,
+    )
+    result["throughput"] = saturation["throughput"]
+    result["cpu_us_per_command"] = saturation["cpu_us_per_command"]
+    result["statements_per_command"] = saturation.get("statements_per_command")
+    result["statements"] = saturation.get("statements") or {
+        "not_counted": "n/a on SQLite" if label == "sqlite" else "pg_stat_statements unavailable"
+    }
+    if "statements_by_kind_per_command" in saturation:
+        kinds = ", ".join(
+            f"{per:.2f} {kind}" for kind, per in saturation["statements_by_kind_per_command"].items()
+        )
+        lower = saturation["statements"]["lower_bound_kinds"]
+        progress(
+            f"service/{label}: SQL statements per command at saturation: "
+            f"{saturation['statements_per_command']:.2f} ({kinds})"
+            + (f"; lower bound: PostgreSQL 15 undercounts {'/'.join(lower)}" if lower else "")
+        )
+    return saturation
+
+
+async def latency_phases(phases: Phases, saturation: Json) -> None:
+    """Each fixed offered load, then the saturation load, held ``Plan.hold`` s: the latency."""
+    plan, result = phases.plan, phases.result
+    loads = [*plan.loads, max(1.0, round(saturation["throughput"]))]
+    result["saturation_load"] = loads[-1]
+    result["latency"] = []
+    for rate in loads:
+        hold = plan.hold(rate, saturation["throughput"])
+        progress(f"service/{phases.label}: fixed offered load {rate:,.0f}/s for {hold:.2g} s")
+        measured = await phases.run(f"load-{rate:g}", rate=rate, duration=hold)
+        result["latency"].append(
+            {
+                "offered_rate": rate,
+                "held_s": hold,
+                "achieved_rate": measured["publish_rate"],
+                "throughput": measured["throughput"],
+                "latency": measured["latency"],
+                "missing": measured["missing"],
+            }
+        )
+
+
+async def email_burst(phases: Phases, sink: CountingSink, workload: MixedWorkload) -> None:
+    """New customers' requests only: the emails per second the SMTP server received."""
+    label, result = phases.label, phases.result
+    burst = min(phases.plan.email_burst, max(50, round(result["throughput"] * 30)))
+    progress(f"service/{label}: email burst, {burst:,} invitations")
+    before = sink.count
+    workload.emails_only = True
+    emails = await phases.run("emails", rate=None, count=burst, window=burst)
+    workload.emails_only = False
+    arrivals = sink.arrivals[before:]
+    span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+    result["emails"] = {
+        "commands": burst,
+        "delivered": len(arrivals),
+        "emails_per_s": (len(arrivals) - 1) / span if span > 0 else float("nan"),
+        "email_sent_events": emails["emails_sent_events"],
+    }
+    progress(f"service/{label}: {result['emails']['emails_per_s']:,.1f} emails/s delivered")
+
+
+async def memory_soak(phases: Phases, saturation: Json) -> None:
+    """Saturation until ``soak_commands`` went through the service or ``soak_minutes`` passed;
+    the RSS at the mark and at the end."""
+    label, plan, driver, sampler = phases.label, phases.plan, phases.driver, phases.sampler
+    remaining = plan.soak_commands - driver.completed_total
+    soak_seconds = plan.soak_minutes * 60
+    memory_mark, mark_rule = soak_mark(plan, driver.completed_total, saturation["throughput"])
+    progress(
+        f"service/{label}: memory soak: saturation until {plan.soak_commands:,} commands went "
+        f"through the service ({remaining:,} more) or {plan.soak_minutes:g} min"
+    )
+    soak = await phases.run(
+        "soak", rate=None, count=max(remaining, 300), duration=soak_seconds, window=plan.window
+    )
+    sampler.sample()
+    await sampler.stop()
+    result = phases.result
+    result["memory"] = memory_figures(sampler, plan, result["rss_start_bytes"], memory_mark, mark_rule)
+    result["memory"]["soak_throughput"] = soak["throughput"]
+    result["memory"]["samples"] = [
+        [round(t, 1), n, rss] for t, n, rss in sampler.samples[:: max(1, len(sampler.samples) // 400)]
+    ]
+    result["commands_total"] = driver.completed_total
+    result["send_errors"] = driver.send_errors
+    progress(f"service/{label}: RSS {rss_text(result['rss_start_bytes'], sampler, memory_mark)}")
+
+
+def soak_mark(plan: Plan, completed: int, throughput: float) -> tuple[int, str]:
+    """The command count at which the RSS is read before the soak's end, and why that count."""
+    soak_seconds = plan.soak_minutes * 60
+    projected = completed + throughput * soak_seconds
+    if projected >= plan.soak_commands or plan.quick:
+        return plan.memory_mark, f"fixed at {plan.memory_mark:,} commands"
+    # the target is out of reach in the time allowed: flat from 10 % to 100 % instead
+    return max(1, round(projected / 10)), (
+        f"{plan.soak_commands:,} commands were out of reach in {plan.soak_minutes:g} min at "
+        f"{throughput:,.0f}/s: the mark is 10 % of the projected end count"
+    )
+
+
+def memory_figures(
+    sampler: RssSampler, plan: Plan, rss_start: int | None, memory_mark: int, mark_rule: str
+) -> dict[str, Any]:
+    """The RSS at start, at the mark and at the end (bytes), and the growth from the mark (%)."""
+    mark = sampler.at(memory_mark)
+    end = sampler.samples[-1]
+    return {
+        "rss_start_bytes": rss_start,
+        "mark_commands": mark[0] if mark else None,
+        "mark_rule": mark_rule,
+        "rss_mark_bytes": mark[1] if mark else None,
+        "end_commands": end[1],
+        "rss_end_bytes": end[2],
+        "growth_pct_from_mark": (end[2] - mark[1]) / mark[1] * 100 if mark else None,
+        "reached_target": end[1] >= plan.soak_commands,
+        "target_commands": plan.soak_commands,
+    }
+
+
+def rss_text(rss_start: int | None, sampler: RssSampler, memory_mark: int) -> str:
+    mark = sampler.at(memory_mark)
+    end = sampler.samples[-1]
+    return ", ".join(
+        f"{what} {value / MiB:,.0f} MiB"
+        for what, value in (
+            ("start", rss_start),
+            (f"at {mark[0]:,}" if mark else "mark", mark and mark[1]),
+            (f"at {end[1]:,}", end[2]),
+        )
+        if value
+    )
 
 
 def per_command(completed: int, cpu_seconds: float) -> dict[str, float]:

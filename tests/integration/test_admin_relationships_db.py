@@ -30,8 +30,10 @@ from tests.support.admin import (
     admin_agent,
     approve_admin,
     request_admin,
+    seed_admin_relationships_ending_at_several_times,
     set_auto_extend,
     terminate_admin,
+    token,
 )
 from tests.support.commands import (
     SOURCE,
@@ -52,10 +54,6 @@ def service(engine: AsyncEngine, clock: FixedClock) -> tuple[Units, Dependencies
     deps = make_deps(clock=clock, new_token=lambda: next(known), new_id=lambda: str(uuid4()))
     units = Units(engine)
     return units, deps, CommandBus(units, deps, USE_CASES, SOURCE)
-
-
-def token(n: int) -> str:
-    return f"token-{n:06d}-" + "x" * 40
 
 
 async def outbox(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -215,24 +213,7 @@ async def test_two_replicas_sweeping_at_once_warn_each_relationship_once(postgre
 async def test_the_read_api_lists_what_ends_soon_for_a_partner_and_a_customer(engine: AsyncEngine) -> None:
     clock = FixedClock()
     _, _, bus = service(engine, clock)
-    partner, other = new_partner(), new_partner(name="Northwind Partner AB")
-    await bus.handle_batch(fetch(register_command(partner), register_command(other)))
-    soon, later, pending = (
-        customer_details(),
-        customer_details(company_name="Tailspin AB"),
-        customer_details(),
-    )
-    await bus.handle_batch(
-        fetch(
-            request_admin(partner, soon, duration="P20D"),
-            request_admin(partner, later, duration="P400D"),
-            request_admin(partner, pending, display_name="Not yet"),
-            request_admin(other, soon, display_name="Other partner", duration="P10D"),
-            approve_admin(token(0), soon["tenant_id"]),
-            approve_admin(token(1), later["tenant_id"]),
-            approve_admin(token(3), soon["tenant_id"]),
-        )
-    )
+    partner, other, soon = await seed_admin_relationships_ending_at_several_times(bus)
     monday = clock.now + timedelta(days=30)
 
     async with api(engine) as client:

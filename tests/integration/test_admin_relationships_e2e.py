@@ -14,73 +14,24 @@ import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.integration.harness import Harness, Received
-from tests.support.admin import GLOBAL_READER, HELPDESK_ADMINISTRATOR
-from tests.support.end_to_end import a_partner, the_link
-from tests.support.end_to_end import a_request as reseller_relationship_request
+from tests.integration.harness import Harness
+from tests.support.end_to_end import a_partner
+from tests.support.gdap_e2e import (
+    a_request,
+    expiring,
+    requested_and_approved,
+    same_topics_and_group,
+    send_refused_requests,
+    terminate_as_customer,
+)
 from tests.unit.fakes import FixedClock
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 
 SWEEP_SECONDS = 0.2
-
-
-def a_request(partner: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """A ``RequestAdminRelationship`` by the partner's Admin agent, for a new customer."""
-    request = reseller_relationship_request(partner)
-    del request["include_delegated_admin"]
-    request["actor"]["roles"] = ["admin-agent"]
-    admin = {
-        "display_name": "Helpdesk 2027",
-        "roles": [GLOBAL_READER, HELPDESK_ADMINISTRATOR],
-        "duration": "P40D",
-    }
-    return request | admin | fields
-
-
-def approval(tenant: str, token: str) -> dict[str, Any]:
-    return {
-        "actor": {"kind": "customer", "tenant_id": tenant, "roles": ["global-admin"]},
-        "token": token,
-        "approved_by": {"user": f"admin@{tenant[:8]}.example", "is_global_admin": True},
-    }
-
-
-def expiring(received: Received, relationship_id: str) -> list[int]:
-    return [
-        e["data"]["days_left"]
-        for e in received.of_type("AdminRelationshipExpiring")
-        if e["data"]["admin_relationship_id"] == relationship_id
-    ]
-
-
-async def requested_and_approved(
-    h: Harness, mailbox: Any, partner: dict[str, Any], request: dict[str, Any]
-) -> dict[str, Any]:
-    """Request → the invitation email → approve with its link's token; the Activated event."""
-    tenant = request["customer"]["tenant_id"]
-    await h.send("RequestAdminRelationship", request, key=tenant)
-    mail = await mailbox.wait_for(lambda m: m["To"] == request["customer"]["admin_email"], timeout=60)
-    assert mail["X-Partnerlink-Template"] == "admin_relationship_invitation"
-    assert mail["Content-Language"] == "sv-SE"
-    text = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "Global Reader" in text and "Helpdesk Administrator" in text and "40 dagar" in text
-    token = parse_qs(urlsplit(the_link(mail)).query)["token"][0]
-    await h.send("ApproveAdminRelationship", approval(tenant, token), key=tenant)
-    got = await h.wait_until(
-        lambda r: any(
-            e["data"]["customer_tenant_id"] == tenant for e in r.of_type("AdminRelationshipActivated")
-        )
-    )
-    (activated,) = [
-        e for e in got.of_type("AdminRelationshipActivated") if e["data"]["customer_tenant_id"] == tenant
-    ]
-    assert activated["_key"] == tenant.encode()
-    return dict(activated["data"])
 
 
 async def test_request_approve_warnings_at_30_7_1_days_then_expired_once_each_across_a_restart(
@@ -100,16 +51,7 @@ async def test_request_approve_warnings_at_30_7_1_days_then_expired_once_each_ac
         mail = await mailbox.wait_for(lambda m: m["To"] == partner["contact_email"], timeout=60)
         assert mail["X-Partnerlink-Template"] == "admin_relationship_expiring"
         assert "30 dagar" in mail["Subject"] and relationship in mail.get_body(("plain",)).get_content()
-        reused = {
-            name: getattr(h.settings, name)
-            for name in (
-                "kafka_consumer_group",
-                "commands_topic",
-                "billing_topic",
-                "events_topic",
-                "dlq_topic",
-            )
-        }
+        reused = same_topics_and_group(h)
 
     # the service restarts on the same topics and database, at the same instant
     async with Harness(
@@ -170,9 +112,6 @@ async def test_with_auto_extend_it_is_extended_by_180_days_and_never_warned(
         assert got.of_type("AdminRelationshipExpired") == [] and expiring(got, relationship) == []
 
 
-GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
-
-
 async def test_the_gdap_refusals_auto_extend_with_its_email_and_termination_over_the_real_servers(
     kafka: Any, mailbox: Any, postgres_url: str
 ) -> None:
@@ -185,19 +124,7 @@ async def test_the_gdap_refusals_auto_extend_with_its_email_and_termination_over
     agent = a_request(partner)["actor"]
     async with Harness(kafka, mailbox, postgres_url, clock=clock, expiry_interval_seconds=SWEEP_SECONDS) as h:
         await h.send("RegisterPartner", partner, key=partner["partner_id"])
-        refused: dict[str, str] = {}
-        refused_addresses = set()
-        for reason, fields in [
-            ("unknown_role", {"roles": ["00000000-0000-4000-8000-000000000000"]}),
-            ("invalid_duration", {"duration": "P731D"}),
-            ("auto_extend_not_allowed", {"roles": [GLOBAL_ADMINISTRATOR], "auto_extend": "P180D"}),
-        ]:
-            request = a_request(partner, **fields)
-            refused_addresses.add(request["customer"]["admin_email"])
-            command_id = await h.send(
-                "RequestAdminRelationship", request, key=request["customer"]["tenant_id"]
-            )
-            refused[command_id] = reason
+        refused, refused_addresses = await send_refused_requests(h, partner)
         request = a_request(partner)
         activated = await requested_and_approved(h, mailbox, partner, request)
         tenant, relationship = activated["customer_tenant_id"], activated["admin_relationship_id"]
@@ -212,17 +139,7 @@ async def test_the_gdap_refusals_auto_extend_with_its_email_and_termination_over
             timeout=60,
         )
         assert mail["Content-Language"] == "sv-SE" and "Helpdesk 2027" in mail["Subject"]
-        customer = {
-            "kind": "customer",
-            "tenant_id": tenant,
-            "user": "ga@lindqvist.example",
-            "roles": ["global-admin"],
-        }
-        await h.send(
-            "TerminateAdminRelationship",
-            {"actor": customer, "admin_relationship_id": relationship},
-            key=tenant,
-        )
+        await terminate_as_customer(h, tenant, relationship)
         got = await h.wait_until(lambda r: bool(r.of_type("AdminRelationshipTerminated")))
         (terminated,) = got.of_type("AdminRelationshipTerminated")
         assert terminated["data"]["terminated_by"] == "customer" and terminated["_key"] == tenant.encode()

@@ -34,20 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.faults.fuzz.estate import customer_actor
 from service.tokens import hash_token
 from tests.support.batch_databases import Seeded, restore
+from tests.support.batch_world import C1, C3, R1, R2, S1, D, P, X
 from tests.support.batches import (
-    C1,
-    C3,
-    R1,
-    R2,
-    S1,
     STREAM_START,
     T0,
     TTL,
-    D,
     Item,
-    P,
     Run,
-    X,
     accept_relationship,
     line,
     register,

@@ -11,52 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from contracts.envelope import CONTENT_TYPE
 from tests.integration.harness import cloud_event
 from tests.support.end_to_end import a_partner, a_request
+from tests.support.serve_process import one_effect_per_command, publish_all, serve_environment, start_serve
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
 COMMANDS = 40
-
-
-async def start_serve(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service.cli",
-        "serve",
-        env={**os.environ, **env},
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailbox, tmp_path) -> None:
     run = uuid.uuid4().hex[:8]
     topics = {"commands": f"c-{run}", "events": f"e-{run}", "dlq": f"d-{run}", "billing": f"b-{run}"}
     await kafka.create_topics(list(topics.values()))
-    env = {
-        "PARTNERLINK_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "PARTNERLINK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db",
-        "PARTNERLINK_SMTP_HOST": mailbox.host,
-        "PARTNERLINK_SMTP_PORT": str(mailbox.port),
-        "PARTNERLINK_HTTP_PORT": "0",
-        "PARTNERLINK_KAFKA_CONSUMER_GROUP": f"g-{run}",
-        "PARTNERLINK_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "PARTNERLINK_COMMANDS_TOPIC": topics["commands"],
-        "PARTNERLINK_EVENTS_TOPIC": topics["events"],
-        "PARTNERLINK_DLQ_TOPIC": topics["dlq"],
-        "PARTNERLINK_BILLING_TOPIC": topics["billing"],
-    }
+    env = serve_environment(kafka, mailbox, tmp_path, run, topics)
     partner = a_partner()
     commands = [cloud_event("RegisterPartner", partner)]
     commands += [cloud_event("RequestResellerRelationship", a_request(partner)) for _ in range(COMMANDS)]
@@ -81,13 +54,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
     collector = asyncio.create_task(collect())
     service = await start_serve(env, tmp_path / "serve.log")
     try:
-        for command in commands:
-            await producer.send_and_wait(
-                topics["commands"],
-                json.dumps(command).encode(),
-                key=b"k",
-                headers=[("content-type", CONTENT_TYPE.encode())],
-            )
+        await publish_all(producer, topics["commands"], commands)
         async with asyncio.timeout(60):
             while sum(e["type"] == "ResellerRelationshipRequested" for e in events) < 5:
                 await asyncio.sleep(0.02)
@@ -114,13 +81,4 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(kafka, mailb
         await consumer.stop()
         await producer.stop()
 
-    requested = [e for e in events if e["type"] == "ResellerRelationshipRequested"]
-    assert {e["causationid"] for e in requested} == request_ids, "every command has its outcome"
-    by_command: dict[str, set[str]] = {}
-    for e in requested:
-        by_command.setdefault(e["causationid"], set()).add(e["id"])
-    assert all(len(ids) == 1 for ids in by_command.values()), "one distinct event per command"
-    email_ids = [m["X-Partnerlink-Email-Id"] for m in mailbox.messages()]
-    assert len(set(email_ids)) == COMMANDS, "one distinct email per command"
-    recipients = {m["To"] for m in mailbox.messages()}
-    assert len(recipients) == COMMANDS
+    one_effect_per_command(events, request_ids, mailbox.messages(), COMMANDS)

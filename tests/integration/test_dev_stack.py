@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.dev_stack import register_partner_command, wait_ready
 from tests.support.end_to_end import a_partner, partnerlink
 from tools.embedded.broker import free_tcp_port
 
@@ -41,25 +42,9 @@ def test_dev_stack_serves_published_commands_until_interrupted(tmp_path: Path) -
     )
     base = f"http://127.0.0.1:{ports['http']}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).json()["status"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert stack.poll() is None, "python -m tools.dev exited"
-            time.sleep(0.3)
+        wait_ready(base, stack)
         partner = a_partner()
-        command = {
-            "specversion": "1.0",
-            "id": "dev-stack-1",
-            "source": "urn:test",
-            "type": "RegisterPartner",
-            "subject": partner["partner_id"],
-            "datacontenttype": "application/json",
-            "data": partner,
-        }
+        command = register_partner_command(partner, "dev-stack-1")
         published = subprocess.run(
             [*partnerlink(), "publish"],
             input=json.dumps(command) + "\n",

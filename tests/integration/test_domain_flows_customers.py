@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from service.adapters import orm
-from service.adapters.database import create_engine
 from tests.integration.harness import Harness
 from tests.support.domain_flows import (
     OFFICE_365,
@@ -25,6 +23,7 @@ from tests.support.domain_flows import (
     an_order,
     caused_by,
     database,
+    expire_the_pending_invitation_now,
     get_json,
     invite_and_accept,
     mail_with_link,
@@ -32,9 +31,12 @@ from tests.support.domain_flows import (
     read_api,
     register,
     rejection,
+    relationship_statuses,
+    request_relationship,
     send_order,
     set_partner_of_record,
     settle,
+    subscription_row,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
@@ -59,12 +61,7 @@ async def test_multi_partner_customer(kafka, mailbox, database_url) -> None:
 
         async with read_api(h) as api:
             before = await get_json(api, f"/subscriptions/{subscription_id}/attribution")
-        async with database(database_url) as conn:
-            row_before = (
-                await conn.execute(
-                    select(orm.subscriptions).where(orm.subscriptions.c.subscription_id == subscription_id)
-                )
-            ).one()
+        row_before = await subscription_row(database_url, subscription_id)
 
         second = await invite_and_accept(h, mailbox, azure_partner, customer, dap=False, message="Azure")
         await settle(h)
@@ -83,28 +80,17 @@ async def test_multi_partner_customer(kafka, mailbox, database_url) -> None:
             assert after["partner_of_record"] == office_partner["partner_id"]
             assert after["status"] == "active"
 
-    async with database(database_url) as conn:
-        row_after = (
-            await conn.execute(
-                select(orm.subscriptions).where(orm.subscriptions.c.subscription_id == subscription_id)
-            )
-        ).one()
-        assert row_after == row_before
-        assert (row_after.offer_id, row_after.quantity, row_after.partner_of_record) == (
-            OFFICE_365,
-            25,
-            office_partner["partner_id"],
-        )
-        statuses = (
-            await conn.execute(
-                select(orm.reseller_relationships.c.partner_id, orm.reseller_relationships.c.status).where(
-                    orm.reseller_relationships.c.customer_tenant_id == tenant
-                )
-            )
-        ).all()
-        assert sorted(statuses) == sorted(
-            [(office_partner["partner_id"], "active"), (azure_partner["partner_id"], "active")]
-        )
+    row_after = await subscription_row(database_url, subscription_id)
+    assert row_after == row_before
+    assert (row_after.offer_id, row_after.quantity, row_after.partner_of_record) == (
+        OFFICE_365,
+        25,
+        office_partner["partner_id"],
+    )
+    statuses = await relationship_statuses(database_url, tenant)
+    assert sorted(statuses) == sorted(
+        [(office_partner["partner_id"], "active"), (azure_partner["partner_id"], "active")]
+    )
 
 
 async def test_invitation_expires_in_the_background(kafka, mailbox, sqlite_url) -> None:
@@ -121,35 +107,14 @@ async def test_invitation_expires_in_the_background(kafka, mailbox, sqlite_url) 
 
     async with Harness(kafka, mailbox, sqlite_url, expiry_interval_seconds=0.2) as h:
         await register(h, partner)
-        requested_id = await h.send(
-            "RequestResellerRelationship",
-            {
-                "actor": acting_partner(partner),
-                "partner_id": partner["partner_id"],
-                "include_delegated_admin": True,
-                "customer": customer,
-            },
-            key=tenant,
-        )
+        requested_id = await request_relationship(h, partner, customer)
         requested = await outcome(h, requested_id, "ResellerRelationshipRequested")
         url = requested["data"]["invitation_url"]
         await mail_with_link(mailbox, url, customer["admin_email"])
         await asyncio.sleep(1)
         assert h.received.of_type("InvitationExpired") == [], "not before its time"
 
-        moved_to = datetime.now(UTC) - timedelta(seconds=1)
-        engine = create_engine(sqlite_url)
-        try:
-            async with engine.begin() as conn:
-                moved = await conn.execute(
-                    update(orm.invitations)
-                    .where(orm.invitations.c.status == "pending")
-                    .values(expires_at=moved_to)
-                )
-                assert moved.rowcount == 1
-                invitation_id = (await conn.execute(select(orm.invitations.c.invitation_id))).scalar_one()
-        finally:
-            await engine.dispose()
+        moved_to, invitation_id = await expire_the_pending_invitation_now(sqlite_url)
 
         got = await h.wait_until(lambda r: bool(r.of_type("InvitationExpired")), timeout=30)
         (expired,) = got.of_type("InvitationExpired")

@@ -21,8 +21,10 @@ from service.settings import Settings
 from tests.support.relay import (
     LINK,
     bench,
+    contoso_registration,
     drain,
     email_rows,
+    invitation_request,
     params,
     stage,
     staged_events,
@@ -37,38 +39,13 @@ async def test_the_outbox_keeps_the_template_parameters_not_a_rendered_message(d
     settings = Settings(database_url=database_url)
     async with migrated(database_url) as engine:
         bus = build_bus(lambda: SqlUnitOfWork(engine), settings, source="urn:test")
-        register = {
-            "tenant_id": "aaaaaaaa-0000-0000-0000-000000000001",
-            "name": "Contoso Partner AB",
-            "country": "SE",
-            "kind": "direct",
-            "csp_enrolled": True,
-            "mpa_active": True,
-            "contact_email": "csp@contoso.example",
-            "locale": "sv-SE",
-        }
+        register = contoso_registration()
         system = {"kind": "system", "tenant_id": "partnerlink-reference-data", "user": "crm-sync"}
         registered = await bus.handle(
             _command("RegisterPartner", {"actor": system, "partner_id": "1000001", **register}), None
         )
         assert registered is Outcome.APPLIED
-        actor = {"kind": "partner", "tenant_id": register["tenant_id"], "user": "a@contoso.example"}
-        actor["roles"] = ["sales-agent"]  # type: ignore[assignment]
-        request = {
-            "actor": actor,
-            "partner_id": "1000001",
-            "customer": {
-                "tenant_id": "bbbbbbbb-0000-0000-0000-000000000002",
-                "company_name": "Fabrikam AB",
-                "country": "SE",
-                "cloud": "public",
-                "is_csp_partner": False,
-                "admin_email": "admin@fabrikam.example",
-                "locale": "nb-NO",
-            },
-            "include_delegated_admin": True,
-            "message": "Välkommen!",
-        }
+        request = invitation_request(register["tenant_id"])
         outcome = await bus.handle(_command("RequestResellerRelationship", request), b"tenant")
 
         assert outcome is Outcome.APPLIED

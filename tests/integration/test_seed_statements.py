@@ -39,6 +39,7 @@ from tests.support.commands import (
     register_command,
     request_command,
 )
+from tests.support.end_to_end import rr8_acceptance, rr8_partner, rr8_request
 from tests.support.indirect import (
     add_customer,
     associate_reseller,
@@ -218,42 +219,14 @@ def a_link(mail: EmailMessage) -> str:
 async def test_rr8_dap_comes_back_through_the_emailed_link(
     kafka: Any, mailbox: Any, database_url: str
 ) -> None:
-    partner = {
-        "actor": {"kind": "system", "tenant_id": "partner-center"},
-        "partner_id": str(uuid.uuid4().int % 9_000_000 + 1_000_000),
-        "tenant_id": str(uuid.uuid4()),
-        "name": "Contoso Cloud AB",
-        "country": "SE",
-        "kind": "direct",
-        "csp_enrolled": True,
-        "mpa_active": True,
-        "contact_email": "partners@contoso.example",
-        "locale": "sv-SE",
-    }
+    partner = rr8_partner()
     tenant = str(uuid.uuid4())
     admin = f"admin-{tenant[:8]}@lindqvist.example"
-    request = {
-        "actor": {"kind": "partner", "tenant_id": partner["tenant_id"], "roles": ["sales-agent"]},
-        "partner_id": partner["partner_id"],
-        "include_delegated_admin": True,
-        "customer": {
-            "tenant_id": tenant,
-            "company_name": "Lindqvist Bygg AB",
-            "country": "SE",
-            "cloud": "public",
-            "admin_email": admin,
-            "locale": "sv-SE",
-        },
-    }
+    request = rr8_request(partner, tenant, admin)
     customer_actor = {"kind": "customer", "tenant_id": tenant, "roles": ["global-admin"]}
 
     def accept(link: str) -> dict[str, Any]:
-        return {
-            "actor": customer_actor,
-            "token": parse_qs(urlsplit(link).query)["token"][0],
-            "accepted_by": {"user": admin, "is_global_admin": True},
-            "accept_customer_agreement": True,
-        }
+        return rr8_acceptance(customer_actor, admin, link)
 
     async with Harness(kafka, mailbox, database_url) as h:
         await h.send("RegisterPartner", partner, key=partner["partner_id"])

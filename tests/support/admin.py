@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.bus import CommandBus
 from service.domain.model import Partner
-from tests.support.commands import cloud_event, customer_actor, partner_actor
+from tests.support.commands import (
+    cloud_event,
+    customer_actor,
+    customer_details,
+    new_partner,
+    partner_actor,
+    register_command,
+)
+from tests.support.sql import fetch
 
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
@@ -69,3 +78,35 @@ def terminate_admin(relationship_id: str, actor: dict[str, Any], subject: str = 
 def set_auto_extend(relationship_id: str, auto_extend: str, actor: dict[str, Any]) -> bytes:
     data = {"actor": actor, "admin_relationship_id": relationship_id, "auto_extend": auto_extend}
     return cloud_event("SetAdminRelationshipAutoExtend", data, subject="key")
+
+
+def token(n: int) -> str:
+    """The ``n``-th token issued by a bus whose tokens come from ``tests.support.sql.tokens``."""
+    return f"token-{n:06d}-" + "x" * 40
+
+
+async def seed_admin_relationships_ending_at_several_times(
+    bus: CommandBus,
+) -> tuple[Partner, Partner, dict[str, Any]]:
+    """Two partners; the first asks three customers (ending in 20 days, in 400 days, never
+    approved: pending), the other asks the first customer too (10 days); approvals in one batch.
+    Returns the partner, the other partner and the customer whose relationships end soon."""
+    partner, other = new_partner(), new_partner(name="Northwind Partner AB")
+    await bus.handle_batch(fetch(register_command(partner), register_command(other)))
+    soon, later, pending = (
+        customer_details(),
+        customer_details(company_name="Tailspin AB"),
+        customer_details(),
+    )
+    await bus.handle_batch(
+        fetch(
+            request_admin(partner, soon, duration="P20D"),
+            request_admin(partner, later, duration="P400D"),
+            request_admin(partner, pending, display_name="Not yet"),
+            request_admin(other, soon, display_name="Other partner", duration="P10D"),
+            approve_admin(token(0), soon["tenant_id"]),
+            approve_admin(token(1), later["tenant_id"]),
+            approve_admin(token(3), soon["tenant_id"]),
+        )
+    )
+    return partner, other, soon

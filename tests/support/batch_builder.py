@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bench.faults.fuzz.estate import customer_actor
 from service.adapters import orm
-from tests.support.batch_streams import (
+from tests.support.batch_steps import (
     ADMIN_NAMES,
     AR,
     AUTO_EXTENDS,
@@ -29,28 +29,8 @@ from tests.support.batch_streams import (
     SUBSCRIPTIONS,
     Step,
 )
-from tests.support.batches import (
-    C1,
-    C2,
-    C3,
-    C4,
-    C5,
-    CUSTOMERS,
-    PARTNERS,
-    R1,
-    R2,
-    S1,
-    S2,
-    UNKNOWN,
-    D,
-    Item,
-    P,
-    Run,
-    Tick,
-    accept_relationship,
-    line,
-    register,
-)
+from tests.support.batch_world import C1, C2, C3, C4, C5, CUSTOMERS, PARTNERS, R1, R2, S1, S2, UNKNOWN, D, P
+from tests.support.batches import Item, Run, Tick, accept_relationship, line, register
 
 
 @dataclass

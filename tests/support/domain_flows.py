@@ -18,8 +18,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.adapters import orm
 from service.adapters.database import create_engine
 from tests.integration.harness import Harness
 from tools.embedded.mailbox import FileMailbox
@@ -290,3 +292,59 @@ async def set_partner_of_record(
     assert changed["data"]["customer_tenant_id"] == tenant
     assert changed["data"]["mpn_id"] == mpn_id
     return changed
+
+
+async def subscription_row(url: str, subscription_id: str) -> Any:
+    """The ``subscriptions`` row of ``subscription_id`` (exactly one)."""
+    async with database(url) as conn:
+        return (
+            await conn.execute(
+                select(orm.subscriptions).where(orm.subscriptions.c.subscription_id == subscription_id)
+            )
+        ).one()
+
+
+async def relationship_statuses(url: str, tenant: str) -> list[tuple[str, str]]:
+    """(partner id, status) of each reseller relationship of the customer ``tenant``."""
+    async with database(url) as conn:
+        rows = (
+            await conn.execute(
+                select(orm.reseller_relationships.c.partner_id, orm.reseller_relationships.c.status).where(
+                    orm.reseller_relationships.c.customer_tenant_id == tenant
+                )
+            )
+        ).all()
+    return [(row.partner_id, row.status) for row in rows]
+
+
+async def request_relationship(h: Harness, partner: dict[str, Any], customer: dict[str, Any]) -> str:
+    """``partner`` asks ``customer`` for a reseller relationship with DAP; the command's id."""
+    return await h.send(
+        "RequestResellerRelationship",
+        {
+            "actor": acting_partner(partner),
+            "partner_id": partner["partner_id"],
+            "include_delegated_admin": True,
+            "customer": customer,
+        },
+        key=customer["tenant_id"],
+    )
+
+
+async def expire_the_pending_invitation_now(url: str) -> tuple[datetime, Any]:
+    """Move the one pending invitation's ``expires_at`` one second into the past, directly in
+    the database (while the service runs); when to, and the invitation's id."""
+    moved_to = datetime.now(UTC) - timedelta(seconds=1)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            moved = await conn.execute(
+                update(orm.invitations)
+                .where(orm.invitations.c.status == "pending")
+                .values(expires_at=moved_to)
+            )
+            assert moved.rowcount == 1
+            invitation_id = (await conn.execute(select(orm.invitations.c.invitation_id))).scalar_one()
+    finally:
+        await engine.dispose()
+    return moved_to, invitation_id

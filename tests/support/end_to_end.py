@@ -133,3 +133,46 @@ async def invitation_round_trip(kafka: Any, mailbox: Any, database_url: str) -> 
 def partnerlink() -> list[str]:
     script = shutil.which("partnerlink", path=str(Path(sys.executable).parent))
     return [script] if script else [sys.executable, "-m", "service.cli"]
+
+
+def rr8_partner() -> dict[str, Any]:
+    """RR-8's direct partner's registration, with a random MPN ID and tenant."""
+    return {
+        "actor": {"kind": "system", "tenant_id": "partner-center"},
+        "partner_id": str(uuid.uuid4().int % 9_000_000 + 1_000_000),
+        "tenant_id": str(uuid.uuid4()),
+        "name": "Contoso Cloud AB",
+        "country": "SE",
+        "kind": "direct",
+        "csp_enrolled": True,
+        "mpa_active": True,
+        "contact_email": "partners@contoso.example",
+        "locale": "sv-SE",
+    }
+
+
+def rr8_request(partner: dict[str, Any], tenant: str, admin: str) -> dict[str, Any]:
+    """RR-8's ``RequestResellerRelationship`` with DAP to a new sv-SE customer ``tenant``."""
+    return {
+        "actor": {"kind": "partner", "tenant_id": partner["tenant_id"], "roles": ["sales-agent"]},
+        "partner_id": partner["partner_id"],
+        "include_delegated_admin": True,
+        "customer": {
+            "tenant_id": tenant,
+            "company_name": "Lindqvist Bygg AB",
+            "country": "SE",
+            "cloud": "public",
+            "admin_email": admin,
+            "locale": "sv-SE",
+        },
+    }
+
+
+def rr8_acceptance(customer_actor: dict[str, Any], admin: str, link: str) -> dict[str, Any]:
+    """The customer's Global Administrator ``admin`` accepts with the token of ``link``."""
+    return {
+        "actor": customer_actor,
+        "token": parse_qs(urlsplit(link).query)["token"][0],
+        "accepted_by": {"user": admin, "is_global_admin": True},
+        "accept_customer_agreement": True,
+    }

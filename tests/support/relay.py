@@ -167,3 +167,43 @@ async def staged_events(engine: AsyncEngine) -> list[dict[str, Any]]:
 async def drain(relay: OutboxRelay) -> None:
     while await relay.relay_emails():
         pass
+
+
+def contoso_registration() -> dict[str, Any]:
+    """A direct partner's registration data (sv-SE), without its actor and MPN ID."""
+    return {
+        "tenant_id": "aaaaaaaa-0000-0000-0000-000000000001",
+        "name": "Contoso Partner AB",
+        "country": "SE",
+        "kind": "direct",
+        "csp_enrolled": True,
+        "mpa_active": True,
+        "contact_email": "csp@contoso.example",
+        "locale": "sv-SE",
+    }
+
+
+def invitation_request(partner_tenant_id: str) -> dict[str, Any]:
+    """``RequestResellerRelationship`` data from partner 1000001's sales agent to a customer
+    asking for nb-NO, with DAP and a message."""
+    actor = {
+        "kind": "partner",
+        "tenant_id": partner_tenant_id,
+        "user": "a@contoso.example",
+        "roles": ["sales-agent"],
+    }
+    return {
+        "actor": actor,
+        "partner_id": "1000001",
+        "customer": {
+            "tenant_id": "bbbbbbbb-0000-0000-0000-000000000002",
+            "company_name": "Fabrikam AB",
+            "country": "SE",
+            "cloud": "public",
+            "is_csp_partner": False,
+            "admin_email": "admin@fabrikam.example",
+            "locale": "nb-NO",
+        },
+        "include_delegated_admin": True,
+        "message": "Välkommen!",
+    }

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.attribution import Attribute, Attribution, AttributionLedger, Change
+from tests.support.ledger_checks import assert_sound_shape
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 A, B, C = "1000001", "1000002", "1000003"
@@ -241,14 +242,7 @@ def test_any_sequence_of_records_keeps_the_ledger_sound(records: list[tuple[str 
         assert change == model.record(value, when)
 
         # 1. shape
-        starts = [entry.valid_from for entry in book.entries]
-        assert starts == sorted(set(starts))
-        for entry, following in zip(book.entries, book.entries[1:], strict=False):
-            assert entry.valid_to == following.valid_from
-            assert entry.valid_from < entry.valid_to
-        assert all(entry.valid_to is not None for entry in book.entries[:-1])
-        assert not book.entries or book.entries[-1].valid_to is None
-        assert book.current() == (book.entries[-1].value if book.entries else None)
+        assert_sound_shape(book)
 
         # 3. locality
         for probe, old in zip(PROBES, before, strict=True):

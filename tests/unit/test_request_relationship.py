@@ -11,17 +11,11 @@ from uuid import uuid4
 import pytest
 
 from service.bus import CommandBus, Outcome
-from service.domain.model import (
-    InvitationKind,
-    InvitationStatus,
-    RelationshipStatus,
-)
 from service.settings import DEFAULT_LINK_BASES
 from service.tokens import hash_token
 from service.usecases import USE_CASES
 from tests.support.commands import (
     SOURCE,
-    TEMPLATE,
     customer_details,
     new_partner,
     request_command,
@@ -33,9 +27,8 @@ from tests.support.emails import (
     token_of,
 )
 from tests.support.fake_bus import Harness
+from tests.support.request_checks import invitation_email, pending_relationship_stored, requested_event
 from tests.unit.fakes import (
-    DEFAULT_TTL,
-    MAIL_FROM,
     make_deps,
 )
 
@@ -56,71 +49,11 @@ async def test_request_with_dap_stores_a_pending_relationship_and_emails_the_cus
 
     assert outcome is Outcome.APPLIED
     # state: customer, pending relationship, pending invitation keeping only the token's hash
-    stored_customer = h.db.customers[tenant]
-    assert (stored_customer.company_name, stored_customer.cloud, stored_customer.admin_email) == (
-        "Fabrikam AB",
-        "public",
-        "admin@fabrikam.example",
-    )
-    assert stored_customer.customer_agreement_accepted_at is None
-    (relationship,) = h.db.relationships.values()
-    assert (relationship.partner_id, relationship.customer_tenant_id) == (
-        partner.partner_id,
-        tenant,
-    )
-    assert relationship.include_delegated_admin is True
-    assert relationship.status is RelationshipStatus.PENDING
-    assert relationship.delegated_admin is False
-    (invitation,) = h.db.invitations.values()
-    assert invitation.kind is InvitationKind.RESELLER_RELATIONSHIP
-    assert (invitation.subject_id, invitation.inviter_id, invitation.invitee_id) == (
-        relationship.relationship_id,
-        partner.partner_id,
-        tenant,
-    )
-    assert invitation.status is InvitationStatus.PENDING
-    assert invitation.expires_at == h.clock.now + DEFAULT_TTL
+    relationship, invitation = pending_relationship_stored(h, partner, tenant)
     # the event
-    (event,) = h.events()
-    assert event["type"] == "ResellerRelationshipRequested"
-    assert (event["causationid"], event["correlationid"], event["subject"]) == (
-        command_id,
-        command_id,
-        tenant,
-    )
-    assert (event["specversion"], event["source"], event["time"]) == (
-        "1.0",
-        SOURCE,
-        "2026-11-21T10:00:00Z",
-    )
-    assert event["id"] == h.db.events[0].event_id
-    assert h.db.events[0].key == tenant.encode()
+    event = requested_event(h, command_id, tenant)
     # the email
-    (staged,) = h.db.emails
-    assert (staged.to, staged.template, staged.locale) == (
-        "admin@fabrikam.example",
-        TEMPLATE,
-        "en-US",
-    )
-    assert (staged.causation_id, staged.correlation_id, staged.key) == (
-        command_id,
-        command_id,
-        tenant.encode(),
-    )
-    message = parse_email(staged)
-    assert message["To"] == "admin@fabrikam.example"
-    assert message["From"] == MAIL_FROM
-    assert message["Subject"] == "Reseller relationship invitation from Contoso Partner AB"
-    assert message["Content-Language"] == "en-US"
-    assert message["X-Partnerlink-Email-Id"] == staged.email_id
-    assert message["Message-ID"].endswith("@partnerlink.example>")
-    assert message.get_content_type() == "multipart/alternative"
-    text, html = bodies(message)
-    link = link_in(text)
-    assert f'href="{link}"' in html
-    assert "Delegated administration privileges: included" in text
-    assert "Delegated administration privileges: included" in html
-    assert "December 5, 2026" in text  # expires_at, formatted for the locale
+    link = invitation_email(h, command_id, tenant)
     # the event's link is the email's; the token is stored only as its hash
     assert event["data"] == {
         "relationship_id": relationship.relationship_id,
