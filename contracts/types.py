@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import pycountry
@@ -11,10 +12,20 @@ from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-def _tenant_id(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError("a tenant id is a GUID, e.g. 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-    return value.lower()
+def _lower_guid(what: str, example: str) -> Callable[[str], str]:
+    """A validator: ``value`` in lower case, or ``ValueError`` when it is not a GUID."""
+
+    def lower_guid(value: str) -> str:
+        if not _GUID.match(value):
+            raise ValueError(f"{what} is a GUID, e.g. {example}")
+        return value.lower()
+
+    return lower_guid
+
+
+_Guid = Annotated[str, StringConstraints(pattern=_GUID.pattern)]
+_TENANT_ID_EXAMPLE = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+_TEMPLATE_ID_EXAMPLE = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 
 
 _ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
@@ -29,12 +40,6 @@ def _no_encoded_word(value: str) -> str:
     if _ENCODED_WORD.search(value):
         raise ValueError("an email address cannot contain an RFC 2047 encoded-word (=?...?=)")
     return value
-
-
-def _template_id(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError("a role template id is a GUID, e.g. f2ef992c-3afb-46b9-b7cf-a126ee74c451")
-    return value.lower()
 
 
 def _some_duration(value: str) -> str:
@@ -61,18 +66,14 @@ def _country(value: str) -> str:
 
 
 TenantId = Annotated[
-    str,
-    StringConstraints(pattern=_GUID.pattern),
-    AfterValidator(_tenant_id),
-    Field(examples=["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"]),
+    _Guid,
+    AfterValidator(_lower_guid("a tenant id", _TENANT_ID_EXAMPLE)),
+    Field(examples=[_TENANT_ID_EXAMPLE]),
 ]
 """An Entra ID (Azure AD) tenant id: a GUID, normalised to lower case."""
 
 DirectoryRoleId = Annotated[
-    str,
-    StringConstraints(pattern=_GUID.pattern),
-    AfterValidator(str.lower),
-    Field(examples=["62e90394-69f5-4237-9190-012177145e10"]),
+    _Guid, AfterValidator(str.lower), Field(examples=["62e90394-69f5-4237-9190-012177145e10"])
 ]
 """An Entra ID directory role template id (a ``wids`` value): a GUID, normalised to lower case."""
 
@@ -107,10 +108,9 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128), Aft
 Email = Annotated[EmailStr, AfterValidator(_no_encoded_word)]
 """An address as ``email-validator`` accepts it, without RFC 2047 encoded-words."""
 RoleTemplateId = Annotated[
-    str,
-    StringConstraints(pattern=_GUID.pattern),
-    AfterValidator(_template_id),
-    Field(examples=["f2ef992c-3afb-46b9-b7cf-a126ee74c451"]),
+    _Guid,
+    AfterValidator(_lower_guid("a role template id", _TEMPLATE_ID_EXAMPLE)),
+    Field(examples=[_TEMPLATE_ID_EXAMPLE]),
 ]
 """A Microsoft Entra built-in role's template id (GD-1): a GUID, normalised to lower case."""
 IsoDuration = Annotated[

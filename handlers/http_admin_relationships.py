@@ -29,31 +29,21 @@ def admin_relationship_routes(engine: AsyncEngine) -> APIRouter:
     router = APIRouter(tags=["admin relationships"])
 
     @router.get(
-        "/customers/{tenant_id}/admin-relationships",
-        response_model=AdminRelationships,
-        summary="A customer's admin relationships (GDAP)",
-        description=(
-            "Every admin relationship in the customer's tenant, of any partner, with its roles, "
-            "status and end, soonest end first. `status` and `ends_before` filter; an unknown "
-            "customer has none (200, empty list). `ends_before` without a zone is refused (422)."
-        ),
+        "/customers/{tenant_id}/admin-relationships", summary="A customer's admin relationships (GDAP)"
     )
     async def customer_admin_relationships(
         tenant_id: Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="the customer's tenant id")],
         status: StatusQuery = None,
         ends_before: EndsBeforeQuery = None,
     ) -> AdminRelationships:
+        """Every admin relationship in the customer's tenant, of any partner, with its roles, status and end,
+        soonest end first. `status` and `ends_before` filter; an unknown customer has none (200, empty
+        list). `ends_before` without a zone is refused (422)."""
         return await admin_queries.customer_admin_relationships(engine, tenant_id, status, ends_before)
 
     @router.get(
         "/partners/{partner_id}/admin-relationships",
-        response_model=AdminRelationships,
         summary="A partner's admin relationships (GDAP)",
-        description=(
-            "Every admin relationship the partner requested or holds, with each customer's name, "
-            "soonest end first: `?status=active&ends_before=...` is the list of access about to "
-            "stop (GD-7). 404 when the partner is not registered."
-        ),
         responses=NOT_FOUND,
     )
     async def partner_admin_relationships(
@@ -61,6 +51,9 @@ def admin_relationship_routes(engine: AsyncEngine) -> APIRouter:
         status: StatusQuery = None,
         ends_before: EndsBeforeQuery = None,
     ) -> AdminRelationships:
+        """Every admin relationship the partner requested or holds, with each customer's name, soonest end
+        first: `?status=active&ends_before=...` is the list of access about to stop (GD-7). 404 when the
+        partner is not registered."""
         answer = await admin_queries.partner_admin_relationships(engine, partner_id, status, ends_before)
         return found(answer, "unknown partner")
 

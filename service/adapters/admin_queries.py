@@ -35,24 +35,22 @@ def _query(status: AdminRelationshipState | None, ends_before: datetime | None) 
     return query
 
 
+_COPIED = tuple(AdminRelationshipView.model_fields.keys() - {"roles", "duration", "auto_extend"})
+"""The view's fields read as they are from the row (``admin_relationships`` and the two names)."""
+
+
 def _view(row: Any) -> AdminRelationshipView:
     table = entra_roles()
-    return AdminRelationshipView(
-        admin_relationship_id=row.admin_relationship_id,
-        partner_id=row.partner_id,
-        partner_name=row.partner_name,
-        customer_tenant_id=row.customer_tenant_id,
-        customer_name=row.customer_name,
-        display_name=row.display_name,
-        roles=[AdminRole(template_id=t, name=r.name if (r := table.get(t)) else None) for t in row.roles],
-        duration=duration_text(row.duration_days),
-        auto_extend=duration_text(row.auto_extend_days),
-        status=row.status,
-        requested_at=row.requested_at,
-        activated_at=row.activated_at,
-        ends_at=row.ends_at,
-        ended_at=row.ended_at,
-        terminated_by=row.terminated_by,
+    values = row._asdict()
+    return AdminRelationshipView.model_validate(
+        {name: values[name] for name in _COPIED}
+        | {
+            "roles": [
+                AdminRole(template_id=t, name=r.name if (r := table.get(t)) else None) for t in row.roles
+            ],
+            "duration": duration_text(row.duration_days),
+            "auto_extend": duration_text(row.auto_extend_days),
+        }
     )
 
 

@@ -13,20 +13,12 @@ from collections.abc import Iterable
 from service.adapters import orm, rows
 from service.adapters.batch_sql import BatchSql, Key, keys_of
 from service.adapters.identity_map import Journal, Rows
+from service.domain import model
 from service.domain.admin_relationships import AdminRelationship
 from service.domain.attribution import Attribute, AttributionLedger
-from service.domain.model import (
-    Customer,
-    Invitation,
-    InvitationKind,
-    Partner,
-    Partnership,
-    ResellerRelationship,
-    Subscription,
-)
 from service.ports import Needs
 
-PENDING_RESELLER = InvitationKind.RESELLER_RELATIONSHIP.value
+PENDING_RESELLER = model.InvitationKind.RESELLER_RELATIONSHIP.value
 
 
 def lock_names(needs: Needs) -> set[str]:
@@ -53,13 +45,13 @@ class HeldState:
     """Every state table's ``Rows``, sharing one ``Journal``."""
 
     def __init__(self, journal: Journal) -> None:
-        self.partners: Rows[Partner] = Rows(
+        self.partners: Rows[model.Partner] = Rows(
             lambda p: p.partner_id, journal, {"tenant": lambda p: p.tenant_id}
         )
-        self.customers: Rows[Customer] = Rows(
+        self.customers: Rows[model.Customer] = Rows(
             lambda c: c.tenant_id, journal, {"reseller": lambda c: c.associated_reseller_id}
         )
-        self.invitations: Rows[Invitation] = Rows(
+        self.invitations: Rows[model.Invitation] = Rows(
             lambda i: i.invitation_id,
             journal,
             {
@@ -70,13 +62,13 @@ class HeldState:
                 "invitee": lambda i: i.invitee_id,
             },
         )
-        self.relationships: Rows[ResellerRelationship] = Rows(
+        self.relationships: Rows[model.ResellerRelationship] = Rows(
             lambda r: r.relationship_id, journal, {"customer": lambda r: r.customer_tenant_id}
         )
-        self.partnerships: Rows[Partnership] = Rows(
+        self.partnerships: Rows[model.Partnership] = Rows(
             lambda p: p.partnership_id, journal, {"pair": lambda p: (p.provider_id, p.reseller_id)}
         )
-        self.subscriptions: Rows[Subscription] = Rows(
+        self.subscriptions: Rows[model.Subscription] = Rows(
             lambda s: s.subscription_id,
             journal,
             {"customer": lambda s: s.customer_tenant_id, "reseller": lambda s: s.reseller_mpn_id},

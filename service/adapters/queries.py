@@ -72,7 +72,11 @@ async def customer_partners(engine: AsyncEngine, tenant_id: str) -> CustomerPart
     rel, partners, customers = orm.reseller_relationships, orm.partners, orm.customers
     query = (
         select(
-            rel.c.relationship_id, rel.c.partner_id, partners.c.name, rel.c.delegated_admin, rel.c.accepted_at
+            rel.c.relationship_id,
+            rel.c.partner_id,
+            partners.c.name.label("partner_name"),
+            rel.c.delegated_admin,
+            rel.c.accepted_at.label("since"),
         )
         .select_from(rel.outerjoin(partners, partners.c.partner_id == rel.c.partner_id))
         .where(rel.c.customer_tenant_id == tenant_id, rel.c.status == ACTIVE_RELATIONSHIP)
@@ -86,16 +90,7 @@ async def customer_partners(engine: AsyncEngine, tenant_id: str) -> CustomerPart
         customer = (await conn.execute(indirect)).first()
     return CustomerPartners(
         tenant_id=tenant_id,
-        partners=[
-            CustomerPartner(
-                relationship_id=row.relationship_id,
-                partner_id=row.partner_id,
-                partner_name=row.name,
-                delegated_admin=row.delegated_admin,
-                since=row.accepted_at,
-            )
-            for row in rows
-        ],
+        partners=[CustomerPartner.model_validate(row._asdict()) for row in rows],
         indirect_provider_id=customer.provider_id if customer else None,
         indirect_reseller_id=customer.associated_reseller_id if customer else None,
     )
@@ -119,7 +114,7 @@ async def provider_resellers(engine: AsyncEngine, provider_id: str) -> ProviderR
             ships.c.reseller_id,
             partners.c.name,
             partners.c.country,
-            ships.c.accepted_at,
+            ships.c.accepted_at.label("since"),
         )
         .select_from(ships.outerjoin(partners, partners.c.partner_id == ships.c.reseller_id))
         .where(ships.c.provider_id == provider_id, ships.c.status == ACTIVE_PARTNERSHIP)
@@ -129,16 +124,7 @@ async def provider_resellers(engine: AsyncEngine, provider_id: str) -> ProviderR
         if not await _partner_registered(conn, provider_id):
             return None
         rows = (await conn.execute(query)).all()
-    resellers = [
-        ProviderReseller(
-            partnership_id=row.partnership_id,
-            reseller_id=row.reseller_id,
-            name=row.name,
-            country=row.country,
-            since=row.accepted_at,
-        )
-        for row in rows
-    ]
+    resellers = [ProviderReseller.model_validate(row._asdict()) for row in rows]
     return ProviderResellers(provider_id=provider_id, resellers=resellers)
 
 

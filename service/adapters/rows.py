@@ -9,23 +9,9 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
+from service.domain import model
 from service.domain.admin_relationships import AdminRelationship, AdminRelationshipStatus
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
-from service.domain.model import (
-    Customer,
-    Invitation,
-    InvitationKind,
-    InvitationStatus,
-    Offer,
-    Partner,
-    PartnerKind,
-    Partnership,
-    PartnershipStatus,
-    RelationshipStatus,
-    ResellerRelationship,
-    Subscription,
-    SubscriptionStatus,
-)
 
 T = TypeVar("T")
 
@@ -93,7 +79,7 @@ class Mapper(Generic[T]):
 
 def _load_offer(values: dict[str, Any]) -> None:
     offer_id, kind, quantity = (values.pop(f"offer_{name}") for name in ("id", "kind", "quantity"))
-    values["offer"] = Offer(offer_id, kind, quantity) if offer_id else None
+    values["offer"] = model.Offer(offer_id, kind, quantity) if offer_id else None
     values["partner_of_record_subscriptions"] = tuple(values.pop("partner_of_record_subscription_ids") or ())
 
 
@@ -106,15 +92,15 @@ def _store_offer(values: dict[str, Any]) -> None:
     values["partner_of_record_subscription_ids"] = list(named) if named else None
 
 
-PARTNERS = Mapper(Partner, {"kind": PartnerKind})
-CUSTOMERS = Mapper(Customer)
-INVITATIONS = Mapper(Invitation, {"kind": InvitationKind, "status": InvitationStatus})
+PARTNERS = Mapper(model.Partner, {"kind": model.PartnerKind})
+CUSTOMERS = Mapper(model.Customer)
+INVITATIONS = Mapper(model.Invitation, {"kind": model.InvitationKind, "status": model.InvitationStatus})
 RELATIONSHIPS = Mapper(
-    ResellerRelationship, {"status": RelationshipStatus}, load=_load_offer, store=_store_offer
+    model.ResellerRelationship, {"status": model.RelationshipStatus}, load=_load_offer, store=_store_offer
 )
 """the offer is stored in three columns; the partner-of-record subscriptions as a list or NULL"""
-PARTNERSHIPS = Mapper(Partnership, {"status": PartnershipStatus})
-SUBSCRIPTIONS = Mapper(Subscription, {"status": SubscriptionStatus})
+PARTNERSHIPS = Mapper(model.Partnership, {"status": model.PartnershipStatus})
+SUBSCRIPTIONS = Mapper(model.Subscription, {"status": model.SubscriptionStatus})
 ADMIN_RELATIONSHIPS = Mapper(AdminRelationship, {"status": AdminRelationshipStatus}, tuples=("roles",))
 
 partner = PARTNERS.record

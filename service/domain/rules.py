@@ -7,23 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from service.domain import model
 from service.domain.actors import ActorKind
 from service.domain.attribution import Change
 from service.domain.errors import Rejected
-from service.domain.model import (
-    CLOUDS_REQUIRING_DELEGATED_ADMIN,
-    PARTNER_INITIATED_CLOUDS,
-    Customer,
-    Invitation,
-    InvitationKind,
-    Partner,
-    RelationshipStatus,
-    ResellerRelationship,
-    Subscription,
-)
 
 
-def ensure_partner_known(partner: Partner | None, partner_id: str, rule: str = "RR-1") -> Partner:
+def ensure_partner_known(partner: model.Partner | None, partner_id: str, rule: str = "RR-1") -> model.Partner:
     """Raises ``Rejected(unknown_partner, rule)`` when no partner has MPN ID ``partner_id``."""
     if partner is None:
         raise Rejected("unknown_partner", rule, f"no partner with MPN ID {partner_id} is registered")
@@ -40,7 +30,7 @@ def ensure_customer_is_not_csp_partner(is_csp_partner: bool) -> None:
 
 def ensure_delegated_admin_allowed(cloud: str, include_delegated_admin: bool) -> None:
     """RR-3: in the us-government and germany clouds a request without DAP is not available."""
-    if cloud in CLOUDS_REQUIRING_DELEGATED_ADMIN and not include_delegated_admin:
+    if cloud in model.CLOUDS_REQUIRING_DELEGATED_ADMIN and not include_delegated_admin:
         raise Rejected(
             "delegated_admin_required",
             "RR-3",
@@ -48,9 +38,9 @@ def ensure_delegated_admin_allowed(cloud: str, include_delegated_admin: bool) ->
         )
 
 
-def ensure_no_active_relationship(existing: ResellerRelationship | None) -> None:
+def ensure_no_active_relationship(existing: model.ResellerRelationship | None) -> None:
     """MP-1 allows other partners; the same partner may not hold two active relationships."""
-    if existing is not None and existing.status is RelationshipStatus.ACTIVE:
+    if existing is not None and existing.status is model.RelationshipStatus.ACTIVE:
         raise Rejected(
             "already_exists",
             "MP-1",
@@ -59,7 +49,9 @@ def ensure_no_active_relationship(existing: ResellerRelationship | None) -> None
 
 
 def ensure_asks_something_new(
-    request: ResellerRelationship, active: ResellerRelationship | None, new_partner_of_record: bool
+    request: model.ResellerRelationship,
+    active: model.ResellerRelationship | None,
+    new_partner_of_record: bool,
 ) -> None:
     """MP-1: a partner holds one active relationship with a customer. A request while it is
     ``active`` is allowed when it asks for more than that relationship holds (RR-8: DAP it
@@ -80,7 +72,9 @@ def ensure_global_admin(is_global_admin: bool) -> None:
         raise Rejected("not_global_admin", "RR-5", "only a global admin of the customer can accept")
 
 
-def ensure_invitation_found(invitation: Invitation | None, kind: InvitationKind | None) -> Invitation:
+def ensure_invitation_found(
+    invitation: model.Invitation | None, kind: model.InvitationKind | None
+) -> model.Invitation:
     """INV-3: the token names an invitation (of ``kind`` if given). Raises ``Rejected(invalid_token)``."""
     if invitation is None:
         raise Rejected("invalid_token", "INV-3", "no invitation has this token")
@@ -90,15 +84,15 @@ def ensure_invitation_found(invitation: Invitation | None, kind: InvitationKind 
 
 
 def ensure_invitation_target(
-    relationship: ResellerRelationship | None, customer: Customer | None
-) -> tuple[ResellerRelationship, Customer]:
+    relationship: model.ResellerRelationship | None, customer: model.Customer | None
+) -> tuple[model.ResellerRelationship, model.Customer]:
     """INV-3: the invitation still refers to its relationship and customer."""
     if relationship is None or customer is None:
         raise Rejected("invalid_token", "INV-3", "the invitation no longer refers to a relationship")
     return relationship, customer
 
 
-def ensure_order_customer_known(customer: Customer | None, order_id: str) -> Customer:
+def ensure_order_customer_known(customer: model.Customer | None, order_id: str) -> model.Customer:
     """IR-4: orders are submitted for known customers. Raises ``Rejected(unknown_customer)``."""
     if customer is None:
         raise Rejected(
@@ -107,7 +101,9 @@ def ensure_order_customer_known(customer: Customer | None, order_id: str) -> Cus
     return customer
 
 
-def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: int, mpn_id: str) -> Partner:
+def ensure_reseller_on_record_known(
+    partner: model.Partner | None, line_item_number: int, mpn_id: str
+) -> model.Partner:
     """IR-6: a ``partnerIdOnRecord`` names a registered partner. Raises ``Rejected(unknown_partner)``."""
     if partner is None:
         raise Rejected("unknown_partner", "IR-6", f"line {line_item_number}: no partner {mpn_id}")
@@ -115,8 +111,8 @@ def ensure_reseller_on_record_known(partner: Partner | None, line_item_number: i
 
 
 def ensure_relationship_active(
-    relationship: ResellerRelationship | None, reason: str, rule: str
-) -> ResellerRelationship:
+    relationship: model.ResellerRelationship | None, reason: str, rule: str
+) -> model.ResellerRelationship:
     """The pair has an active reseller relationship, else ``Rejected(reason, rule)``
     (RR-8 uses unknown_partner: not one of the customer's partners; PR-4 unknown_customer)."""
     if relationship is None or not relationship.active:
@@ -134,7 +130,7 @@ def ensure_not_customer(actor_kind: ActorKind) -> None:
         )
 
 
-def adds_partner_of_record(subscriptions: Iterable[Subscription], partner_id: str) -> bool:
+def adds_partner_of_record(subscriptions: Iterable[model.Subscription], partner_id: str) -> bool:
     """PR-5: authorizing would make ``partner_id`` partner of record of one more subscription
     (one of ``subscriptions`` has another partner of record, or none)."""
     return any(subscription.partner_of_record != partner_id for subscription in subscriptions)
@@ -151,7 +147,7 @@ def ensure_no_active_subscriptions(subscription_ids: list[str]) -> None:
         )
 
 
-def ensure_customer_known(customer: Customer | None, tenant_id: str, rule: str) -> Customer:
+def ensure_customer_known(customer: model.Customer | None, tenant_id: str, rule: str) -> model.Customer:
     """Raises ``Rejected(unknown_customer, rule)`` for a tenant Partnerlink does not know."""
     if customer is None:
         raise Rejected("unknown_customer", rule, f"customer {tenant_id} is not known")
@@ -159,8 +155,8 @@ def ensure_customer_known(customer: Customer | None, tenant_id: str, rule: str) 
 
 
 def ensure_subscription_of(
-    subscription: Subscription | None, subscription_id: str, customer_tenant_id: str, rule: str
-) -> Subscription:
+    subscription: model.Subscription | None, subscription_id: str, customer_tenant_id: str, rule: str
+) -> model.Subscription:
     """The subscription exists and belongs to the customer (``unknown_subscription``)."""
     if subscription is None or subscription.customer_tenant_id != customer_tenant_id:
         raise Rejected(
@@ -179,7 +175,7 @@ def ensure_partner_of_record_changes(current: str | None, requested: str | None)
 
 
 def ensure_customer_may_add_partner_of_record(
-    customer: Customer, current: str | None, requested: str | None
+    customer: model.Customer, current: str | None, requested: str | None
 ) -> None:
     """PR-5: in china-21vianet the partner initiates with an offer; the customer cannot add one
     (changing or deleting an existing partner of record stays with the customer)."""
@@ -194,7 +190,7 @@ def ensure_customer_may_add_partner_of_record(
 def ensure_offer_allowed(cloud: str, has_offer: bool) -> None:
     """PR-5: a trial or purchase offer, or existing subscriptions named for the partner of
     record, come only with a 21Vianet partner's offer (``forbidden`` elsewhere)."""
-    if has_offer and cloud not in PARTNER_INITIATED_CLOUDS:
+    if has_offer and cloud not in model.PARTNER_INITIATED_CLOUDS:
         raise Rejected(
             "forbidden",
             "PR-5",
@@ -203,8 +199,8 @@ def ensure_offer_allowed(cloud: str, has_offer: bool) -> None:
 
 
 def ensure_subscriptions_of(
-    found: Iterable[tuple[str, Subscription | None]], customer_tenant_id: str, rule: str
-) -> list[Subscription]:
+    found: Iterable[tuple[str, model.Subscription | None]], customer_tenant_id: str, rule: str
+) -> list[model.Subscription]:
     """Each ``(subscription_id, subscription)`` names a subscription of the customer
     (PR-5: the existing subscriptions an offer names). Raises ``Rejected(unknown_subscription)``."""
     return [
@@ -215,7 +211,7 @@ def ensure_subscriptions_of(
 
 def ensure_delegated_admin_offered(cloud: str, include_delegated_admin: bool) -> None:
     """PR-5: a 21Vianet partner's offer asks the customer to authorize it as delegated admin."""
-    if cloud in PARTNER_INITIATED_CLOUDS and not include_delegated_admin:
+    if cloud in model.PARTNER_INITIATED_CLOUDS and not include_delegated_admin:
         raise Rejected(
             "delegated_admin_required",
             "PR-5",
@@ -223,14 +219,16 @@ def ensure_delegated_admin_offered(cloud: str, include_delegated_admin: bool) ->
         )
 
 
-def ensure_registered_for_tenant(partner: Partner | None, rule: str) -> Partner:
+def ensure_registered_for_tenant(partner: model.Partner | None, rule: str) -> model.Partner:
     """The acting tenant is a registered partner (``unknown_partner``)."""
     if partner is None:
         raise Rejected("unknown_partner", rule, "no partner is registered for the acting tenant")
     return partner
 
 
-def is_providers_customer(customer: Customer, provider_id: str, active_partner_ids: Iterable[str]) -> bool:
+def is_providers_customer(
+    customer: model.Customer, provider_id: str, active_partner_ids: Iterable[str]
+) -> bool:
     """RR-7, IR-4, IR-9: the customer is in the provider's customer list: the provider added
     it (``AddCustomer``), or it has an active reseller relationship with the provider
     (``active_partner_ids``: the partners of its active relationships)."""
@@ -238,7 +236,7 @@ def is_providers_customer(customer: Customer, provider_id: str, active_partner_i
 
 
 def associated_with_reseller(
-    customer: Customer, subscriptions: Iterable[Subscription], reseller_id: str
+    customer: model.Customer, subscriptions: Iterable[model.Subscription], reseller_id: str
 ) -> bool:
     """IR-5, IR-6: document 001 calls a customer "associated" with an indirect reseller both
     when it was created for the reseller (``AddCustomer``, IR-5) and when the reseller is
