@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Update,
     bindparam,
     delete,
     insert,
@@ -108,30 +109,22 @@ _PG_RECORD_EMAILS = text(
 """Sent or failed: done, and the parameters and rendered bytes (they carry the link) are
 deleted; pending: the counts and the next attempt. Then the outcome events are staged."""
 
-_SQLITE_FINISH = (
-    update(_emails)
-    .where(_emails.c.seq == bindparam("b_seq"))
-    .values(
-        status=bindparam("b_status"),
-        attempts=bindparam("b_attempts"),
-        ambiguous_attempts=bindparam("b_ambiguous"),
-        last_error=bindparam("b_error"),
-        finished_at=bindparam("b_at"),
-        params=null(),
-        message=null(),
-    )
-)
 
-_SQLITE_DEFER = (
-    update(_emails)
-    .where(_emails.c.seq == bindparam("b_seq"))
-    .values(
-        attempts=bindparam("b_attempts"),
-        ambiguous_attempts=bindparam("b_ambiguous"),
-        last_error=bindparam("b_error"),
-        next_attempt_at=bindparam("b_retry_at"),
-    )
+def _sqlite_outcome(**columns: Any) -> Update:
+    """``UPDATE outbox_emails`` of one outcome (``b_seq``): its counts and last error, and
+    ``columns``."""
+    counts: dict[str, Any] = {
+        "attempts": bindparam("b_attempts"),
+        "ambiguous_attempts": bindparam("b_ambiguous"),
+        "last_error": bindparam("b_error"),
+    }
+    return update(_emails).where(_emails.c.seq == bindparam("b_seq")).values(**counts, **columns)
+
+
+_SQLITE_FINISH = _sqlite_outcome(
+    status=bindparam("b_status"), finished_at=bindparam("b_at"), params=null(), message=null()
 )
+_SQLITE_DEFER = _sqlite_outcome(next_attempt_at=bindparam("b_retry_at"))
 
 
 @dataclass
