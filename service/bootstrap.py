@@ -122,9 +122,7 @@ def build_bus(
     settings = settings or Settings()
     deps = deps or build_dependencies(settings, clock, new_id)
     source = source or settings.event_source
-    return CommandBus(
-        unit_of_work, deps, dict(use_cases), source, on_commit=on_commit or (lambda emails: None)
-    )
+    return CommandBus(unit_of_work, deps, dict(use_cases), source, on_commit=on_commit)
 
 
 def build_composer(settings: Settings) -> JinjaEmailComposer:
@@ -174,7 +172,7 @@ async def running_service(
             new_id,
         )
         deps = build_dependencies(settings, clock)
-        bus = CommandBus(unit_of_work, deps, dict(use_cases), settings.event_source, on_commit=relay.wake)
+        bus = build_bus(unit_of_work, settings, use_cases=use_cases, on_commit=relay.wake, deps=deps)
         admin_clock = AdminRelationshipClock(
             unit_of_work, deps, settings.event_source, settings.expiry_batch_size, on_commit=relay.wake
         )

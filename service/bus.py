@@ -49,13 +49,13 @@ class CommandBus:
         deps: Dependencies,
         use_cases: Mapping[str, UseCase],
         source: str,
-        on_commit: Callable[[bool], None] = lambda emails: None,
+        on_commit: Callable[[bool], None] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._deps = deps
         self._handlers = use_cases
         self._source = source
-        self._on_commit = on_commit
+        self._on_commit = on_commit or (lambda emails: None)
 
     async def handle(self, incoming: IncomingCommand, key: bytes | None) -> Outcome:
         """One command in its own transaction; ``DUPLICATE`` also when a concurrent delivery
