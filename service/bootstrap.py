@@ -30,11 +30,8 @@ from faststream import FastStream
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.database import create_engine, is_transient, migrate
-from service.adapters.email import JinjaEmailComposer, default_templates_dir
-from service.adapters.notifications import KafkaMailer, PublishNotification
-from service.adapters.outbox_store import SqlOutboxStore
+from service.adapters.notifications import PublishNotification
 from service.adapters.regions import load_region_map
-from service.adapters.smtp import SmtpSender
 from service.adapters.uow import SqlUnitOfWork
 from service.admin_clock import AdminRelationshipClock
 from service.broker_wiring import BrokerLinks, build_broker, event_publisher, wire_broker
@@ -43,9 +40,10 @@ from service.consumer import CommandConsumer, DeadLetter
 from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
 from service.logging import configure_logging
-from service.ports import Mailer, UnitOfWork
+from service.ports import RelayRunner, UnitOfWork
 from service.read_api import serving_read_api
-from service.relay import OutboxRelay, Publish
+from service.relay import Publish
+from service.relay_process import RelayProcess, build_relay
 from service.settings import Settings
 from service.tokens import new_token
 from service.usecases import USE_CASES, Dependencies, UseCase
@@ -70,7 +68,8 @@ class Service:
     engine: AsyncEngine
     bus: CommandBus
     consumer: CommandConsumer
-    relay: OutboxRelay
+    relay: RelayRunner
+    """in the event loop (``OutboxRelay``) or a child process (``RelayProcess``): ``relay_mode``"""
     expiry: InvitationExpiry
 
     def start(self) -> None:
@@ -125,24 +124,6 @@ def build_bus(
     return CommandBus(unit_of_work, deps, dict(use_cases), source, on_commit=on_commit)
 
 
-def build_composer(settings: Settings) -> JinjaEmailComposer:
-    """The relay's email renderer: ``templates_dir`` (default: the installed templates)."""
-    return JinjaEmailComposer(settings.templates_dir or default_templates_dir(), settings.mail_from, utcnow)
-
-
-def mailer_factory(
-    settings: Settings, publish_notification: PublishNotification | None
-) -> Callable[[], Mailer]:
-    """The relay's mail transport: SMTP, or with ``email_transport=kafka`` the notifications
-    topic through ``publish_notification``."""
-    if settings.email_transport == "kafka":
-        if publish_notification is None:
-            raise ValueError("email_transport=kafka needs a publisher for the notifications topic")
-        publish = publish_notification
-        return lambda: KafkaMailer(publish, settings.event_source)
-    return lambda: SmtpSender(settings)
-
-
 @asynccontextmanager
 async def running_service(
     settings: Settings,
@@ -163,13 +144,10 @@ async def running_service(
         def unit_of_work() -> SqlUnitOfWork:
             return SqlUnitOfWork(engine)
 
-        relay = OutboxRelay(
-            SqlOutboxStore(engine),
-            publish,
-            mailer_factory(settings, publish_notification),
-            build_composer(settings),
-            settings,
-            new_id,
+        relay: RelayRunner = (
+            RelayProcess(settings)
+            if settings.relay_in_own_process()
+            else build_relay(settings, engine, publish, publish_notification)
         )
         deps = build_dependencies(settings, clock)
         bus = build_bus(unit_of_work, settings, use_cases=use_cases, on_commit=relay.wake, deps=deps)

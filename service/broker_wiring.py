@@ -8,7 +8,7 @@ running loop); ``event_publisher`` is entered in the lifespan, in the running lo
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -105,19 +105,40 @@ async def event_publisher(settings: Settings) -> AsyncIterator[BatchingEventPubl
     """The relay's events producer (its own, acks=all), started; drained and stopped on exit.
     Built here, in the running loop: aiokafka refuses to build a producer outside one
     (``create_app`` is also called without a loop, by ``python -m tools.contracts_export``)."""
-    events_producer = AIOKafkaProducer(
+    async with _topic_publisher(settings, settings.events_topic, "partnerlink-relay") as publish:
+        yield publish
+
+
+@asynccontextmanager
+async def notification_publisher(
+    settings: Settings,
+) -> AsyncIterator[Callable[[bytes | None, bytes], Awaitable[None]]]:
+    """``await publish(key, payload)``: an ``EmailRequested`` on the notifications topic,
+    acknowledged (acks=all), through a producer of its own: the relay in its own process
+    (``service.relay_process``) with ``email_transport=kafka``."""
+    async with _topic_publisher(settings, settings.notifications_topic, "partnerlink-relay-mail") as publish:
+
+        async def acknowledged(key: bytes | None, payload: bytes) -> None:
+            await (await publish(key, payload))
+
+        yield acknowledged
+
+
+@asynccontextmanager
+async def _topic_publisher(
+    settings: Settings, topic: str, client_id: str
+) -> AsyncIterator[BatchingEventPublisher]:
+    producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         acks="all",
-        client_id="partnerlink-relay",
+        client_id=client_id,
         request_timeout_ms=30_000,
         **parse_security(kafka_security(settings)),
     )
-    publish_event = BatchingEventPublisher(
-        events_producer, settings.events_topic, [("content-type", CONTENT_TYPE.encode())]
-    )
-    await events_producer.start()
+    publish = BatchingEventPublisher(producer, topic, [("content-type", CONTENT_TYPE.encode())])
+    await producer.start()
     try:
-        yield publish_event
+        yield publish
     finally:
-        await publish_event.drain()
-        await events_producer.stop()
+        await publish.drain()
+        await producer.stop()

@@ -117,6 +117,10 @@ def check_static(settings: Settings) -> None:
     """Settings that need no server: database URL scheme, files and folders, region data,
     bootstrap server list. Raises ``StartupError`` (exit 2)."""
     database_url(settings)
+    if settings.relay_mode == "process" and not settings.database_url.startswith("postgresql"):
+        raise StartupError(
+            "relay_mode", "process", "needs PostgreSQL (NOTIFY wakes the relay); on SQLite use auto or inline"
+        )
     templates = settings.templates_dir or default_templates_dir()
     if not templates.is_dir():
         raise StartupError("templates_dir", str(templates), "no such folder")

@@ -171,6 +171,13 @@ class Settings(BaseSettings):
     event_source: str = "urn:partnerlink"
     relay_poll_interval_seconds: float = Field(default=0.5, gt=0)
     relay_batch_size: int = Field(default=200, ge=1)
+    relay_mode: Literal["auto", "inline", "process"] = Field(
+        default="auto",
+        description="where the outbox relay runs: process: a child process of the service "
+        "(PostgreSQL only; woken by NOTIFY), so rendering and sending emails and publishing "
+        "events use a second core; inline: in the service's event loop; auto: process on "
+        "PostgreSQL, inline on SQLite",
+    )
     email_retry_initial_seconds: float = Field(default=2.0, gt=0)
     email_retry_max_backoff_seconds: float = Field(default=300.0, gt=0)
     email_give_up_after_seconds: float = Field(default=86_400.0, gt=0)
@@ -222,6 +229,13 @@ class Settings(BaseSettings):
         the event relay, each SMTP connection's email claim, the email outcome writer, the
         expiry sweep, two for the read API."""
         return self.database_pool_size or self.smtp_connections + 7
+
+    def relay_in_own_process(self) -> bool:
+        """Whether ``relay_mode`` (``auto`` resolved by the database) runs the relay in a
+        child process."""
+        if self.relay_mode == "auto":
+            return self.database_url.startswith("postgresql")
+        return self.relay_mode == "process"
 
     def link_bases(self) -> dict[str, str]:
         """cloud → invitation link base (RR-6)."""

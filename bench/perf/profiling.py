@@ -75,6 +75,7 @@ async def py_spy(pid: int, seconds: float, output: Path) -> dict[str, Any] | Non
         "raw",
         "--nonblocking",
         "--gil",  # only the thread holding the GIL: CPU spent in Python, not waits in syscalls
+        "--subprocesses",  # and the relay's child process (PARTNERLINK_RELAY_MODE)
         "--output",
         str(output),
         stdout=asyncio.subprocess.DEVNULL,

@@ -25,6 +25,7 @@ from service.ports.outbox_relay import (
     OutboxStore,
     PendingEmail,
     PendingEvent,
+    RelayRunner,
     RenderedEmail,
 )
 from service.ports.unit_of_work import (
@@ -72,6 +73,7 @@ __all__ = [
     "PendingEmail",
     "PendingEvent",
     "RelationshipRepository",
+    "RelayRunner",
     "RenderedEmail",
     "StagedEmail",
     "StagedEvent",

@@ -168,3 +168,23 @@ class Mailer(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- the relay itself
+
+
+class RelayRunner(Protocol):
+    """The relay as the service runs it: in its event loop (``service.relay.OutboxRelay``) or in
+    a child process (``service.relay_process.RelayProcess``)."""
+
+    def start(self) -> None:
+        """Start relaying (background tasks, or the child process)."""
+        ...
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is in flight (up to ``timeout`` s), then stop."""
+        ...
+
+    def wake(self, emails: bool = True) -> None:
+        """After a commit that staged events (and emails, if ``emails``)."""
+        ...
