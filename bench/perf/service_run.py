@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.infra.kafka import Topics
 from bench.infra.service import ServiceProcess
-from bench.perf.common import CpuMeter, children, progress, tree_cpu_seconds
+from bench.perf.common import CpuMeter, children, descendants, progress, tree_cpu_seconds
 from bench.perf.driver import Driver, Json, PhaseStats
 from bench.perf.plan import Plan
 from bench.perf.profiling import MiB, RssSampler, py_spy
@@ -155,7 +155,8 @@ class Phases:
         if self.statements is not None:
             await self.statements.reset()
         cpu_before = tree_cpu_seconds(self.pid)
-        meter = CpuMeter({**self.groups, "database": self.database_pids()})
+        service_tree = [self.pid, *descendants(self.pid)]  # and the relay's child process, if any
+        meter = CpuMeter({**self.groups, "service": service_tree, "database": self.database_pids()})
         meter.start()
         spy: asyncio.Task[dict[str, Any] | None] | None = None
         if with_profile:
