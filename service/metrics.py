@@ -93,6 +93,23 @@ def count_email(reason: str | None, permanent: bool) -> None:
     EMAILS.labels(outcome).inc()
 
 
+def email_counts() -> dict[str, float]:
+    """outcome → ``partnerlink_emails_total`` counted by this process so far."""
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in EMAILS.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
+def add_email_counts(counts: Mapping[str, float]) -> None:
+    """Add ``counts`` (outcome → attempts, counted by the relay's child process) to this
+    process's ``partnerlink_emails_total``, which the read API's ``/metrics`` serves."""
+    for outcome, count in counts.items():
+        EMAILS.labels(outcome).inc(count)
+
+
 def observe_lag(topic: str, partition: int, highwater: int | None, next_offset: int) -> None:
     """``highwater - next_offset`` records still to read on one partition (nothing when unknown)."""
     if highwater is not None:

@@ -12,7 +12,9 @@ The child is spawned (a fresh interpreter, ``multiprocessing``'s ``spawn``) with
 ``Settings``; it stops on SIGTERM after draining (``OutboxRelay.stop``), ignores SIGINT (the
 parent, which a Ctrl-C also reaches, stops it) and gets SIGTERM if the parent dies (Linux
 ``PR_SET_PDEATHSIG``). The parent restarts a child that exited on its own after a back-off
-(1 s doubling to 30 s), and logs why.
+(1 s doubling to 30 s), and logs why. The child's email counts reach the parent over a pipe
+(every ``COUNTS_EVERY_SECONDS`` and when it stops), so the service's ``/metrics`` keeps
+``partnerlink_emails_total``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service import metrics
 from service.adapters.database import create_engine
 from service.adapters.email import JinjaEmailComposer, default_templates_dir
 from service.adapters.notifications import KafkaMailer, PublishNotification
@@ -52,6 +56,9 @@ RESTART_BACKOFF_SECONDS = (1.0, 30.0)
 that ran for a minute resets the back-off."""
 
 PR_SET_PDEATHSIG = 1
+
+COUNTS_EVERY_SECONDS = 1.0
+"""How often the child sends the parent its new email counts."""
 
 
 def build_composer(settings: Settings) -> JinjaEmailComposer:
@@ -118,12 +125,32 @@ class RelayProcess:
         self._watcher = asyncio.create_task(self._watch(), name="relay-process-watch")
 
     def _spawn(self) -> None:
+        receiving, sending = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=run_relay, args=(self._settings, os.getpid()), name="partnerlink-relay", daemon=False
+            target=run_relay,
+            args=(self._settings, os.getpid(), sending),
+            name="partnerlink-relay",
+            daemon=False,
         )
         process.start()
+        sending.close()  # the child's end: the parent reads EOF once the child is gone
+        self._receive_counts(receiving)
         self._process, self._started_at = process, time.monotonic()
         log.info("relay.process_started", pid=process.pid)
+
+    def _receive_counts(self, receiving: Connection) -> None:
+        """Add the email counts the child sends to this process's metrics, until EOF."""
+        loop = asyncio.get_running_loop()
+
+        def readable() -> None:
+            try:
+                while receiving.poll():
+                    metrics.add_email_counts(receiving.recv())
+            except (EOFError, OSError):
+                loop.remove_reader(receiving.fileno())
+                receiving.close()
+
+        loop.add_reader(receiving.fileno(), readable)
 
     async def _watch(self) -> None:
         """Start the child again (after the back-off) whenever it exits on its own."""
@@ -161,12 +188,33 @@ class RelayProcess:
 # ----------------------------------------------------------------------------- the child
 
 
-def run_relay(settings: Settings, parent_pid: int) -> None:
-    """The child's entry point: relay until SIGTERM (or the parent's death), then drain."""
+def run_relay(settings: Settings, parent_pid: int, counts: Connection) -> None:
+    """The child's entry point: relay until SIGTERM (or the parent's death), then drain;
+    email counts go to the parent over ``counts``."""
     _exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(_relay_until_terminated(settings, parent_pid))
+    try:
+        asyncio.run(_relay_until_terminated(settings, parent_pid, CountsSender(counts)))
+    finally:
+        counts.close()
+
+
+class CountsSender:
+    """Sends the parent what ``partnerlink_emails_total`` gained since the last send."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._sent: dict[str, float] = {}
+
+    def send(self) -> None:
+        now = metrics.email_counts()
+        gained = {outcome: n - self._sent.get(outcome, 0.0) for outcome, n in now.items()}
+        gained = {outcome: n for outcome, n in gained.items() if n}
+        if gained:
+            with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
+                self._connection.send(gained)
+            self._sent = now
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -177,7 +225,7 @@ def _exit_with_parent(parent_pid: int) -> None:
         raise SystemExit(0)
 
 
-async def _relay_until_terminated(settings: Settings, parent_pid: int) -> None:
+async def _relay_until_terminated(settings: Settings, parent_pid: int, counts: CountsSender) -> None:
     terminated = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     engine = create_engine(settings.database_url, settings.pool_size())
@@ -186,8 +234,10 @@ async def _relay_until_terminated(settings: Settings, parent_pid: int) -> None:
             log.info("relay.started", pid=os.getpid(), parent_pid=parent_pid)
             while not terminated.is_set() and os.getppid() == parent_pid:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(terminated.wait(), 1.0)
+                    await asyncio.wait_for(terminated.wait(), COUNTS_EVERY_SECONDS)
+                counts.send()
             await relay.stop()
+            counts.send()
     finally:
         await engine.dispose()
     log.info("relay.stopped", pid=os.getpid())

@@ -214,6 +214,7 @@ class Settings(BaseSettings):
         if any(day < 1 for day in days):
             raise ValueError("warning days are whole days, at least 1")
         return sorted(set(days), reverse=True)
+
     @model_validator(mode="after")
     def _default_link_bases(self) -> Settings:
         """An unset (empty) ``link_base_*`` is the acceptance page of its channel at ``public_url``."""

@@ -10,7 +10,9 @@ import os
 import signal
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.harness import Harness, Received
 from tests.support.end_to_end import a_partner, a_request
@@ -33,6 +35,25 @@ async def a_relay_child(timeout: float = 20.0) -> int:
             return children[0].pid
         await asyncio.sleep(0.1)
     raise AssertionError("no relay child process")
+
+
+async def emails_sent_on_metrics(http_base: str, at_least: int) -> float:
+    """``partnerlink_emails_total{outcome="sent"}`` on the service's ``/metrics``, once it
+    reached ``at_least`` (the child sends its counts every second) or after 10 s."""
+    sent = 0.0
+    async with httpx.AsyncClient(base_url=http_base) as client:
+        for _ in range(100):
+            text = (await client.get("/metrics")).text
+            sent = sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "partnerlink_emails_total" and sample.labels.get("outcome") == "sent"
+            )
+            if sent >= at_least:
+                break
+            await asyncio.sleep(0.1)
+    return sent
 
 
 async def invite(h: Harness, partner: dict[str, Any]) -> tuple[dict[str, Any], Received]:
@@ -58,6 +79,7 @@ async def test_the_relay_runs_in_a_child_process_woken_by_the_commit(
         began = loop.time()
         second, got = await invite(h, partner)  # the child is up and idle: only a NOTIFY wakes it
         assert loop.time() - began < 10, "woken by the commit, not by the poll"
+        assert await emails_sent_on_metrics(h.http_base, at_least=2) == 2, "the child's counts reach /metrics"
 
     recipients = sorted(str(m["To"]) for m in mailbox.messages())
     assert recipients == sorted([first["customer"]["admin_email"], second["customer"]["admin_email"]])

@@ -108,7 +108,14 @@ def test_import_scanner_resolves_relative_and_nested_imports(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     "name",
-    ["relay.py", "consumer.py", "ports/__init__.py", "ports/unit_of_work.py", "ports/outbox_relay.py", "staging.py"],
+    [
+        "relay.py",
+        "consumer.py",
+        "ports/__init__.py",
+        "ports/unit_of_work.py",
+        "ports/outbox_relay.py",
+        "staging.py",
+    ],
 )
 def test_the_relay_and_the_consumer_go_through_ports(name: str) -> None:
     """Issue 12, point 7: no SQL, no SQLAlchemy, no adapter in the application layer's loops;
