@@ -48,6 +48,7 @@ from service.ports import (
     PendingEmail,
     StagedEvent,
 )
+from service.relay_claims import SharedClaims
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -142,7 +143,11 @@ class OutboxRelay:
         self._clock = clock
         senders = settings.smtp_connections if store.exclusive_claims else 1
         self._mailers = [mailer() for _ in range(senders)]
-        self._claim_size = max(1, settings.relay_batch_size // senders)
+        self._claims = SharedClaims(
+            lambda: store.claim_emails(self._clock(), settings.relay_batch_size),
+            settings.relay_batch_size,
+            settings.relay_poll_interval_seconds,
+        )
         self._outcomes: GroupCommit[EmailOutcome] = GroupCommit(self._record_emails, OUTCOME_LINGER_SECONDS)
         self._sent_unrecorded: dict[str, str] = {}
         """email id → locale, of the emails the server accepted whose outcome could not be
@@ -157,6 +162,7 @@ class OutboxRelay:
         (the commit staged some; else they would each query for nothing)."""
         self._events_wakeup.set()
         if emails:
+            self._claims.want()
             for wakeup in self._email_wakeups:
                 wakeup.set()
 
@@ -166,7 +172,7 @@ class OutboxRelay:
         self._tasks = [asyncio.create_task(events, name="relay-events")]
         self._tasks += [
             asyncio.create_task(
-                self._loop(partial(self.relay_emails, mailer), self._claim_size, wakeup),
+                self._loop(partial(self.relay_emails, mailer), 1_000_000, wakeup, self._claims.polled),
                 name=f"relay-emails-{n}",
             )
             for n, (mailer, wakeup) in enumerate(zip(self._mailers, self._email_wakeups, strict=True))
@@ -179,12 +185,20 @@ class OutboxRelay:
         if self._tasks:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        await self._claims.close(timeout)
         for mailer in self._mailers:
             await mailer.close()
 
-    async def _loop(self, step: Callable[[], Awaitable[int]], full: int, wakeup: asyncio.Event) -> None:
+    async def _loop(
+        self,
+        step: Callable[[], Awaitable[int]],
+        full: int,
+        wakeup: asyncio.Event,
+        polled: Callable[[], None] = lambda: None,
+    ) -> None:
         """Run ``step`` again at once while it moves ``full`` rows (more are waiting), else
-        after a ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds``."""
+        after a ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds``
+        (then ``polled()`` first)."""
         backoff = 0.1
         while not self._stopping:
             wakeup.clear()
@@ -197,8 +211,10 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved < full:
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(wakeup.wait(), self._settings.relay_poll_interval_seconds)
+                except TimeoutError:
+                    polled()
 
     # ------------------------------------------------------------------------- events
 
@@ -215,21 +231,30 @@ class OutboxRelay:
     # ------------------------------------------------------------------------- emails
 
     async def relay_emails(self, mailer: Mailer | None = None) -> int:
-        """Claim a batch of due emails and send them on ``mailer`` (default: the first pooled
-        connection), each outcome durable before the next is sent; returns how many were
-        tried. Raises when an outcome cannot be written (the rest of the batch stays due)."""
+        """Send claimed emails on ``mailer`` (default: the first pooled connection) one after
+        the other, each outcome durable before the next, until none is left to take
+        (``service.relay_claims``: the senders share one claim); returns how many were tried.
+        Raises when a claim or an outcome cannot be written (what is not finished stays due)."""
         mailer = mailer or self._mailers[0]
         tried = 0
-        claiming = self._store.claim_emails(self._clock(), self._claim_size, len(self._mailers))
-        async with claiming as claim:
-            for email in claim.emails:
-                if self._stopping or not claim.held():
-                    break
+        while not self._stopping:
+            taken = await self._claims.next()
+            if taken is None:
+                break
+            email, batch = taken
+            try:
+                if not batch.claim.held():
+                    continue
                 with self._outcomes.preparing():
                     outcome = await self._attempt(mailer, email)
                 await self._outcomes.submit(outcome)
-                self._sent_unrecorded.pop(email.email_id, None)
-                tried += 1
+            except Exception:
+                self._claims.want()  # the next attempt claims again
+                raise
+            finally:
+                batch.finished_one()
+            self._sent_unrecorded.pop(email.email_id, None)
+            tried += 1
         return tried
 
     async def _record_emails(self, outcomes: Sequence[EmailOutcome]) -> None:

@@ -108,9 +108,12 @@ async def test_a_crash_resends_at_most_the_one_email_in_flight_per_connection(
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # every sender is stuck on its outcome now
         before_crash = Counter(m["X-Partnerlink-Email-Id"] for m in mailbox.messages())
-        for task in dying._tasks:  # the process dies: its claims end with their connections
+        # the process dies: its senders and the tasks holding its claim stop, and the claim
+        # ends with its connection
+        doomed = [*dying._tasks, *dying._claims._holders]
+        for task in doomed:
             task.cancel()
-        await asyncio.gather(*dying._tasks, return_exceptions=True)
+        await asyncio.gather(*doomed, return_exceptions=True)
 
         async with b.running() as restarted:
             await drain(restarted)
