@@ -73,21 +73,22 @@ class SharedClaims:
     async def next(self) -> tuple[PendingEmail, ClaimedBatch] | None:
         """The next claimed email, claiming when the queue is empty and a claim is wanted
         (or waiting for another sender's claim); ``None``: nothing to send now. Raises what
-        the claim raised (the database is away)."""
+        the claim raised (the database is away) to the sender that claimed."""
         while True:
             if self._queue:
                 return self._queue.popleft()
-            if self._claiming is not None:
+            claiming = self._claiming
+            if claiming is not None:
                 try:
-                    await asyncio.shield(self._claiming)
+                    await asyncio.shield(claiming)
                 except Exception:  # the sender that claimed reports it and backs off
                     return None
                 continue
             if not self._wanted:
                 return None
-            await self._start_claim()
+            await self._claim_now()
 
-    async def _start_claim(self) -> None:
+    async def _claim_now(self) -> None:
         self._wanted = False
         self._last_claim = time.monotonic()
         queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -100,8 +101,18 @@ class SharedClaims:
         except Exception:
             self._wanted = True
             raise
-        finally:
-            self._claiming = None
+
+    def _queued(self, queued: asyncio.Future[None], error: Exception | None = None) -> None:
+        """The claim's emails are queued (or it failed): the senders waiting for it go on."""
+        if self._claiming is queued:
+            self._claiming = None  # before any waiter runs again: none finds it still set
+        if queued.done():
+            return
+        if error is None:
+            queued.set_result(None)
+        else:
+            queued.set_exception(error)
+            queued.exception()  # retrieved: the sender that claimed raises it
 
     async def _hold(self, queued: asyncio.Future[None]) -> None:
         """Claim, queue the emails, and keep the claim until each is finished or dropped."""
@@ -111,14 +122,14 @@ class SharedClaims:
                 self._queue.extend((email, batch) for email in claim.emails)
                 if len(claim.emails) >= self._limit:
                     self._wanted = True  # a full claim: more may be due
-                queued.set_result(None)
+                self._queued(queued)
                 await batch.done.wait()
         except Exception as exc:
-            if not queued.done():
-                queued.set_exception(exc)
-                queued.exception()  # retrieved here: the sender that claimed raises it
-            else:  # ending the claim failed: its locks end with the connection anyway
+            if queued.done():  # ending the claim failed: its locks end with the connection anyway
                 self._wanted = True
+            self._queued(queued, exc)
+        finally:
+            self._queued(queued, RuntimeError("the claim was cancelled"))
 
     async def close(self, timeout: float) -> None:  # noqa: ASYNC109  # a drain deadline
         """Drop what is still queued (it stays due) and let the claims end (up to ``timeout`` s)."""
