@@ -227,7 +227,8 @@ class Settings(BaseSettings):
 
     def pool_size(self) -> int:
         """``database_pool_size``, or one connection per concurrent user: the two subscribers,
-        the event relay, each SMTP connection's email claim, the email outcome writer, the
+        the event relay, the email claims (one per SMTP connection at most: a claim is held
+        until its emails are finished), the email outcome writer, the NOTIFY listener, the
         expiry sweep, two for the read API."""
         return self.database_pool_size or self.smtp_connections + 7
 
