@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, Literal
 
 import pycountry
@@ -58,9 +59,16 @@ def _storable(value: str) -> str:
     return value
 
 
+@cache
+def _alpha_2_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (pycountry's), read once: a set lookup per command instead
+    of pycountry's index search."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
 def _country(value: str) -> str:
     code = value.upper()
-    if pycountry.countries.get(alpha_2=code) is None:
+    if code not in _alpha_2_codes():
         raise ValueError("not an ISO 3166-1 alpha-2 country code")
     return code
 
