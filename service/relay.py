@@ -172,7 +172,7 @@ class OutboxRelay:
         self._tasks = [asyncio.create_task(events, name="relay-events")]
         self._tasks += [
             asyncio.create_task(
-                self._loop(partial(self.relay_emails, mailer), 1_000_000, wakeup, self._claims.polled),
+                self._loop(partial(self.relay_emails, mailer), None, wakeup, self._claims.polled),
                 name=f"relay-emails-{n}",
             )
             for n, (mailer, wakeup) in enumerate(zip(self._mailers, self._email_wakeups, strict=True))
@@ -192,13 +192,14 @@ class OutboxRelay:
     async def _loop(
         self,
         step: Callable[[], Awaitable[int]],
-        full: int,
+        full: int | None,
         wakeup: asyncio.Event,
         polled: Callable[[], None] = lambda: None,
     ) -> None:
-        """Run ``step`` again at once while it moves ``full`` rows (more are waiting), else
-        after a ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds``
-        (then ``polled()`` first)."""
+        """Run ``step`` again at once while it moves ``full`` rows (more are waiting; ``None``:
+        the step returns only once nothing is left, as the email senders' does), else after a
+        ``wake()`` (one during the step counts) or ``relay_poll_interval_seconds`` (then
+        ``polled()`` first)."""
         backoff = 0.1
         while not self._stopping:
             wakeup.clear()
@@ -210,7 +211,7 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if moved < full:
+            if full is None or moved < full:
                 try:
                     await asyncio.wait_for(wakeup.wait(), self._settings.relay_poll_interval_seconds)
                 except TimeoutError:
