@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import time
 from array import array
@@ -24,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic_core import from_json
 
 from bench.perf.common import latency_summary, progress
 from contracts.envelope import CONTENT_TYPE
+from service.adapters.kafka_events import partition_for
 
 Json = dict[str, Any]
 
@@ -45,6 +46,11 @@ class Outgoing:
     """the type of the first event it should cause (``CommandRejected`` for a planned refusal)"""
     email: bool = False
     """whether it sends an email (complete only once its ``EmailSent`` is read)"""
+
+
+def _cached_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's default partitioner, each key hashed once (a customer's commands share it)."""
+    return partition_for(key, all_partitions)
 
 
 class SystemUnderTestDied(RuntimeError):
@@ -125,7 +131,11 @@ class Driver:
         self._waiters: dict[str, asyncio.Future[Json]] = {}
         self._progressed = asyncio.Event()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", linger_ms=1, max_request_size=4_000_000
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=1,
+            max_request_size=4_000_000,
+            partitioner=_cached_partitioner,
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -172,7 +182,7 @@ class Driver:
     def _on_event(self, value: bytes, now: float) -> None:
         self.events_total += 1
         try:
-            event = json.loads(value)
+            event = from_json(value)
             cause = event.get("causationid")
             type_ = event.get("type")
         except (ValueError, AttributeError):

@@ -23,13 +23,14 @@ step is ready, a new customer starts, so the offered rate never waits on results
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
+
+from pydantic_core import to_json
 
 from bench.infra.kafka import Topics
 from bench.perf.driver import Json, Outgoing
@@ -119,7 +120,7 @@ class Commands:
             "datacontenttype": "application/json",
             "data": data,
         }
-        value = json.dumps(event, ensure_ascii=False).encode()
+        value = to_json(event)  # UTF-8, as json.dumps(ensure_ascii=False), at a fifth of its CPU
         return Outgoing(self.topics.commands, key.encode(), value, id_, type_, expect, email)
 
     def order(self, tenant: str, subscription: str, reseller: Partner) -> Outgoing:
@@ -143,7 +144,7 @@ class Commands:
         return Outgoing(
             self.topics.billing,
             tenant.encode(),
-            json.dumps(order).encode(),
+            to_json(order),
             f"billing-order:{order_id}",
             "Order",
             "SubscriptionRecorded",

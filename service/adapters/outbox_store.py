@@ -17,7 +17,8 @@ PostgreSQL:
 * outcomes: one statement (``UPDATE`` from ``unnest`` arrays, ``INSERT`` of the events)
   outside an explicit transaction: atomic and durable on return.
 
-SQLite has no row locks and one relay: a claim is a plain read that passes by what the
+SQLite has no row locks and one relay: events are read, published, then deleted in a
+short transaction (one take at a time); a claim is a plain read that passes by what the
 store's other claims hold (in memory); outcomes are one transaction.
 """
 
@@ -147,20 +148,36 @@ class SqlOutboxStore:
         self._held: set[int] = set()
         """SQLite: the emails this store's claims hold"""
         self._claiming = asyncio.Lock()
+        self._taking = asyncio.Lock()
+        """SQLite: one event take at a time"""
 
     # ------------------------------------------------------------------------- events
 
     @asynccontextmanager
     async def take_events(self, limit: int) -> AsyncIterator[Sequence[PendingEvent]]:
+        if not self._postgres:
+            async with self._sqlite_take(limit) as events:
+                yield events
+            return
         async with self._engine.connect() as conn, conn.begin():
-            if self._postgres:
-                rows = (await conn.execute(_PG_TAKE_EVENTS, {"limit": limit})).all()
-            else:
-                oldest = select(_events.c.seq).order_by(_events.c.seq).limit(limit).scalar_subquery()
-                taken = delete(_events).where(_events.c.seq.in_(oldest))
-                columns = (_events.c.seq, _events.c.key, _events.c.payload)
-                rows = (await conn.execute(taken.returning(*columns))).all()
+            rows = (await conn.execute(_PG_TAKE_EVENTS, {"limit": limit})).all()
             yield sorted((PendingEvent(row.seq, row.key, row.payload) for row in rows), key=lambda e: e.seq)
+
+    @asynccontextmanager
+    async def _sqlite_take(self, limit: int) -> AsyncIterator[Sequence[PendingEvent]]:
+        """SQLite has one writer and one relay: the events are read, and deleted in a short
+        transaction once the block ended without error. Holding the write lock while the
+        broker acknowledges (as on PostgreSQL, where only the lanes are locked) would stall
+        every commit of the command path for that long. One take at a time, so the next
+        reads only events after these."""
+        async with self._taking:
+            columns = (_events.c.seq, _events.c.key, _events.c.payload)
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(select(*columns).order_by(_events.c.seq).limit(limit))).all()
+            yield [PendingEvent(row.seq, row.key, row.payload) for row in rows]
+            if rows:
+                async with self._engine.begin() as conn:
+                    await conn.execute(delete(_events).where(_events.c.seq.in_([row.seq for row in rows])))
 
     # ------------------------------------------------------------------------- emails
 

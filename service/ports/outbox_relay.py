@@ -91,8 +91,8 @@ class OutboxStore(Protocol):
     False: one sender only."""
 
     def take_events(self, limit: int) -> AbstractAsyncContextManager[Sequence[PendingEvent]]:
-        """The oldest ``limit`` staged events, in ``seq`` order, taken out of the outbox in one
-        transaction: gone once the block ends without error, back if it raises. Only the
+        """The oldest ``limit`` staged events, in ``seq`` order, taken out of the outbox: gone
+        once the block ends without error, still there if it raises. Only the
         events of the lanes (``service.lanes``) no other relay holds are taken, so each
         key's events leave in commit order whichever relay takes them."""
         ...

@@ -71,3 +71,28 @@ async def test_events_stay_in_the_outbox_when_the_broker_does_not_acknowledge(sq
             left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
 
     assert left == ["ev-1"]
+
+
+async def test_on_sqlite_a_commit_is_not_held_up_while_the_broker_acknowledges(sqlite_url: str) -> None:
+    """SQLite has one writer: an event take must not hold the write lock while it waits for
+    the broker, or every commit of the command path waits as long (up to the busy timeout)."""
+    async with migrated(sqlite_url) as engine:
+        await stage_events(engine, ("ev-1", b"k", b"1"), ("ev-2", b"k", b"2"))
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def slow_broker(key: bytes | None, payload: bytes) -> Any:
+            return acknowledged
+
+        relay = relay_on(
+            SqlOutboxStore(engine), Settings(database_url=sqlite_url), slow_broker, new_id=lambda: "x"
+        )
+        taking = asyncio.create_task(relay.relay_events())
+        await asyncio.sleep(0.2)  # the two events are out, their acknowledgement awaited
+        assert not taking.done()
+        await asyncio.wait_for(stage_events(engine, ("ev-3", b"k", b"3")), timeout=2.0)  # a commit
+        acknowledged.set_result(None)
+        taken = await taking
+        async with engine.connect() as conn:
+            left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
+
+    assert taken == 2 and left == ["ev-3"]
