@@ -115,7 +115,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _in_memory(url: str) -> bool:
     """Whether ``url`` is an SQLite database that lives in one process's memory."""
-    return url.startswith("sqlite") and (":memory:" in url or "mode=memory" in url or url.rstrip("/").endswith(":"))
+    in_memory = ":memory:" in url or "mode=memory" in url or url.rstrip("/").endswith(":")
+    return url.startswith("sqlite") and in_memory
 
 
 def check_static(settings: Settings) -> None:
@@ -124,7 +125,9 @@ def check_static(settings: Settings) -> None:
     database_url(settings)
     if settings.relay_in_own_process() and _in_memory(settings.database_url):
         raise StartupError(
-            "relay_mode", settings.relay_mode, "a relay process cannot share an in-memory SQLite database; use inline"
+            "relay_mode",
+            settings.relay_mode,
+            "a relay process cannot share an in-memory SQLite database; use inline",
         )
     templates = settings.templates_dir or default_templates_dir()
     if not templates.is_dir():

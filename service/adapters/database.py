@@ -26,7 +26,9 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
 
     SQLite transactions are real ones: ``BEGIN IMMEDIATE`` at the start of each (the
     driver's own implicit ``BEGIN`` before the first write is turned off), so a unit of
-    work's reads and writes see one snapshot and savepoints nest inside it.
+    work's reads and writes see one snapshot and savepoints nest inside it. Connections
+    with the ``READ_ONLY`` execution option begin with a plain ``BEGIN`` instead: they read
+    one snapshot and never hold SQLite's one write lock (WAL: readers and a writer coexist).
 
     Statement parameters never appear in error messages (``hide_parameters``): they hold
     email addresses, rendered emails with invitation links, and event payloads, and a
@@ -57,8 +59,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
 
 
+READ_ONLY = "partnerlink_read_only"
+"""Execution option: on SQLite, a connection that only reads begins with a plain ``BEGIN``,
+which takes no write lock (``engine.execution_options(**{READ_ONLY: True})``)."""
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

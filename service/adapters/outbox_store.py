@@ -45,6 +45,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters import orm
+from service.adapters.database import READ_ONLY
 from service.lanes import LANES, LOCK_NAMESPACE, lane_of
 from service.ports import EmailOutcome, PendingEmail, PendingEvent
 
@@ -143,6 +144,8 @@ class SqlOutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        """SQLite: reads that take no write lock"""
         self._postgres = engine.dialect.name == "postgresql"
         self.exclusive_claims = True
         self._held: set[int] = set()
@@ -172,7 +175,7 @@ class SqlOutboxStore:
         reads only events after these."""
         async with self._taking:
             columns = (_events.c.seq, _events.c.key, _events.c.payload)
-            async with self._engine.connect() as conn:
+            async with self._reader.connect() as conn:
                 rows = (await conn.execute(select(*columns).order_by(_events.c.seq).limit(limit))).all()
             yield [PendingEvent(row.seq, row.key, row.payload) for row in rows]
             if rows:
@@ -211,7 +214,7 @@ class SqlOutboxStore:
             free = _emails.c.seq.not_in(sorted(self._held))
             candidates = select(_emails.c.seq).where(*due, free).order_by(_emails.c.seq)
             candidates = candidates.limit(limit * CLAIM_SCAN)
-            async with self._engine.connect() as conn:
+            async with self._reader.connect() as conn:
                 seqs = list((await conn.execute(candidates)).scalars())
                 taken = seqs[: _share(len(seqs), limit, senders)]
                 query = select(_emails).where(_emails.c.seq.in_(taken)).order_by(_emails.c.seq)

@@ -35,6 +35,7 @@ from contracts.read import (
     TimelineEntry,
 )
 from service.adapters import orm
+from service.adapters.database import READ_ONLY
 from service.domain.attribution import Attribute, Attribution, AttributionLedger
 from service.domain.model import PartnershipStatus, RelationshipStatus, SubscriptionStatus
 
@@ -45,8 +46,9 @@ ACTIVE_SUBSCRIPTION = SubscriptionStatus.ACTIVE.value
 
 @asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One pooled connection for one answer; read-only snapshot on PostgreSQL."""
-    async with engine.connect() as conn:
+    """One pooled connection for one answer, on one read-only snapshot (SQLite: a plain
+    ``BEGIN``, which takes no write lock)."""
+    async with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         yield conn
