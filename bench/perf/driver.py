@@ -48,11 +48,6 @@ class Outgoing:
     """whether it sends an email (complete only once its ``EmailSent`` is read)"""
 
 
-def _cached_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-    """aiokafka's default partitioner, each key hashed once (a customer's commands share it)."""
-    return partition_for(key, all_partitions)
-
-
 class SystemUnderTestDied(RuntimeError):
     """The service (or the baseline) exited while the benchmark was driving it."""
 
@@ -135,12 +130,14 @@ class Driver:
             acks="all",
             linger_ms=1,
             max_request_size=4_000_000,
-            partitioner=_cached_partitioner,
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
         self._acks: set[asyncio.Future[Any]] = set()
+        self._partitions: dict[str, list[int]] = {}
+        self._headers = [("content-type", CONTENT_TYPE.encode())]
         self.send_errors = 0
+        """record batches the broker did not acknowledge"""
 
     async def start(self) -> None:
         await self._producer.start()
@@ -228,16 +225,38 @@ class Driver:
 
     # ------------------------------------------------------------------ sending
     async def _send(self, out: Outgoing, phase: PhaseStats) -> None:
+        await self._send_many([out], phase)
+
+    async def _send_many(self, outs: list[Outgoing], phase: PhaseStats) -> None:
+        """Publish ``outs`` as one record batch per topic and partition (``send_batch``: a
+        fifth of ``send()``'s CPU per record, which would otherwise take the service's share
+        of the machine); each key keeps its order. Latency counts from here."""
         now = time.monotonic()
-        self._pending[out.command_id] = _Pending(phase, now, out.expect, out.command_type, out.email)
-        phase.sent += 1
-        phase.by_command[out.command_type] += 1
+        groups: dict[tuple[str, int], list[Outgoing]] = {}
+        for out in outs:
+            self._pending[out.command_id] = _Pending(phase, now, out.expect, out.command_type, out.email)
+            phase.by_command[out.command_type] += 1
+            partitions = self._partitions.get(out.topic)
+            if partitions is None:
+                partitions = self._partitions[out.topic] = sorted(
+                    await self._producer.partitions_for(out.topic)
+                )
+            groups.setdefault((out.topic, partition_for(out.key, partitions)), []).append(out)
+        phase.sent += len(outs)
         if math.isnan(phase.first_send):
             phase.first_send = now
         phase.last_send = now
-        ack = await self._producer.send(
-            out.topic, out.value, key=out.key, headers=[("content-type", CONTENT_TYPE.encode())]
-        )
+        for (topic, partition), members in groups.items():
+            batch = self._producer.create_batch()
+            for out in members:
+                if batch.append(key=out.key, value=out.value, timestamp=None, headers=self._headers) is None:
+                    await self._send_batch(batch, topic, partition)
+                    batch = self._producer.create_batch()
+                    batch.append(key=out.key, value=out.value, timestamp=None, headers=self._headers)
+            await self._send_batch(batch, topic, partition)
+
+    async def _send_batch(self, batch: Any, topic: str, partition: int) -> None:
+        ack = await self._producer.send_batch(batch, topic, partition=partition)
         self._acks.add(ack)
         ack.add_done_callback(self._acked)
 
@@ -324,8 +343,8 @@ class Driver:
         due = int(elapsed * rate) - phase.sent
         if count is not None:
             due = min(due, count - phase.sent)
-        for _ in range(max(due, 0)):
-            await self._send(produce(), phase)
+        if due > 0:
+            await self._send_many([produce() for _ in range(due)], phase)
         await asyncio.sleep(0.002)
 
     async def _fill_window(
@@ -339,8 +358,7 @@ class Driver:
         if room <= 0:
             await self._wait_for_progress()
             return
-        for _ in range(min(room, 500)):
-            await self._send(produce(), phase)
+        await self._send_many([produce() for _ in range(min(room, 500))], phase)
         await asyncio.sleep(0)
 
     async def _wait_for_progress(self) -> None:
