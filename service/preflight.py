@@ -113,21 +113,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise StartupError(setting, _environ_value(setting, environ), detail) from exc
 
 
-def _in_memory(url: str) -> bool:
-    """Whether ``url`` is an SQLite database that lives in one process's memory."""
-    in_memory = ":memory:" in url or "mode=memory" in url or url.rstrip("/").endswith(":")
-    return url.startswith("sqlite") and in_memory
-
-
 def check_static(settings: Settings) -> None:
     """Settings that need no server: database URL scheme, files and folders, region data,
     bootstrap server list. Raises ``StartupError`` (exit 2)."""
     database_url(settings)
-    if settings.relay_in_own_process() and _in_memory(settings.database_url):
+    if settings.relay_mode == "process" and not settings.database_url.startswith("postgresql"):
         raise StartupError(
-            "relay_mode",
-            settings.relay_mode,
-            "a relay process cannot share an in-memory SQLite database; use inline",
+            "relay_mode", "process", "needs PostgreSQL (NOTIFY wakes the relay); on SQLite use auto or inline"
         )
     templates = settings.templates_dir or default_templates_dir()
     if not templates.is_dir():

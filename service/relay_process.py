@@ -1,15 +1,12 @@
 """The outbox relay as the composition root builds it: in the service's event loop, or in a
 child process of its own (``PARTNERLINK_RELAY_MODE``, ``Settings.relay_in_own_process``).
 
-In its own process the relay renders and sends emails and publishes events
+In its own process (PostgreSQL only) the relay renders and sends emails and publishes events
 on the machine's second core while the service's one Python thread applies commands. It is
 the same ``OutboxRelay`` over the same tables: lanes and exclusive email claims already make
 several relays safe, so a relay that dies and is started again loses and doubles nothing. The
-command path needs no wake-up call on PostgreSQL: migration 0010's triggers NOTIFY on
-commit and the child listens (``service.adapters.outbox_wakeups``). SQLite has no NOTIFY:
-the service sends the child a byte over a pipe after each commit that staged something
-(``pipe_wakeups``), and the child's writes (short: outcomes, deleting published events)
-take turns with the command path's for SQLite's one write lock.
+command path needs no wake-up call: migration 0010's triggers NOTIFY on commit and the child
+listens (``service.adapters.outbox_wakeups``).
 
 The child is spawned (a fresh interpreter, ``multiprocessing``'s ``spawn``) with the parent's
 ``Settings``; it stops on SIGTERM after draining (``OutboxRelay.stop``), ignores SIGINT (the
@@ -30,7 +27,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -62,10 +59,6 @@ PR_SET_PDEATHSIG = 1
 
 COUNTS_EVERY_SECONDS = 1.0
 """How often the child sends the parent its new email counts."""
-
-WAKE_EVENTS = b"e"
-WAKE_EMAILS = b"m"
-"""The parent's wake-ups on SQLite (no NOTIFY): a commit staged events only, or emails too."""
 
 
 def build_composer(settings: Settings) -> JinjaEmailComposer:
@@ -108,16 +101,12 @@ def build_relay(
 
 class RelayProcess:
     """``RelayRunner`` of a relay in a child process: ``start()`` spawns it and watches it,
-    ``stop(timeout)`` sends SIGTERM and waits up to ``timeout`` + 5 s (then SIGKILL).
-    ``wake`` does nothing on PostgreSQL (the commit's NOTIFY wakes the child); on SQLite it
-    sends the child a wake-up over a pipe."""
+    ``stop(timeout)`` sends SIGTERM and waits up to ``timeout`` + 5 s (then SIGKILL);
+    ``wake`` does nothing (the commit's NOTIFY wakes the child)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")
-        self._pipe_wakeups = not settings.database_url.startswith("postgresql")
-        self._wakes: Connection | None = None
-        """the sending end of the child's wake-up pipe (SQLite)"""
         self._process: BaseProcess | None = None
         self._started_at = 0.0
         self._watcher: asyncio.Task[None] | None = None
@@ -129,13 +118,7 @@ class RelayProcess:
         return self._process.pid if self._process is not None else None
 
     def wake(self, emails: bool = True) -> None:
-        """PostgreSQL: nothing to do (its NOTIFY reaches the child when the commit lands).
-        SQLite: one message to the child (``WAKE_EMAILS`` or ``WAKE_EVENTS``), never waiting:
-        when the pipe is full or the child gone it is dropped (the child's poll covers)."""
-        if self._wakes is None:
-            return
-        with contextlib.suppress(OSError):  # BlockingIOError (full), BrokenPipeError (gone)
-            self._wakes.send_bytes(WAKE_EMAILS if emails else WAKE_EVENTS)
+        """Nothing to do: PostgreSQL NOTIFYs the child when the commit lands."""
 
     def start(self) -> None:
         self._spawn()
@@ -143,22 +126,15 @@ class RelayProcess:
 
     def _spawn(self) -> None:
         receiving, sending = self._context.Pipe(duplex=False)
-        wakes_in, wakes_out = self._context.Pipe(duplex=False) if self._pipe_wakeups else (None, None)
         process = self._context.Process(
             target=run_relay,
-            args=(self._settings, os.getpid(), sending, wakes_in),
+            args=(self._settings, os.getpid(), sending),
             name="partnerlink-relay",
             daemon=False,
         )
         process.start()
         sending.close()  # the child's end: the parent reads EOF once the child is gone
         self._receive_counts(receiving)
-        if wakes_in is not None and wakes_out is not None:
-            wakes_in.close()
-            os.set_blocking(wakes_out.fileno(), False)
-            if self._wakes is not None:
-                self._wakes.close()
-            self._wakes = wakes_out
         self._process, self._started_at = process, time.monotonic()
         log.info("relay.process_started", pid=process.pid)
 
@@ -212,17 +188,14 @@ class RelayProcess:
 # ----------------------------------------------------------------------------- the child
 
 
-def run_relay(
-    settings: Settings, parent_pid: int, counts: Connection, wakes: Connection | None = None
-) -> None:
+def run_relay(settings: Settings, parent_pid: int, counts: Connection) -> None:
     """The child's entry point: relay until SIGTERM (or the parent's death), then drain;
-    email counts go to the parent over ``counts``; ``wakes``: the parent's wake-ups (SQLite;
-    on PostgreSQL the child LISTENs)."""
+    email counts go to the parent over ``counts``."""
     _exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, settings.log_json)
     try:
-        asyncio.run(_relay_until_terminated(settings, parent_pid, CountsSender(counts), wakes))
+        asyncio.run(_relay_until_terminated(settings, parent_pid, CountsSender(counts)))
     finally:
         counts.close()
 
@@ -252,14 +225,12 @@ def _exit_with_parent(parent_pid: int) -> None:
         raise SystemExit(0)
 
 
-async def _relay_until_terminated(
-    settings: Settings, parent_pid: int, counts: CountsSender, wakes: Connection | None
-) -> None:
+async def _relay_until_terminated(settings: Settings, parent_pid: int, counts: CountsSender) -> None:
     terminated = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     engine = create_engine(settings.database_url, settings.pool_size())
     try:
-        async with _running_relay(settings, engine, wakes) as relay:
+        async with _running_relay(settings, engine) as relay:
             log.info("relay.started", pid=os.getpid(), parent_pid=parent_pid)
             while not terminated.is_set() and os.getppid() == parent_pid:
                 with contextlib.suppress(TimeoutError):
@@ -273,45 +244,14 @@ async def _relay_until_terminated(
 
 
 @contextlib.asynccontextmanager
-async def _running_relay(
-    settings: Settings, engine: AsyncEngine, wakes: Connection | None
-) -> AsyncIterator[OutboxRelay]:
-    """The relay, started, with its producers and its wake-ups: the NOTIFY listener on
-    PostgreSQL, else the parent's pipe ``wakes``."""
+async def _running_relay(settings: Settings, engine: AsyncEngine) -> AsyncIterator[OutboxRelay]:
+    """The relay, started, with its producers and its NOTIFY listener."""
     async with AsyncExitStack() as stack:
         publish = await stack.enter_async_context(event_publisher(settings))
         notify = None
         if settings.email_transport == "kafka":
             notify = await stack.enter_async_context(notification_publisher(settings))
         relay = build_relay(settings, engine, publish, notify)
-        if engine.dialect.name == "postgresql":
-            await stack.enter_async_context(outbox_wakeups(engine, relay.wake))
-        elif wakes is not None:
-            stack.enter_context(pipe_wakeups(wakes, relay.wake))
+        await stack.enter_async_context(outbox_wakeups(engine, relay.wake))
         relay.start()
         yield relay
-
-
-@contextlib.contextmanager
-def pipe_wakeups(wakes: Connection, wake: Callable[[bool], None]) -> Iterator[None]:
-    """Within the block, the parent's wake-ups on ``wakes`` call ``wake(emails)`` (several
-    read at once: one call, ``emails`` if any asked for emails). At EOF (the parent is gone)
-    it stops reading."""
-    loop = asyncio.get_running_loop()
-    fd = wakes.fileno()
-
-    def readable() -> None:
-        emails = False
-        try:
-            while wakes.poll():
-                emails = wakes.recv_bytes() == WAKE_EMAILS or emails
-        except (EOFError, OSError):
-            loop.remove_reader(fd)
-        wake(emails)
-
-    loop.add_reader(fd, readable)
-    try:
-        yield
-    finally:
-        loop.remove_reader(fd)
-        wakes.close()

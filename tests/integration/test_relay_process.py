@@ -1,7 +1,6 @@
-"""``PARTNERLINK_RELAY_MODE`` ``auto`` on PostgreSQL (and ``process`` on SQLite): the outbox
-relay runs in a child process (``service.relay_process``), woken by the commit's NOTIFY
-(migration 0010; on SQLite by the service over a pipe), started again when it dies; over the
-real broker, PostgreSQL or SQLite, and the SMTP server."""
+"""``PARTNERLINK_RELAY_MODE`` ``auto`` on PostgreSQL: the outbox relay runs in a child process
+(``service.relay_process``), woken by the commit's NOTIFY (migration 0010), started again when
+it dies; over the real broker, PostgreSQL and SMTP server."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.harness import Harness, Received
 from tests.support.end_to_end import a_partner, a_request
 
-pytestmark = [pytest.mark.kafka, pytest.mark.smtp]
+pytestmark = [pytest.mark.kafka, pytest.mark.smtp, pytest.mark.postgres]
 
 POLL_SECONDS = 60.0
 """The relay's own poll: far longer than any wait below, so only a NOTIFY can wake it."""
@@ -68,14 +67,10 @@ async def invite(h: Harness, partner: dict[str, Any]) -> tuple[dict[str, Any], R
     return request, got
 
 
-@pytest.mark.parametrize("database", ["postgres", "sqlite"])
 async def test_the_relay_runs_in_a_child_process_woken_by_the_commit(
-    kafka: Any, mailbox: Any, database: str, request: pytest.FixtureRequest
+    kafka: Any, mailbox: Any, postgres_url: str
 ) -> None:
-    """PostgreSQL (``auto``): woken by NOTIFY; SQLite (``process``): by the service's pipe."""
-    url = request.getfixturevalue(f"{database}_url")
-    mode = "auto" if database == "postgres" else "process"
-    async with Harness(kafka, mailbox, url, relay_poll_interval_seconds=POLL_SECONDS, relay_mode=mode) as h:
+    async with Harness(kafka, mailbox, postgres_url, relay_poll_interval_seconds=POLL_SECONDS) as h:
         pid = await a_relay_child()
         assert pid != os.getpid()
         before = await emails_sent_on_metrics(h.http_base)
@@ -84,7 +79,7 @@ async def test_the_relay_runs_in_a_child_process_woken_by_the_commit(
         first, _ = await invite(h, partner)
         loop = asyncio.get_running_loop()
         began = loop.time()
-        second, got = await invite(h, partner)  # the child is up and idle: only a wake-up wakes it
+        second, got = await invite(h, partner)  # the child is up and idle: only a NOTIFY wakes it
         assert loop.time() - began < 10, "woken by the commit, not by the poll"
         after = await emails_sent_on_metrics(h.http_base, at_least=before + 2)
         assert after - before == 2, "the child's counts reach the service's /metrics"
@@ -95,7 +90,6 @@ async def test_the_relay_runs_in_a_child_process_woken_by_the_commit(
     assert relay_children() == [], "the child stops with the service"
 
 
-@pytest.mark.postgres
 async def test_a_relay_child_that_dies_is_started_again_and_nothing_is_lost_or_doubled(
     kafka: Any, mailbox: Any, postgres_url: str
 ) -> None:
