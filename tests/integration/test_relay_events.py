@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from service.adapters import orm
+from service.adapters.database import READ_ONLY
 from service.adapters.outbox_store import SqlOutboxStore
 from service.lanes import LOCK_NAMESPACE, lane_of
 from service.settings import Settings
@@ -96,3 +97,21 @@ async def test_on_sqlite_a_commit_is_not_held_up_while_the_broker_acknowledges(s
             left = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
 
     assert taken == 2 and left == ["ev-3"]
+
+
+async def test_on_sqlite_reading_connections_take_no_write_lock(sqlite_url: str) -> None:
+    """The relay's claims and takes and the read API read on ``READ_ONLY`` connections: a
+    plain ``BEGIN``, so a commit of the command path meanwhile goes through at once (every
+    other SQLite transaction begins ``BEGIN IMMEDIATE`` and would wait for the reader)."""
+    async with migrated(sqlite_url) as engine:
+        await stage_events(engine, ("ev-1", b"k", b"1"))
+        reader = engine.execution_options(**{READ_ONLY: True})
+        async with reader.connect() as reading:
+            seen = (await reading.execute(select(orm.outbox_events.c.event_id))).scalars().all()
+            await asyncio.wait_for(stage_events(engine, ("ev-2", b"k", b"2")), timeout=2.0)
+            still = (await reading.execute(select(orm.outbox_events.c.event_id))).scalars().all()
+        async with engine.connect() as conn:
+            after = (await conn.execute(select(orm.outbox_events.c.event_id))).scalars().all()
+
+    assert seen == still == ["ev-1"], "one snapshot for the reader"
+    assert after == ["ev-1", "ev-2"]
