@@ -45,7 +45,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters import orm
-from service.adapters.database import READ_ONLY
+from service.adapters.database import READ_ONLY, sqlite_writer
 from service.lanes import LANES, LOCK_NAMESPACE, lane_of
 from service.ports import EmailOutcome, PendingEmail, PendingEvent
 
@@ -179,7 +179,7 @@ class SqlOutboxStore:
                 rows = (await conn.execute(select(*columns).order_by(_events.c.seq).limit(limit))).all()
             yield [PendingEvent(row.seq, row.key, row.payload) for row in rows]
             if rows:
-                async with self._engine.begin() as conn:
+                async with sqlite_writer(self._engine), self._engine.begin() as conn:
                     await conn.execute(delete(_events).where(_events.c.seq.in_([row.seq for row in rows])))
 
     # ------------------------------------------------------------------------- emails
@@ -237,7 +237,7 @@ class SqlOutboxStore:
         ]
         deferred = [_counts(o) | {"b_retry_at": o.retry_at} for o in outcomes if o.status == "pending"]
         events = [_event_row(o) for o in outcomes if o.event is not None]
-        async with self._engine.begin() as conn:
+        async with sqlite_writer(self._engine), self._engine.begin() as conn:
             if finished:
                 await conn.execute(_SQLITE_FINISH, finished)
             if deferred:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 from service import metrics
 from service.adapters.appended_rows import AppendOnlyRows, SqlInbox, SqlOutbox, SqlTimeline
 from service.adapters.batch_sql import BatchSql
+from service.adapters.database import sqlite_writer
 from service.adapters.held_state import HeldState
 from service.adapters.identity_map import Journal
 from service.adapters.repositories import (
@@ -46,12 +47,18 @@ class SqlUnitOfWork(UnitOfWork):
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
+        self._exit = AsyncExitStack()
         self.misses: Counter[str] = Counter()
         self.statements = 0
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._engine.connect()
-        self._tx = await self._conn.begin()
+        await self._exit.enter_async_context(sqlite_writer(self._engine))
+        try:
+            self._conn = await self._engine.connect()
+            self._tx = await self._conn.begin()
+        except BaseException:
+            await self._exit.aclose()
+            raise
         self._sql = BatchSql(self._conn)
         self._journal = Journal()
         self._held = HeldState(self._journal)
@@ -76,8 +83,11 @@ class SqlUnitOfWork(UnitOfWork):
             if self._tx is not None and self._tx.is_active:
                 await self._tx.rollback()
         finally:
-            if self._conn is not None:
-                await self._conn.close()
+            try:
+                if self._conn is not None:
+                    await self._conn.close()
+            finally:
+                await self._exit.aclose()
 
     async def load(self, needs: Needs) -> None:
         """Lock and load what ``needs`` names and this unit of work does not hold yet."""
