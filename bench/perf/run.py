@@ -302,6 +302,7 @@ async def _measure_all(
         )
     if not args.skip_naive:
         for name in databases:
+            await _fresh(broker)
             naive = await _section(
                 result, f"naive/{name}", run_naive(name, urls["naive"][name], broker, plan, work)
             )
@@ -309,6 +310,7 @@ async def _measure_all(
                 result["naive"][name] = naive
     if not args.skip_service:
         for name in databases:
+            await _fresh(broker)
             pids = postgres_pids(cluster.datadir) if name == "postgres" and cluster else list
             service = await _section(
                 result,
@@ -327,6 +329,14 @@ async def _measure_all(
             )
             if service is not None:
                 result["service"][name] = service
+
+
+async def _fresh(broker: EmbeddedBroker) -> None:
+    """Start the broker again, empty: Tansu's ``memory://`` storage keeps every message and
+    slows as it grows (a 10-minute soak leaves hundreds of thousands), so each system under
+    test starts on an empty broker rather than on what the ones before it left."""
+    await broker.stop()
+    await broker.start()
 
 
 def finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
