@@ -20,14 +20,14 @@ from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic_core import from_json
 
 from bench.perf.common import latency_summary, progress
 from contracts.envelope import CONTENT_TYPE
-from service.adapters.kafka_events import partition_for
+from service.adapters.kafka_events import BatchingEventPublisher
 
 Json = dict[str, Any]
 
@@ -126,18 +126,12 @@ class Driver:
         self._waiters: dict[str, asyncio.Future[Json]] = {}
         self._progressed = asyncio.Event()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            linger_ms=1,
-            max_request_size=4_000_000,
+            bootstrap_servers=bootstrap, acks="all", linger_ms=1, max_request_size=4_000_000
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._acks: set[asyncio.Future[Any]] = set()
-        self._partitions: dict[str, list[int]] = {}
-        self._headers = [("content-type", CONTENT_TYPE.encode())]
+        self._publishers: dict[str, BatchingEventPublisher] = {}
         self.send_errors = 0
-        """record batches the broker did not acknowledge"""
 
     async def start(self) -> None:
         await self._producer.start()
@@ -163,6 +157,8 @@ class Driver:
                 await self._reader
         if self._consumer is not None:
             await self._consumer.stop()
+        for publisher in self._publishers.values():
+            await publisher.drain()
         await self._producer.stop()
 
     # ------------------------------------------------------------------ reading
@@ -228,40 +224,27 @@ class Driver:
         await self._send_many([out], phase)
 
     async def _send_many(self, outs: list[Outgoing], phase: PhaseStats) -> None:
-        """Publish ``outs`` as one record batch per topic and partition (``send_batch``: a
-        fifth of ``send()``'s CPU per record, which would otherwise take the service's share
-        of the machine); each key keeps its order. Latency counts from here."""
+        """Publish ``outs`` through the relay's ``BatchingEventPublisher`` (one record batch
+        per partition, a fifth of ``send()``'s CPU per record, which would otherwise take the
+        service's share of the machine); each key keeps its order. Latency counts from here."""
         now = time.monotonic()
-        groups: dict[tuple[str, int], list[Outgoing]] = {}
         for out in outs:
             self._pending[out.command_id] = _Pending(phase, now, out.expect, out.command_type, out.email)
             phase.by_command[out.command_type] += 1
-            partitions = self._partitions.get(out.topic)
-            if partitions is None:
-                partitions = self._partitions[out.topic] = sorted(
-                    await self._producer.partitions_for(out.topic)
-                )
-            groups.setdefault((out.topic, partition_for(out.key, partitions)), []).append(out)
+            ack = cast("asyncio.Future[Any]", await self._publisher(out.topic)(out.key, out.value))
+            ack.add_done_callback(self._acked)
         phase.sent += len(outs)
         if math.isnan(phase.first_send):
             phase.first_send = now
         phase.last_send = now
-        for (topic, partition), members in groups.items():
-            batch = self._producer.create_batch()
-            for out in members:
-                if batch.append(key=out.key, value=out.value, timestamp=None, headers=self._headers) is None:
-                    await self._send_batch(batch, topic, partition)
-                    batch = self._producer.create_batch()
-                    batch.append(key=out.key, value=out.value, timestamp=None, headers=self._headers)
-            await self._send_batch(batch, topic, partition)
 
-    async def _send_batch(self, batch: Any, topic: str, partition: int) -> None:
-        ack = await self._producer.send_batch(batch, topic, partition=partition)
-        self._acks.add(ack)
-        ack.add_done_callback(self._acked)
+    def _publisher(self, topic: str) -> BatchingEventPublisher:
+        if topic not in self._publishers:
+            headers = [("content-type", CONTENT_TYPE.encode())]
+            self._publishers[topic] = BatchingEventPublisher(self._producer, topic, headers)
+        return self._publishers[topic]
 
     def _acked(self, ack: asyncio.Future[Any]) -> None:
-        self._acks.discard(ack)
         if ack.cancelled() or ack.exception() is not None:
             self.send_errors += 1
 
