@@ -6,7 +6,9 @@ on the machine's second core while the service's one Python thread applies comma
 the same ``OutboxRelay`` over the same tables: lanes and exclusive email claims already make
 several relays safe, so a relay that dies and is started again loses and doubles nothing. The
 command path needs no wake-up call: migration 0010's triggers NOTIFY on commit and the child
-listens (``service.adapters.outbox_wakeups``).
+listens (``service.adapters.outbox_wakeups``). The child's own outbox inserts (the events of
+email outcomes) send no NOTIFY (migration 0011, ``outbox_notify=False``): the relay wakes its
+events loop itself after writing them.
 
 The child is spawned (a fresh interpreter, ``multiprocessing``'s ``spawn``) with the parent's
 ``Settings``; it stops on SIGTERM after draining (``OutboxRelay.stop``), ignores SIGINT (the
@@ -228,7 +230,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 async def _relay_until_terminated(settings: Settings, parent_pid: int, counts: CountsSender) -> None:
     terminated = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
-    engine = create_engine(settings.database_url, settings.pool_size())
+    engine = create_engine(settings.database_url, settings.pool_size(), outbox_notify=False)
     try:
         async with _running_relay(settings, engine) as relay:
             log.info("relay.started", pid=os.getpid(), parent_pid=parent_pid)

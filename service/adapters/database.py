@@ -19,14 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
+OUTBOX_NOTIFY_SETTING = "partnerlink.outbox_notify"
+"""PostgreSQL: a connection with this set to ``off`` stages outbox rows without a NOTIFY
+(migration 0011); the relay's own engine, whose writes wake its loops in-process."""
+
+
+def create_engine(url: str, pool_size: int = 5, *, outbox_notify: bool = True) -> AsyncEngine:
     """An async engine; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout of 30 s.
 
     ``pool_size`` (PostgreSQL): connections kept open; size it to the number of concurrent
     users (consumers, relay loops, expiry, read API), or connections are opened and closed
     under load and lose their prepared statements. There is no ping on checkout: a
     connection the server dropped fails its first statement, is invalidated, and the caller's
-    retry (consumer, relay) gets a fresh one.
+    retry (consumer, relay) gets a fresh one. ``outbox_notify=False`` (PostgreSQL): this
+    engine's outbox inserts send no NOTIFY (``OUTBOX_NOTIFY_SETTING``, set when connecting).
 
     SQLite transactions are real ones: ``BEGIN IMMEDIATE`` at the start of each (the
     driver's own implicit ``BEGIN`` before the first write is turned off), so a unit of
@@ -43,7 +49,10 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    connect_args = {} if outbox_notify else {"server_settings": {OUTBOX_NOTIFY_SETTING: "off"}}
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=connect_args
+    )
 
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
