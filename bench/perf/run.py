@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-service", action="store_true", help="do not measure Partnerlink")
     p.add_argument(
         "--duration", type=float, default=None, help="seconds per fixed offered load (20; quick 0.5)"
+    )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        help="most commands unfinished at once while saturating (1,000; quick 300): the "
+        "backlog the service and the naive baseline work through",
     )
     p.add_argument(
         "--soak-minutes",
@@ -151,6 +158,8 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     plan = Plan.for_run(args.quick, args.soak_minutes, args.duration, args.memory_commands)
+    if args.window is not None:
+        plan = replace(plan, window=args.window)
     out = Path(args.out)
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)
