@@ -16,8 +16,10 @@ class Plan:
     """commands published as fast as the window allows, for the throughput figure"""
     saturation_seconds: float = 60.0
     """... or for this long, whichever comes first"""
-    window: int = 1000
-    """at most this many unfinished commands while saturating"""
+    window: int = 3000
+    """at most this many unfinished commands while saturating: 3,000 since 2026-12-02 (1,000
+    before; at 1,000 the service's fetches held about 170 commands and its throughput still
+    rose with the backlog, at 3,000 they are full; docs/performance.md, fifth pass)"""
     email_burst: int = 2000
     """RequestResellerRelationship commands published at once for the emails/s figure"""
     soak_commands: int = 1_000_000

@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
         "--window",
         type=int,
         default=None,
-        help="most commands unfinished at once while saturating (1,000; quick 300): the "
+        help="most commands unfinished at once while saturating (3,000; quick 300): the "
         "backlog the service and the naive baseline work through",
     )
     p.add_argument(
