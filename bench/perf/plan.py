@@ -48,11 +48,14 @@ class Plan:
         soak_minutes: float | None = None,
         duration: float | None = None,
         memory_commands: int | None = None,
+        window: int | None = None,
     ) -> Plan:
-        """The plan of a full or ``quick`` run. ``memory_commands`` (``--memory-commands``):
-        the memory soak runs until that many commands went through the service, its mark is
-        a tenth of it (1,000,000 → 100,000), and its time limit is lifted to
-        ``MEMORY_SAFETY_MINUTES`` unless ``soak_minutes`` is given too."""
+        """The plan of a full or ``quick`` run. ``window`` (``--window``): the most commands
+        unfinished at once while saturating, instead of 3,000 (quick 300).
+        ``memory_commands`` (``--memory-commands``): the memory soak runs until that many
+        commands went through the service, its mark is a tenth of it (1,000,000 → 100,000),
+        and its time limit is lifted to ``MEMORY_SAFETY_MINUTES`` unless ``soak_minutes`` is
+        given too."""
         if quick:
             plan = cls(
                 quick=True,
@@ -69,6 +72,8 @@ class Plan:
             )
         else:
             plan = cls(quick=False, duration=duration or 20.0, soak_minutes=soak_minutes or 10.0)
+        if window:
+            plan = replace(plan, window=window)
         if memory_commands is None:
             return plan
         return replace(

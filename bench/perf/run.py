@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,9 +157,7 @@ async def _run(args: argparse.Namespace, databases: list[str]) -> dict[str, Any]
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    plan = Plan.for_run(args.quick, args.soak_minutes, args.duration, args.memory_commands)
-    if args.window is not None:
-        plan = replace(plan, window=args.window)
+    plan = Plan.for_run(args.quick, args.soak_minutes, args.duration, args.memory_commands, args.window)
     out = Path(args.out)
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)

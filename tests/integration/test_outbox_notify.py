@@ -30,13 +30,18 @@ async def _stage_event(url: str, event_id: str, *, outbox_notify: bool) -> None:
         await engine.dispose()
 
 
+async def _woken_within(woken: list[bool], seconds: float) -> None:
+    """Return once ``woken`` holds a wake-up, or after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if woken:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_only_connections_other_than_the_relays_own_notify_on_commit(postgres_url: str) -> None:
     woken: list[bool] = []
     async with migrated(postgres_url) as engine, outbox_wakeups(engine, woken.append):
-        for _ in range(50):  # the listener wakes the relay once when it starts listening
-            if woken:
-                break
-            await asyncio.sleep(0.05)
+        await _woken_within(woken, 2.5)  # the listener wakes the relay once when it starts listening
         woken.clear()
 
         await _stage_event(postgres_url, "quiet", outbox_notify=False)
@@ -44,10 +49,7 @@ async def test_only_connections_other_than_the_relays_own_notify_on_commit(postg
         quiet = list(woken)
 
         await _stage_event(postgres_url, "loud", outbox_notify=True)
-        for _ in range(100):
-            if woken:
-                break
-            await asyncio.sleep(0.05)
+        await _woken_within(woken, 5.0)
 
     assert quiet == []
     assert woken == [False], "one wake-up for events (not emails), from the command path's commit"
