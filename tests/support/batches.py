@@ -14,7 +14,8 @@ Snapshot rules (``snapshot``):
 - Generated ids and tokens (``Deterministic.new_id`` / ``new_token``, recognised by
   ``GENERATED``) are relabelled ``#0, #1, ...`` by first appearance in a canonical walk
   (events per Kafka key in order, then the timeline, then the state tables with their rows
-  sorted by content with ids masked), so two runs that drew ids in another order compare
+  sorted by content, each id already labelled standing as its label and the others masked),
+  so two runs that drew ids in another order or read rows in another order compare
   equal when they mean the same thing. Token hashes become the token's label.
 - Wall-clock columns (``VOLATILE``: inbox ``processed_at``, outbox ``created_at`` and
   ``next_attempt_at``, ``seq``, the composer's random ``email_id``) and row versions

@@ -57,7 +57,7 @@ EMAIL_HEADERS = ("From", "To", "Subject", "X-Partnerlink-Template", "Content-Lan
 
 
 Snapshot = dict[str, Any]
-"""table → rows (a list sorted by content) or, for ``GROUPED`` tables, group → rows in order."""
+"""table → rows (a list sorted by content, ids already labelled standing as their labels) or, for ``GROUPED`` tables, group → rows in order."""
 
 
 def _plain(value: Any, column: str, token_hashes: Mapping[str, str]) -> Any:
@@ -89,8 +89,13 @@ def _email(raw: bytes) -> dict[str, Any]:
     return {"headers": headers, "parts": parts}
 
 
-def _masked(value: Any) -> str:
-    return GENERATED.sub("<id>", json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+def _masked(value: Any, labels: Mapping[str, str] | None = None) -> str:
+    """``value`` as JSON, each generated id replaced by its label in ``labels`` or by ``<id>``."""
+    known = labels or {}
+    return GENERATED.sub(
+        lambda m: known.get(m.group(0), "<id>"),
+        json.dumps(value, sort_keys=True, ensure_ascii=False, default=str),
+    )
 
 
 async def snapshot(engine: AsyncEngine, tables: Sequence[Table], token_hashes: Mapping[str, str]) -> Snapshot:
@@ -117,13 +122,15 @@ async def snapshot(engine: AsyncEngine, tables: Sequence[Table], token_hashes: M
                 groups.setdefault(_masked(row[GROUPED[name]]), []).append(row)
             ordered[name] = {group: groups[group] for group in sorted(groups)}
         else:
-            ordered[name] = sorted(table_rows, key=_masked)
+            ordered[name] = table_rows
         for group_rows in ordered[name].values() if name in GROUPED else [ordered[name]]:
             for row in group_rows:
                 row.pop("seq", None)
     labels: dict[str, str] = {}
     walk = [*(n for n in LABEL_ORDER if n in ordered), *sorted(set(ordered) - set(LABEL_ORDER))]
     for name in walk:
+        if name not in GROUPED:  # sorted with the labels found so far: no tie left to row order
+            ordered[name] = sorted(ordered[name], key=lambda row: _masked(row, labels))
         for found in GENERATED.findall(
             json.dumps(ordered[name], sort_keys=True, ensure_ascii=False, default=str)
         ):
