@@ -11,6 +11,8 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.adapters.email import HEADERS, JinjaEmailComposer, UnsafeEmail, default_templates_dir
 from service.domain.model import Offer
@@ -220,3 +222,17 @@ def test_the_fast_assembly_gives_the_email_packages_bytes(text: str) -> None:
     out = BytesIO()
     module._WholeBodyGenerator(out, mangle_from_=False, policy=module._BUILD_POLICY).flatten(fast)
     assert out.getvalue() == standard.as_bytes()
+
+
+_ADDRESSY = st.text(st.sampled_from("aZ09._-+=?@<>,;:()\"\\ !#$%&'*/^`{|}~[]"), min_size=1, max_size=24)
+
+
+@given(to=st.one_of(st.emails(), _ADDRESSY, st.builds("{}@{}".format, _ADDRESSY, _ADDRESSY)))
+@settings(max_examples=300, deadline=None)
+def test_the_recipient_check_skips_the_parse_only_where_the_parse_agrees(to: str) -> None:
+    """``_only_recipient`` says what the default policy's parse of the ``To`` header says, for
+    plain addresses (taken without the parse) and addresses with display names, groups,
+    quotes, comments, second addresses or encoded-word openers (parsed)."""
+    from service.adapters.email import _only_recipient, parsed_recipients
+
+    assert _only_recipient(to, to) == (parsed_recipients(to) == [to])
