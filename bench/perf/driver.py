@@ -283,8 +283,9 @@ class Driver:
             elapsed = loop.time() - began
             done_rate = phase.completed / elapsed if elapsed > 0 else 0.0
             extra = on_progress()
+            failed = f", not acknowledged by the broker {self.send_errors}" if self.send_errors else ""
             progress(
-                f"  {name} {what}: sent {phase.sent}, complete {phase.completed} "
+                f"  {name} {what}: sent {phase.sent}{failed}, complete {phase.completed} "
                 f"({done_rate:,.0f}/s), unfinished {len(self._pending)}{'; ' + extra if extra else ''}"
             )
 
