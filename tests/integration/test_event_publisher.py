@@ -104,4 +104,3 @@ async def test_callers_that_never_wait_get_every_record_acknowledged(kafka: Embe
     for key, value in received:
         by_key.setdefault(key, []).append(value)
     assert all(values == sorted(values) for values in by_key.values())
-
