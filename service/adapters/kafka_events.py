@@ -66,7 +66,7 @@ class BatchingEventPublisher:
         self._unrouted: list[Pending] = []
         self._queues: dict[int, list[Pending]] = {}
         self._router: asyncio.Task[None] | None = None
-        self._senders: dict[int, asyncio.Task[None]] = {}
+        self._sending: set[int] = set()  # partitions whose sender runs
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, key: bytes | None, payload: bytes) -> Awaitable[object]:
@@ -95,9 +95,9 @@ class BatchingEventPublisher:
                     continue
                 for partition, record in routed:
                     self._queues.setdefault(partition, []).append(record)
-                    if partition not in self._senders:
-                        sender = self._spawn(self._drain_partition(partition), "events-send")
-                        self._senders[partition] = sender
+                    if partition not in self._sending:
+                        self._sending.add(partition)
+                        self._spawn(self._drain_partition(partition), "events-send")
         finally:
             self._router = None
 
@@ -107,7 +107,7 @@ class BatchingEventPublisher:
             while self._queues.get(partition):
                 await self._send(partition, self._queues.pop(partition))
         finally:
-            del self._senders[partition]
+            self._sending.discard(partition)
 
     async def _send(self, partition: int, records: list[Pending]) -> None:
         """``records`` as one or more record batches for ``partition``, in order. A record the

@@ -9,7 +9,7 @@ from typing import cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.structs import RecordMetadata
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from service.adapters.kafka_events import BatchingEventPublisher
 from tools.embedded.broker import EmbeddedBroker
@@ -37,19 +37,7 @@ async def test_a_relay_batch_is_acknowledged_and_keeps_each_keys_order(kafka: Em
     assert len(metadata) == 600
     assert len({cast("RecordMetadata", m).partition for m in metadata}) > 1
 
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    received: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
-    try:
-        async with asyncio.timeout(30):
-            while len(received) < 600:
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    received += [(r.key, r.value, list(r.headers)) for r in records]
-    finally:
-        await consumer.stop()
+    received = [(r.key, r.value, list(r.headers)) for r in await _stored(kafka, topic, 600)]
     for key in keys:
         assert [v for k, v, _ in received if k == key] == [p for k, p in sent if k == key]
     assert all(headers == [("content-type", b"application/cloudevents+json")] for _, _, headers in received)
@@ -86,21 +74,27 @@ async def test_callers_that_never_wait_get_every_record_acknowledged(kafka: Embe
     failed = [repr(o) for o in outcomes if isinstance(o, BaseException)]
     assert not failed, f"{len(failed)} of {len(sent)} failed, e.g. {failed[0]}"
 
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    received: list[tuple[bytes, bytes]] = []
-    try:
-        async with asyncio.timeout(60):
-            while len(received) < len(sent):
-                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
-                for records in batches.values():
-                    received += [(r.key or b"", r.value or b"") for r in records]
-    finally:
-        await consumer.stop()
+    received = [(r.key or b"", r.value or b"") for r in await _stored(kafka, topic, len(sent))]
     assert sorted(received) == sorted(sent)
     by_key: dict[bytes, list[bytes]] = {}
     for key, value in received:
         by_key.setdefault(key, []).append(value)
     assert all(values == sorted(values) for values in by_key.values())
+
+
+async def _stored(kafka: EmbeddedBroker, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first ``count`` records of ``topic``, read from the beginning (within 60 s)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    received: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(60):
+            while len(received) < count:
+                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for records in batches.values():
+                    received += records
+    finally:
+        await consumer.stop()
+    return received

@@ -57,7 +57,8 @@ EMAIL_HEADERS = ("From", "To", "Subject", "X-Partnerlink-Template", "Content-Lan
 
 
 Snapshot = dict[str, Any]
-"""table → rows (a list sorted by content, ids already labelled standing as their labels) or, for ``GROUPED`` tables, group → rows in order."""
+"""table → rows (a list sorted by content, ids already labelled standing as their labels) or,
+for ``GROUPED`` tables, group → rows in order."""
 
 
 def _plain(value: Any, column: str, token_hashes: Mapping[str, str]) -> Any:
