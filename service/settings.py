@@ -113,7 +113,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="require STARTTLS (no silent downgrade)")
     smtp_tls: bool = Field(default=False, description="implicit TLS (SMTPS, usually port 465)")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
-    smtp_connections: int = Field(default=8, ge=1, description="pooled SMTP connections, one sender each")
+    smtp_connections: int = Field(
+        default=16,
+        ge=1,
+        description="pooled SMTP connections, one sender each: an email waits on four SMTP round trips "
+        "and its outcome's write, so concurrent senders are what fills them",
+    )
     mail_from: str = "Partnerlink <invitations@partnerlink.example>"
     email_transport: Literal["smtp", "kafka"] = Field(
         default="smtp",

@@ -210,7 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--emails", type=int, default=2000)
-    parser.add_argument("--connections", type=int, default=8, help="the relay's smtp_connections")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=Settings.model_fields["smtp_connections"].default,
+        help="the relay's smtp_connections (default: the service's)",
+    )
     args = parser.parse_args(argv)
     configure_logging("INFO", json=True)  # as the service logs (one line per email sent), on stderr
     result = asyncio.run(measure(args.database, args.emails, args.connections))
