@@ -68,6 +68,17 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
+def tree_rss_bytes(pid: int) -> int | None:
+    """Resident set size of ``pid`` and of every process it started (``descendants``), added
+    up: the service with its relay child. Pages they share (the interpreter's code) count
+    once per process, so the figure is an upper bound; its growth is what matters. None if
+    ``pid`` is gone."""
+    own = rss_bytes(pid)
+    if own is None:
+        return None
+    return own + sum(rss_bytes(member) or 0 for member in descendants(pid))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by ``pid`` (0 if it is gone)."""
     try:

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bench.infra.kafka import Topics
-from bench.perf.common import CpuMeter, progress, rss_bytes, tree_cpu_seconds
+from bench.perf.common import CpuMeter, progress, tree_cpu_seconds, tree_rss_bytes
 from bench.perf.driver import Driver
 from bench.perf.plan import Plan
 from bench.perf.workload import DIRECT, FAR_AWAY, RequestsWorkload
@@ -300,11 +300,11 @@ async def run_naive(
                 ),
                 timeout=120,
             )
-        result["rss_start_bytes"] = rss_bytes(process.pid)
+        result["rss_start_bytes"] = tree_rss_bytes(process.pid)
         phases = NaivePhases(label, plan, driver, process, result)
         saturation = await naive_saturation(phases)
         await naive_latency(phases, saturation)
-        result["rss_end_bytes"] = rss_bytes(process.pid)
+        result["rss_end_bytes"] = tree_rss_bytes(process.pid)
         result["commands_total"] = driver.completed_total
     finally:
         await driver.stop()

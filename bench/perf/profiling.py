@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.perf.common import rss_bytes
+from bench.perf.common import tree_rss_bytes
 
 MiB = 1024 * 1024
 
 
 class RssSampler:
-    """Samples the RSS of ``pid`` every second with the driver's count of completed commands."""
+    """Samples the RSS of ``pid`` and its descendants (``tree_rss_bytes``: the service and its
+    relay child) every second, with the driver's count of completed commands."""
 
     def __init__(self, pid: int, completed: Callable[[], int]) -> None:
         self.pid = pid
@@ -27,7 +28,7 @@ class RssSampler:
         self._began = time.monotonic()
 
     def sample(self) -> int | None:
-        rss = rss_bytes(self.pid)
+        rss = tree_rss_bytes(self.pid)
         if rss is not None:
             self.samples.append((time.monotonic() - self._began, self.completed(), rss))
         return rss
