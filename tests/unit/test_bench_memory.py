@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -33,7 +34,7 @@ def parent_with_a_big_child() -> Iterator[int]:
         yield parent.pid
     finally:
         for child in descendants(parent.pid):
-            subprocess.run(["kill", str(child)], check=False)
+            os.kill(child, signal.SIGKILL)
         parent.kill()
         parent.wait()
 
@@ -50,6 +51,5 @@ def test_the_rss_of_a_process_tree_adds_its_children(parent_with_a_big_child: in
 
 def test_a_process_that_is_gone_has_no_rss() -> None:
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
-    finished.wait()
-    time.sleep(0.05)
+    finished.wait()  # reaped: its /proc entry is gone
     assert tree_rss_bytes(finished.pid) is None
