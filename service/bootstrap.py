@@ -39,6 +39,7 @@ from service.bus import CommandBus
 from service.consumer import CommandConsumer, DeadLetter
 from service.domain.admin_relationships import warning_thresholds
 from service.expiry import InvitationExpiry
+from service.heap import settle_heap
 from service.logging import configure_logging
 from service.ports import RelayRunner, UnitOfWork
 from service.read_api import serving_read_api
@@ -260,6 +261,7 @@ def create_app(
         if service is None:
             raise ServiceNotRunning("the lifespan did not build the service")
         service.start()
+        settle_heap(settings.gc_young_threshold)
         log_started(settings, http_port)
 
     @app.on_shutdown

@@ -46,6 +46,7 @@ from service.adapters.outbox_store import SqlOutboxStore
 from service.adapters.outbox_wakeups import outbox_wakeups
 from service.adapters.smtp import SmtpSender
 from service.broker_wiring import event_publisher, notification_publisher
+from service.heap import settle_heap
 from service.logging import configure_logging
 from service.ports import Mailer
 from service.relay import OutboxRelay, Publish
@@ -233,6 +234,7 @@ async def _relay_until_terminated(settings: Settings, parent_pid: int, counts: C
     engine = create_engine(settings.database_url, settings.pool_size(), outbox_notify=False)
     try:
         async with _running_relay(settings, engine) as relay:
+            settle_heap(settings.gc_young_threshold)
             log.info("relay.started", pid=os.getpid(), parent_pid=parent_pid)
             while not terminated.is_set() and os.getppid() == parent_pid:
                 with contextlib.suppress(TimeoutError):

@@ -213,6 +213,14 @@ class Settings(BaseSettings):
         default=None, description="JSON log lines; unset: JSON unless stderr is a terminal"
     )
 
+    # The process
+    gc_young_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        description="allocations (objects) between collections of the garbage collector's youngest "
+        "generation, once start-up's objects are frozen (service.heap); 0: Python's default (700)",
+    )
+
     @field_validator("admin_relationship_warning_days")
     @classmethod
     def _whole_days(cls, days: list[int]) -> list[int]:

@@ -33,6 +33,7 @@ from service.adapters.database import create_engine, is_transient, migrate
 from service.adapters.uow import SqlUnitOfWork
 from service.bootstrap import build_bus
 from service.consumer import CommandConsumer, Record
+from service.heap import settle_heap
 from service.inbound import read_command, read_order
 from service.settings import Settings
 
@@ -74,7 +75,7 @@ class CommandPath:
 
     def __init__(self, database_url: str) -> None:
         self.engine = create_engine(database_url, pool_size=2)
-        settings = Settings(database_url=database_url)
+        self.settings = settings = Settings(database_url=database_url)
         self.tally = Tally()
         self.bus = build_bus(self._unit_of_work, settings, source="urn:bench")
         self.consumer = CommandConsumer(self.bus, self._dead_letter, is_transient=is_transient)
@@ -122,6 +123,7 @@ async def run(database_url: str, commands: int, batch: int) -> dict[str, Any]:
         await _fresh_schema(path)
         workload = MixedWorkload(path.topics)
         await _setup(path, setup_steps(workload.commands))
+        settle_heap(path.settings.gc_young_threshold)  # as the service does once it is built
         path.tally = Tally()
         while path.tally.commands < commands:
             await path.apply([workload.next() for _ in range(batch)])
