@@ -28,6 +28,7 @@ from sqlalchemy import (
     Boolean,
     Integer,
     LargeBinary,
+    Result,
     SmallInteger,
     Table,
     TextClause,
@@ -91,14 +92,14 @@ class BatchSql:
         if self._postgres:
             params = {f"k{n}": [key[n] for key in ordered] for n in range(len(key_columns))}
             result = await self._run(_pg_select(table, key_columns, pending_only), params)
-            return [dict(row._mapping) for row in result]
+            return _as_dicts(result)
         rows: list[dict[str, Any]] = []
         statement = _sqlite_select(table, key_columns, pending_only)
         for start in range(0, len(ordered), SQLITE_CHUNK):
             chunk = ordered[start : start + SQLITE_CHUNK]
             values: list[Any] = chunk if len(key_columns) > 1 else [key[0] for key in chunk]
             result = await self._run(statement, {"keys": values})
-            rows.extend(row._asdict() for row in result)
+            rows.extend(_as_dicts(result))
         return rows
 
     async def run(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
@@ -178,6 +179,13 @@ def _pg_value(column: Any) -> Any:
 @functools.cache
 def _pg_lock() -> TextClause:
     return text(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, k) FROM unnest(CAST(:ids AS INTEGER[])) AS k")
+
+
+def _as_dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """Each row as ``{column: value}``, built from the result's keys (``dict(row._mapping)``
+    reads every value through a mapping view: about 4 times the cost of a row of 12 columns)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 @functools.cache
