@@ -59,16 +59,36 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 """PostgreSQL: serialization failure, deadlock detected, lock not available. The
 transaction was rolled back; the same fetch, run again, can succeed."""
 
+UNAVAILABLE_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006", "08007"})
+"""PostgreSQL: connection exceptions (class 08, but not ``08P01``, a protocol violation,
+which the same statement would meet again)."""
+
+UNAVAILABLE_SQLSTATE_PREFIXES = ("53", "57P", "58")
+"""PostgreSQL could not serve anyone just then: insufficient resources (``53``: disk full,
+out of memory, too many connections), the server shutting down, restarting or dropped
+(``57P01`` to ``57P05``: not ``57014``, a cancelled statement), a system or I/O error (``58``)."""
+
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying: the database or network was unreachable (an operational or
     interface error, a connection the driver invalidated, ``OSError``, ``TimeoutError``,
-    ``ConnectionError``), or the transaction lost a race with a concurrent one
-    (``RETRYABLE_SQLSTATES``); not a bad command (an integrity or data error is permanent)."""
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-    ):
-        return True
+    ``ConnectionError``, or a SQLSTATE of ``UNAVAILABLE_SQLSTATES`` or
+    ``UNAVAILABLE_SQLSTATE_PREFIXES``), or the transaction lost a race with a concurrent one
+    (``RETRYABLE_SQLSTATES``); not a bad command (an integrity or data error is permanent).
+
+    The SQLSTATE matters because asyncpg reports a refused connection as a plain database
+    error: while PostgreSQL shuts down, a new connection fails with ``57P03`` ("the database
+    system is shutting down"), which SQLAlchemy raises as a bare ``DBAPIError``, neither
+    operational nor invalidated (found by T3 at full size: two commands were dead-lettered)."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if (
+            exc.connection_invalidated
+            or sqlstate in RETRYABLE_SQLSTATES
+            or sqlstate in UNAVAILABLE_SQLSTATES
+            or sqlstate.startswith(UNAVAILABLE_SQLSTATE_PREFIXES)
+        ):
+            return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | ConnectionError)
 
 
