@@ -64,6 +64,15 @@ recorded T3 run, made since, shows 0. Only a crash resends.
   and lone surrogates, and an order line's quantity and line number are bounded
   (0..1,000,000), all as `schema_invalid`.
 * T3: 6 emails resent after a database outage (above); the relay now remembers them.
+* T3 again (2026-12-03, on the batch path): 2 commands dead-lettered. PostgreSQL was
+  stopped in the middle of a fetch; the retry's new connection was refused with SQLSTATE
+  `57P03` ("the database system is shutting down"), which asyncpg raises at connect time as
+  a plain database error, so it was taken for a bad command: the fetch was split and two
+  valid commands went to the dead-letter topic (they never got an outcome, and the
+  scenario's lifecycle waited for their emails). The consumer now retries errors by SQLSTATE
+  too: connection exceptions, insufficient resources, the server shutting down or not
+  accepting connections, system errors (`service/adapters/database.py`;
+  `tests/integration/test_database_outage.py` holds a real PostgreSQL in a smart shutdown).
 * A record whose header values are not UTF-8 was lost: FastStream's parser raised before
   the handler and the next offset commit passed it by. The subscriber's parser now reads
   such values leniently (`handlers/subscriber.py`; `tests/integration/test_end_to_end.py`).
