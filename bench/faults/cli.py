@@ -70,8 +70,8 @@ recorded T3 run, made since, shows 0. Only a crash resends.
   a plain database error, so it was taken for a bad command: the fetch was split and two
   valid commands went to the dead-letter topic (they never got an outcome, and the
   scenario's lifecycle waited for their emails). The consumer now retries errors by SQLSTATE
-  too: connection exceptions, insufficient resources, the server shutting down or not
-  accepting connections, system errors (`service/adapters/database.py`;
+  too: connection exceptions, a read-only standby, insufficient resources, the server
+  shutting down or not accepting connections, system errors (`service/adapters/database.py`;
   `tests/integration/test_database_outage.py` holds a real PostgreSQL in a smart shutdown).
 * A record whose header values are not UTF-8 was lost: FastStream's parser raised before
   the handler and the next offset commit passed it by. The subscriber's parser now reads

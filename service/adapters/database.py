@@ -59,9 +59,10 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 """PostgreSQL: serialization failure, deadlock detected, lock not available. The
 transaction was rolled back; the same fetch, run again, can succeed."""
 
-UNAVAILABLE_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006", "08007"})
+UNAVAILABLE_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006", "08007", "25006"})
 """PostgreSQL: connection exceptions (class 08, but not ``08P01``, a protocol violation,
-which the same statement would meet again)."""
+which the same statement would meet again), and a write refused by a read-only server
+(``25006``: a standby during a failover, or a pool that reached one)."""
 
 UNAVAILABLE_SQLSTATE_PREFIXES = ("53", "57P", "58")
 """PostgreSQL could not serve anyone just then: insufficient resources (``53``: disk full,

@@ -32,6 +32,7 @@ def database_error(sqlstate: str | None, message: str = "refused") -> DBAPIError
         ("57P02", "terminating connection because of crash of another server process"),
         ("08006", "connection failure"),
         ("08001", "unable to establish a connection"),
+        ("25006", "cannot execute INSERT in a read-only transaction: a standby during a failover"),
         ("53300", "too many connections"),
         ("53100", "disk full"),
         ("58030", "I/O error"),
