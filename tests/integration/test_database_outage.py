@@ -28,6 +28,7 @@ from service.consumer import CommandConsumer, Record
 from service.settings import Settings
 from tests.conftest import unavailable
 from tests.support.commands import new_partner, register_command
+from tests.support.dead_letters import DeadLetters
 
 
 @pytest.fixture
@@ -42,14 +43,6 @@ def cluster() -> Iterator[PostgresCluster]:
         yield server
     finally:
         server.destroy()
-
-
-class DeadLetters:
-    def __init__(self) -> None:
-        self.records: list[tuple[Record, dict[str, str]]] = []
-
-    async def __call__(self, record: Record, headers: dict[str, str]) -> None:
-        self.records.append((record, headers))
 
 
 async def refuses_new_connections(dsn: str, within: float = 20.0) -> str:

@@ -13,6 +13,7 @@ from service.domain.errors import Rejected
 from service.inbound import read_command
 from service.usecases import USE_CASES, Effects
 from tests.support.commands import SOURCE, new_partner, register_command
+from tests.support.dead_letters import DeadLetters
 
 from .fakes import FakeDatabase, FixedClock, make_deps
 
@@ -23,14 +24,6 @@ def bus_on(db: FakeDatabase, **overrides: Any) -> CommandBus:
 
 def record(offset: int, value: bytes) -> Record:
     return Record("partnerlink.commands", 0, offset, b"key", value)
-
-
-class DeadLetters:
-    def __init__(self) -> None:
-        self.records: list[tuple[Record, dict[str, str]]] = []
-
-    async def __call__(self, record: Record, headers: dict[str, str]) -> None:
-        self.records.append((record, headers))
 
 
 async def test_a_batch_commits_once_and_undoes_only_the_refused_commands_writes() -> None:
